@@ -181,18 +181,22 @@ impl<T: ?Sized + Send + Sync + 'static> DataValue for Arc<T> {}
 
 /// Arrow record batches: `Clone` shares the column buffers, `deep_clone` copies them.
 impl DataValue for arrow_array::RecordBatch {
+    /// Copies every column's buffers. Should arrow refuse the copy (offset
+    /// overflow on a pathological array), the batch is shared instead: the
+    /// value is immutable either way, only memory independence is lost.
     fn deep_clone(&self) -> Self {
-        let columns = self.columns().iter().map(deep_copy_array).collect();
-        // Same schema, same lengths and types: construction cannot fail.
-        arrow_array::RecordBatch::try_new(self.schema(), columns).unwrap_or_else(|_| self.clone())
+        let columns: Option<Vec<_>> = self.columns().iter().map(deep_copy_array).collect();
+        columns
+            .and_then(|c| arrow_array::RecordBatch::try_new(self.schema(), c).ok())
+            .unwrap_or_else(|| self.clone())
     }
 }
 
-fn deep_copy_array(array: &arrow_array::ArrayRef) -> arrow_array::ArrayRef {
+fn deep_copy_array(array: &arrow_array::ArrayRef) -> Option<arrow_array::ArrayRef> {
     let data = array.to_data();
     let mut copy = arrow_data::transform::MutableArrayData::new(vec![&data], false, data.len());
-    copy.extend(0, 0, data.len());
-    arrow_array::make_array(copy.freeze())
+    copy.try_extend(0, 0, data.len()).ok()?;
+    Some(arrow_array::make_array(copy.freeze()))
 }
 
 type Copier = fn(&Data) -> Option<Data>;

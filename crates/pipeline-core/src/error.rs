@@ -63,7 +63,7 @@ pub enum Error {
     },
 
     /// A modular pipeline's `inputs`, `outputs` or `parameters` mapping is invalid.
-    #[error("failed to map datasets and/or parameters onto the nodes provided: {message}")]
+    #[error("{message}")]
     Mapping {
         /// What is wrong, naming the datasets.
         message: String,
