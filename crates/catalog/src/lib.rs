@@ -1,0 +1,42 @@
+//! Datasets and the data catalog: where the data flowing between nodes lives.
+//!
+//! - [`Dataset`]: load, save, exists, release, describe. [`MemoryDataset`]
+//!   keeps values in the process with Kedro's copy modes ([`CopyMode`]).
+//! - [`Location`]: a file or object on any `object_store` backend (local,
+//!   `memory://`, and behind cargo features `s3://`, `gs://`, `az://`,
+//!   `http(s)://`), written atomically. [`FileTarget`] adds Kedro's versioning.
+//! - [`DatasetRegistry`]: dataset type names (as written in catalog.yml) →
+//!   constructors; tandem's types, other crates' and yours register alike.
+//!
+//! ```
+//! use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
+//! use tandem_pipeline_core::Data;
+//!
+//! let registry = DatasetRegistry::with_memory();
+//! let options = serde_json::json!({"copy_mode": "assign"});
+//! let config = DatasetConfig::new("scratch", "MemoryDataset", options.as_object().unwrap().clone());
+//! let ds = registry.build(&config)?;
+//! ds.save(Data::new(42_i64))?;
+//! assert_eq!(*ds.load()?.downcast_ref::<i64>()?, 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod backends;
+mod credentials;
+mod dataset;
+mod error;
+mod location;
+mod memory;
+mod registry;
+pub mod runtime;
+mod target;
+mod versioning;
+
+pub use credentials::Credentials;
+pub use dataset::{Dataset, DatasetDescription};
+pub use error::Error;
+pub use location::Location;
+pub use memory::{CopyMode, MemoryDataset};
+pub use registry::{DatasetConfig, DatasetConstructor, DatasetRegistry};
+pub use target::FileTarget;
+pub use versioning::{Version, generate_timestamp, validate_version};

@@ -1,0 +1,274 @@
+//! Where a dataset's bytes live: an object store plus a path inside it.
+//!
+//! Plain paths and `file://` URLs are local files, relative paths resolved
+//! against the project root; `memory://` is a process-wide in-memory store;
+//! `s3://`, `gs://`, `az://` and `http(s)://` need the matching cargo
+//! feature. Every write is atomic: local writes go to a staged file that is
+//! renamed into place, object-store writes are a single PUT or a multipart
+//! upload that only becomes visible when completed.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::memory::InMemory;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::runtime::block_on;
+
+/// Payloads above this size are uploaded in parts, so no single request
+/// carries more than this many bytes.
+const MULTIPART_THRESHOLD: usize = 32 * 1024 * 1024;
+const PART_SIZE: usize = 16 * 1024 * 1024;
+
+/// A resolved storage location.
+#[derive(Clone)]
+pub struct Location {
+    store: Arc<dyn ObjectStore>,
+    path: ObjectPath,
+    /// What users see: the filepath as a URL, never with credentials.
+    url: String,
+    /// The URL prefix before `path` (`s3://bucket/`, `/` for local files).
+    base: String,
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Location({})", self.url)
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+fn memory_store() -> Arc<dyn ObjectStore> {
+    static MEMORY: OnceLock<Arc<InMemory>> = OnceLock::new();
+    MEMORY.get_or_init(|| Arc::new(InMemory::new())).clone()
+}
+
+fn invalid(path: &str, reason: impl fmt::Display) -> Error {
+    Error::InvalidPath {
+        path: path.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Location {
+    /// Resolves a catalog `filepath`.
+    ///
+    /// ```
+    /// use tandem_catalog::Location;
+    /// let root = std::env::temp_dir();
+    /// let loc = Location::resolve("data/01_raw/cars.csv", &root, None).unwrap();
+    /// assert!(loc.url().ends_with("data/01_raw/cars.csv"));
+    /// assert_eq!(loc.basename(), "cars.csv");
+    /// let mem = Location::resolve("memory://scratch/x.json", &root, None).unwrap();
+    /// assert_eq!(mem.url(), "memory://scratch/x.json");
+    /// ```
+    pub fn resolve(
+        filepath: &str,
+        project_root: &std::path::Path,
+        credentials: Option<&Credentials>,
+    ) -> Result<Location, Error> {
+        let Some((scheme, rest)) = filepath.split_once("://") else {
+            return Location::local(filepath, project_root);
+        };
+        match scheme {
+            "file" => Location::local(rest, project_root),
+            "memory" => Ok(Location {
+                store: memory_store(),
+                path: parse_object_path(filepath, rest)?,
+                url: filepath.to_owned(),
+                base: "memory://".to_owned(),
+            }),
+            _ => crate::backends::remote(scheme, filepath, credentials),
+        }
+    }
+
+    pub(crate) fn remote(store: Arc<dyn ObjectStore>, path: ObjectPath, url: String, base: String) -> Self {
+        Location { store, path, url, base }
+    }
+
+    fn local(path: &str, project_root: &std::path::Path) -> Result<Location, Error> {
+        let joined = project_root.join(path);
+        let absolute = if joined.is_absolute() {
+            joined
+        } else {
+            std::env::current_dir()
+                .map_err(|e| invalid(path, e))?
+                .join(joined)
+        };
+        let absolute = normalize(&absolute);
+        let object_path = ObjectPath::from_absolute_path(&absolute).map_err(|e| invalid(path, e))?;
+        static LOCAL: OnceLock<Arc<dyn ObjectStore>> = OnceLock::new();
+        let store = LOCAL
+            .get_or_init(|| Arc::new(object_store::local::LocalFileSystem::new()))
+            .clone();
+        Ok(Location {
+            store,
+            url: format!("/{object_path}"),
+            path: object_path,
+            base: "/".to_owned(),
+        })
+    }
+
+    /// The location as shown to users.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The path inside the store.
+    pub fn path(&self) -> &ObjectPath {
+        &self.path
+    }
+
+    /// The store holding the bytes.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The last path segment (`cars.csv`).
+    pub fn basename(&self) -> &str {
+        self.path.filename().unwrap_or("")
+    }
+
+    /// A child location; `segment` must be one safe path segment.
+    pub fn child(&self, segment: &str) -> Result<Location, Error> {
+        if segment.is_empty() || segment == "." || segment == ".." || segment.contains(['/', '\\']) {
+            return Err(invalid(segment, "not a single path segment"));
+        }
+        let path = self.path.clone().join(segment);
+        Ok(Location {
+            store: Arc::clone(&self.store),
+            url: format!("{}{path}", self.base),
+            path,
+            base: self.base.clone(),
+        })
+    }
+
+    /// Reads the whole object.
+    pub fn read(&self) -> Result<Bytes, Error> {
+        let store = Arc::clone(&self.store);
+        let path = self.path.clone();
+        block_on(async move { store.get(&path).await?.bytes().await })?
+            .map_err(|source| self.storage("read", source))
+    }
+
+    /// Writes the whole object atomically, replacing what was there.
+    pub fn write(&self, payload: Bytes) -> Result<(), Error> {
+        self.put(payload, PutMode::Overwrite)
+    }
+
+    /// Writes the object atomically only if nothing exists there yet.
+    pub fn write_new(&self, payload: Bytes) -> Result<(), Error> {
+        self.put(payload, PutMode::Create).map_err(|e| match e {
+            Error::Storage {
+                source: object_store::Error::AlreadyExists { .. },
+                ..
+            } => Error::VersionExists {
+                path: self.url.clone(),
+            },
+            other => other,
+        })
+    }
+
+    fn put(&self, payload: Bytes, mode: PutMode) -> Result<(), Error> {
+        let store = Arc::clone(&self.store);
+        let path = self.path.clone();
+        let result = block_on(async move {
+            if payload.len() <= MULTIPART_THRESHOLD || !matches!(mode, PutMode::Overwrite) {
+                let options = PutOptions {
+                    mode,
+                    ..PutOptions::default()
+                };
+                store
+                    .put_opts(&path, PutPayload::from_bytes(payload), options)
+                    .await
+                    .map(|_| ())
+            } else {
+                let upload = store.put_multipart(&path).await?;
+                let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+                writer.put(payload);
+                writer.finish().await.map(|_| ())
+            }
+        })?;
+        result.map_err(|source| self.storage("write", source))
+    }
+
+    /// Whether an object exists at exactly this path.
+    pub fn exists(&self) -> Result<bool, Error> {
+        let store = Arc::clone(&self.store);
+        let path = self.path.clone();
+        match block_on(async move { store.head(&path).await })? {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(self.storage("check", source)),
+        }
+    }
+
+    /// Names of the immediate "subdirectories" of this location.
+    pub fn child_dirs(&self) -> Result<Vec<String>, Error> {
+        let store = Arc::clone(&self.store);
+        let path = self.path.clone();
+        let listing = block_on(async move { store.list_with_delimiter(Some(&path)).await })?
+            .map_err(|source| self.storage("list", source))?;
+        Ok(listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(str::to_owned))
+            .collect())
+    }
+
+    /// Every object below this location (recursive), as paths relative to it.
+    pub fn list_recursive(&self) -> Result<Vec<String>, Error> {
+        let store = Arc::clone(&self.store);
+        let path = self.path.clone();
+        let metas: Vec<object_store::ObjectMeta> =
+            block_on(async move { store.list(Some(&path)).try_collect().await })?
+                .map_err(|source| self.storage("list", source))?;
+        let prefix = format!("{}/", self.path);
+        Ok(metas
+            .into_iter()
+            .filter_map(|m| m.location.as_ref().strip_prefix(&prefix).map(str::to_owned))
+            .collect())
+    }
+
+    fn storage(&self, operation: &'static str, source: object_store::Error) -> Error {
+        Error::Storage {
+            operation,
+            location: self.url.clone(),
+            source,
+        }
+    }
+}
+
+/// Resolves `.` and `..` lexically: a catalog may point outside the project
+/// (`../shared/data.csv`), and object paths cannot contain such segments.
+fn normalize(path: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+pub(crate) fn parse_object_path(filepath: &str, path: &str) -> Result<ObjectPath, Error> {
+    if path.split('/').any(|s| s == "..") {
+        return Err(invalid(filepath, "'..' segments are not allowed"));
+    }
+    ObjectPath::parse(path.trim_start_matches('/')).map_err(|e| invalid(filepath, e))
+}
