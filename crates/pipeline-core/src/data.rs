@@ -52,15 +52,39 @@ pub trait DataValue: Clone + Send + Sync + 'static {
         let _ = value;
         None
     }
+
+    /// The value as JSON, for datasets that store serde values (JSON,
+    /// MessagePack); `None` when the type is not serializable.
+    fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
 }
 
 /// Implements [`DataValue`] for your types.
 ///
-/// `data_value!(A, B)` makes `A` and `B` usable as node inputs and outputs;
-/// `data_value!(params: P)` additionally lets `params:` entries deserialize into
-/// `P` (which must implement `serde::de::DeserializeOwned`).
+/// - `data_value!(A, B)` makes `A` and `B` usable as node inputs and outputs;
+/// - `data_value!(params: P)` also lets `params:` entries deserialize into `P`
+///   (`P: serde::de::DeserializeOwned`);
+/// - `data_value!(serde: M)` also lets JSON/MessagePack datasets save and load
+///   `M` (`M: Serialize + DeserializeOwned`): fitted models, scalers, encoders.
 #[macro_export]
 macro_rules! data_value {
+    (serde: $($t:ty),+ $(,)?) => {
+        $(impl $crate::DataValue for $t {
+            fn from_json(
+                value: &$crate::__private::serde_json::Value,
+            ) -> ::std::option::Option<::std::result::Result<Self, ::std::string::String>> {
+                ::std::option::Option::Some($crate::__private::from_json(value))
+            }
+            fn to_json(
+                &self,
+            ) -> ::std::option::Option<
+                ::std::result::Result<$crate::__private::serde_json::Value, ::std::string::String>,
+            > {
+                ::std::option::Option::Some($crate::__private::to_json(self))
+            }
+        })+
+    };
     (params: $($t:ty),+ $(,)?) => {
         $(impl $crate::DataValue for $t {
             fn from_json(
@@ -85,6 +109,11 @@ pub mod __private {
     ) -> Result<T, String> {
         T::deserialize(value).map_err(|e| e.to_string())
     }
+
+    /// Serializes `value` to JSON.
+    pub fn to_json<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, String> {
+        serde_json::to_value(value).map_err(|e| e.to_string())
+    }
 }
 
 macro_rules! serde_values {
@@ -92,6 +121,9 @@ macro_rules! serde_values {
         $(impl DataValue for $t {
             fn from_json(value: &serde_json::Value) -> Option<Result<Self, String>> {
                 Some(__private::from_json(value))
+            }
+            fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+                Some(__private::to_json(self))
             }
         })+
     };
@@ -104,6 +136,9 @@ serde_values!(
 impl DataValue for serde_json::Value {
     fn from_json(value: &serde_json::Value) -> Option<Result<Self, String>> {
         Some(Ok(value.clone()))
+    }
+    fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        Some(Ok(self.clone()))
     }
 }
 
@@ -119,6 +154,11 @@ impl<T: DataValue> DataValue for Vec<T> {
         };
         items.iter().map(T::from_json).collect()
     }
+
+    fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        let items: Option<Result<Vec<_>, String>> = self.iter().map(T::to_json).collect();
+        items.map(|r| r.map(serde_json::Value::Array))
+    }
 }
 
 impl<T: DataValue> DataValue for Option<T> {
@@ -130,6 +170,13 @@ impl<T: DataValue> DataValue for Option<T> {
         match value {
             serde_json::Value::Null => Some(Ok(None)),
             other => T::from_json(other).map(|r| r.map(Some)),
+        }
+    }
+
+    fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        match self {
+            None => Some(Ok(serde_json::Value::Null)),
+            Some(v) => v.to_json(),
         }
     }
 }
@@ -146,6 +193,10 @@ impl<T: DataValue> DataValue for BTreeMap<String, T> {
             T::from_json(v).map(|r| r.map(|v| (k.to_owned(), v)))
         })
     }
+
+    fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        map_to_json(self.iter())
+    }
 }
 
 impl<T: DataValue> DataValue for HashMap<String, T> {
@@ -160,6 +211,10 @@ impl<T: DataValue> DataValue for HashMap<String, T> {
             T::from_json(v).map(|r| r.map(|v| (k.to_owned(), v)))
         })
     }
+
+    fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        map_to_json(self.iter())
+    }
 }
 
 fn json_object<C, T>(
@@ -173,6 +228,21 @@ where
         serde_json::Value::Object(map) => map.iter().map(|(k, v)| entry(k, v)).collect(),
         other => Some(Err(format!("expected an object, found {other}"))),
     }
+}
+
+fn map_to_json<'a, T: DataValue>(
+    entries: impl Iterator<Item = (&'a String, &'a T)>,
+) -> Option<Result<serde_json::Value, String>> {
+    let mut object = serde_json::Map::new();
+    for (k, v) in entries {
+        match v.to_json()? {
+            Ok(json) => {
+                object.insert(k.clone(), json);
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    Some(Ok(serde_json::Value::Object(object)))
 }
 
 /// Shared ownership: cloning and deep-cloning share the pointee, which is how
@@ -200,11 +270,14 @@ fn deep_copy_array(array: &arrow_array::ArrayRef) -> Option<arrow_array::ArrayRe
 }
 
 type Copier = fn(&Data) -> Option<Data>;
+type ToJson = fn(&Data) -> Option<Result<serde_json::Value, String>>;
 
+/// What a [`DataValue`] can do once its type is erased.
 #[derive(Clone, Copy)]
-struct CopyOps {
+struct ValueOps {
     shallow: Copier,
     deep: Copier,
+    to_json: ToJson,
 }
 
 /// A type-erased, cheaply clonable value.
@@ -222,7 +295,7 @@ struct CopyOps {
 pub struct Data {
     value: Arc<dyn Any + Send + Sync>,
     type_name: &'static str,
-    copy: Option<CopyOps>,
+    ops: Option<ValueOps>,
 }
 
 impl Data {
@@ -231,13 +304,14 @@ impl Data {
         Data {
             value: Arc::new(value),
             type_name: std::any::type_name::<T>(),
-            copy: Some(CopyOps {
+            ops: Some(ValueOps {
                 shallow: |d| d.downcast_ref::<T>().ok().map(|v| Data::new(v.clone())),
                 deep: |d| {
                     d.downcast_ref::<T>()
                         .ok()
                         .map(|v| Data::new(v.deep_clone()))
                 },
+                to_json: |d| d.downcast_ref::<T>().ok().and_then(DataValue::to_json),
             }),
         }
     }
@@ -247,7 +321,7 @@ impl Data {
         Data {
             value: Arc::new(value),
             type_name: std::any::type_name::<T>(),
-            copy: None,
+            ops: None,
         }
     }
 
@@ -268,7 +342,7 @@ impl Data {
 
     /// Whether the value can be copied ([`Data::try_clone`] returns `Some`).
     pub fn is_copyable(&self) -> bool {
-        self.copy.is_some()
+        self.ops.is_some()
     }
 
     /// Whether both handles share the same allocation.
@@ -295,7 +369,7 @@ impl Data {
     pub fn value_arc<T: DataValue>(&self) -> Result<Arc<T>, Error> {
         match self.downcast_arc::<T>() {
             Ok(v) => Ok(v),
-            Err(mismatch) => self.from_param::<T>(mismatch).map(Arc::new),
+            Err(mismatch) => self.param_value::<T>(mismatch).map(Arc::new),
         }
     }
 
@@ -309,22 +383,28 @@ impl Data {
             }
             Err(_) => {
                 let mismatch = self.mismatch::<T>();
-                self.from_param::<T>(mismatch)
+                self.param_value::<T>(mismatch)
             }
         }
     }
 
     /// A shallow copy (`Clone`), or `None` for an opaque value.
     pub fn try_clone(&self) -> Option<Data> {
-        self.copy.and_then(|ops| (ops.shallow)(self))
+        self.ops.and_then(|ops| (ops.shallow)(self))
     }
 
     /// A deep copy ([`DataValue::deep_clone`]), or `None` for an opaque value.
     pub fn try_deep_clone(&self) -> Option<Data> {
-        self.copy.and_then(|ops| (ops.deep)(self))
+        self.ops.and_then(|ops| (ops.deep)(self))
     }
 
-    fn from_param<T: DataValue>(&self, mismatch: Error) -> Result<T, Error> {
+    /// The value as JSON, or `None` when its type is not serializable (see
+    /// [`DataValue::to_json`]).
+    pub fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
+        self.ops.and_then(|ops| (ops.to_json)(self))
+    }
+
+    fn param_value<T: DataValue>(&self, mismatch: Error) -> Result<T, Error> {
         let Some(json) = self.value.downcast_ref::<serde_json::Value>() else {
             return Err(mismatch);
         };
@@ -415,6 +495,30 @@ mod tests {
             .into_value()
             .unwrap();
         assert_eq!(maps["a"], vec![1]);
+    }
+
+    #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Model {
+        weights: Vec<f64>,
+    }
+    crate::data_value!(serde: Model);
+
+    #[test]
+    fn serde_values_round_trip_through_json() {
+        let d = Data::new(Model {
+            weights: vec![1.5, -2.0],
+        });
+        let json = d.to_json().unwrap().unwrap();
+        assert_eq!(json, serde_json::json!({"weights": [1.5, -2.0]}));
+        let back: Model = Data::json(json).into_value().unwrap();
+        assert_eq!(back.weights, vec![1.5, -2.0]);
+        let nested: BTreeMap<String, Vec<i32>> = [("a".to_owned(), vec![1])].into();
+        assert_eq!(
+            Data::new(nested).to_json().unwrap().unwrap(),
+            serde_json::json!({"a": [1]})
+        );
+        assert!(Data::new(Arc::new(3_u8)).to_json().is_none());
+        assert!(Data::opaque(3_u8).to_json().is_none());
     }
 
     #[test]

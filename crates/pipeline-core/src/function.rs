@@ -37,7 +37,7 @@ pub trait Arg<Marker> {
     fn get(held: &mut Self::Held) -> Self::Item<'_>;
 }
 
-impl<'a, T: DataValue> Arg<ByRef> for &'a T {
+impl<T: DataValue> Arg<ByRef> for &T {
     type Held = Arc<T>;
     type Item<'h> = &'h T;
     fn hold(data: Data) -> Result<Arc<T>, Error> {
@@ -72,7 +72,7 @@ impl Arg<Raw> for Data {
     }
 }
 
-impl<'a> Arg<RawRef> for &'a Data {
+impl Arg<RawRef> for &Data {
     type Held = Data;
     type Item<'h> = &'h Data;
     fn hold(data: Data) -> Result<Data, Error> {

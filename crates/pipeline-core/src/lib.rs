@@ -51,7 +51,9 @@ mod names;
 mod node;
 mod ops;
 mod pipeline;
-mod suggest;
+mod registry;
+mod spec;
+pub mod suggest;
 pub mod transcoding;
 
 pub use data::{__private, Data, DataValue};
@@ -62,3 +64,5 @@ pub use modular::{PipelineBuilder, pipeline};
 pub use names::DatasetNames;
 pub use node::{Node, NodeBuilder, node};
 pub use pipeline::{Pipeline, PipelineItem};
+pub use registry::FunctionRegistry;
+pub use spec::{NodeSpec, PipelineSpec, SpecItem};

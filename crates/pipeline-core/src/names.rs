@@ -96,16 +96,12 @@ impl DatasetNames {
         }
     }
 
-    /// Python's `repr` of the equivalent Kedro argument, used in default node
-    /// names so that they match Kedro's hashing scheme.
+    /// Python's `repr` of the equivalent Kedro argument, for error messages.
     pub(crate) fn python_repr(&self) -> String {
         match self {
             DatasetNames::None => "None".to_owned(),
             DatasetNames::One(n) => py_str(n),
-            DatasetNames::List(ns) => {
-                let items: Vec<String> = ns.iter().map(|n| py_str(n)).collect();
-                format!("[{}]", items.join(", "))
-            }
+            DatasetNames::List(ns) => python_list(ns),
             DatasetNames::Map(pairs) => {
                 let items: Vec<String> = pairs
                     .iter()
@@ -115,6 +111,13 @@ impl DatasetNames {
             }
         }
     }
+}
+
+/// Python's `repr` of a list of names (`['a', 'b']`): Kedro hashes the
+/// node's input and output lists in this form into default node names.
+pub(crate) fn python_list<S: AsRef<str>>(names: &[S]) -> String {
+    let items: Vec<String> = names.iter().map(|n| py_str(n.as_ref())).collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// Python's `repr(str)` for the printable names datasets use.
@@ -196,6 +199,8 @@ mod tests {
             "{'x': 'a', 'y': 'b'}"
         );
         assert_eq!(py_str("it's"), "\"it's\"");
+        assert_eq!(python_list::<&str>(&[]), "[]");
+        assert_eq!(python_list(&["a", "b@x"]), "['a', 'b@x']");
     }
 
     #[test]

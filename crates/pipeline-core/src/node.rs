@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::data::Data;
 use crate::error::Error;
 use crate::function::{CallError, IntoNodeFunction, NodeFunction, short_name};
-use crate::names::DatasetNames;
+use crate::names::{DatasetNames, python_list};
 use crate::transcoding::{check_separators, strip_transcoding};
 
 /// Starts a node definition, Kedro's `node(func, inputs, outputs)`.
@@ -179,7 +179,7 @@ impl NodeBuilder {
         let short = short_name(&self.func_id);
         let base = match &self.name {
             Some(n) => n.clone(),
-            None => default_name(&short, &self.func_id, &self.inputs, &self.outputs),
+            None => default_name(&short, &self.func_id, &inputs, &outputs),
         };
         let full_name = match &self.namespace {
             Some(ns) => format!("{ns}.{base}"),
@@ -298,21 +298,30 @@ pub(crate) fn check_name(name: &str, what: &str) -> Result<(), Error> {
     }
 }
 
-/// Kedro 1.x default names: `<func>__<first 8 hex digits of sha256(key)>`.
-fn default_name(
-    short: &str,
-    func_id: &str,
-    inputs: &DatasetNames,
-    outputs: &DatasetNames,
-) -> String {
-    let key = format!(
-        "{func_id}|{}|{}",
-        inputs.python_repr(),
-        outputs.python_repr()
-    );
+/// Kedro 1.x default names: `<func>__<first 8 hex digits of sha256(key)>`,
+/// where the key holds the bound input and output lists as Python lists, so
+/// `"a"`, `["a"]` and `{x: a}` hash alike.
+fn default_name(short: &str, func_id: &str, inputs: &[String], outputs: &[String]) -> String {
+    let key = format!("{func_id}|{}|{}", python_list(inputs), python_list(outputs));
     let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     format!("{short}__{hex}")
+}
+
+/// Python's `str.title()`: a character is lower-cased when it follows a cased
+/// letter and upper-cased otherwise (`step2b fit` → `Step2B Fit`).
+fn python_title(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut after_cased = false;
+    for c in text.chars() {
+        if after_cased {
+            out.extend(c.to_lowercase());
+        } else {
+            out.extend(c.to_uppercase());
+        }
+        after_cased = c.is_lowercase() || c.is_uppercase();
+    }
+    out
 }
 
 /// A function bound to named inputs and outputs.
@@ -351,19 +360,7 @@ impl Node {
     pub fn short_name(&self) -> String {
         match &self.user_name {
             Some(n) => n.clone(),
-            None => self
-                .func_short
-                .split('_')
-                .map(|w| {
-                    let mut cs = w.chars();
-                    cs.next().map_or_else(String::new, |f| {
-                        f.to_uppercase()
-                            .chain(cs.flat_map(char::to_lowercase))
-                            .collect()
-                    })
-                })
-                .collect::<Vec<_>>()
-                .join(" "),
+            None => python_title(&self.func_short.replace('_', " ")),
         }
     }
 

@@ -10,6 +10,10 @@ use crate::transcoding::{is_transcoded, strip_transcoding};
 
 /// Something a pipeline can be built from: a node or a whole pipeline.
 #[derive(Clone, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "items are short-lived arguments moved once into the pipeline; boxing would add an allocation per node"
+)]
 pub enum PipelineItem {
     /// One node.
     Node(Node),
@@ -343,15 +347,16 @@ impl Pipeline {
                     .join(", ")
             }
         };
-        let mut out = String::from("#### Pipeline execution order ####\n");
-        out.push_str(&format!("Inputs: {}\n\n", join(self.inputs())));
-        for n in self.nodes() {
-            out.push_str(n.name());
-            out.push('\n');
-        }
-        out.push_str(&format!("\nOutputs: {}\n", join(self.outputs())));
-        out.push_str(&"#".repeat(34));
-        out
+        // Kedro joins the names with newlines: an empty pipeline leaves one
+        // empty line between the two blank ones.
+        let names: Vec<&str> = self.nodes().map(Node::name).collect();
+        format!(
+            "#### Pipeline execution order ####\nInputs: {}\n\n{}\n\nOutputs: {}\n{}",
+            join(self.inputs()),
+            names.join("\n"),
+            join(self.outputs()),
+            "#".repeat(34)
+        )
     }
 }
 

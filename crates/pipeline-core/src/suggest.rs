@@ -6,7 +6,7 @@ const CUTOFF: f64 = 0.6;
 const MAX_SUGGESTIONS: usize = 3;
 
 /// Up to three candidates close to `wanted`, best first.
-pub(crate) fn close_matches<'a>(
+pub fn close_matches<'a>(
     wanted: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Vec<String> {
@@ -26,7 +26,7 @@ pub(crate) fn close_matches<'a>(
 }
 
 /// Suggestions for several unknown names, without repeats.
-pub(crate) fn close_matches_all<'a>(
+pub fn close_matches_all<'a>(
     wanted: &[String],
     candidates: impl IntoIterator<Item = &'a str> + Clone,
 ) -> Vec<String> {
