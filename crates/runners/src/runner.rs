@@ -1,0 +1,154 @@
+//! What every runner shares: options, results, and the preparation Kedro's
+//! `AbstractRunner.run` does before any node runs.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tandem_catalog::DataCatalog;
+use tandem_pipeline_core::{Data, Pipeline};
+
+use crate::error::{Error, RunFailure};
+use crate::hooks::{Hook, RunInfo, each};
+use crate::missing::filter_missing;
+use crate::resume::suggest;
+use crate::task::Datasets;
+
+/// How to run.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The run id; defaults to the catalog's save version (Kedro's session id).
+    pub run_id: Option<String>,
+    /// Skip nodes whose persisted outputs already exist (Kedro's rules).
+    pub only_missing_outputs: bool,
+}
+
+/// One completed node.
+#[derive(Clone, Debug)]
+pub struct NodeRun {
+    /// The node's full name.
+    pub name: String,
+    /// Load + run + save wall time.
+    pub duration: Duration,
+}
+
+/// A successful run.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// The run id hooks saw.
+    pub run_id: String,
+    /// The pipeline's free outputs, as the nodes produced them.
+    pub outputs: BTreeMap<String, Data>,
+    /// Completed nodes, in completion order.
+    pub nodes: Vec<NodeRun>,
+}
+
+/// Executes a pipeline against a catalog.
+pub trait Runner {
+    /// Runs `pipeline`, calling `hooks`, and returns its free outputs.
+    ///
+    /// Before any node runs, every dataset is resolved (outputs without a
+    /// catalog entry get a `MemoryDataset`) and missing free inputs fail the
+    /// run with one error listing all of them.
+    fn run(
+        &self,
+        pipeline: &Pipeline,
+        catalog: &DataCatalog,
+        hooks: &[Arc<dyn Hook>],
+        options: &RunOptions,
+    ) -> Result<RunOutput, Error>;
+}
+
+/// A pipeline ready to run: filtered, with every dataset resolved.
+pub(crate) struct Prepared {
+    pub pipeline: Pipeline,
+    pub datasets: Datasets,
+    pub run_id: String,
+}
+
+pub(crate) fn prepare(
+    pipeline: &Pipeline,
+    catalog: &DataCatalog,
+    options: &RunOptions,
+) -> Result<Prepared, Error> {
+    let pipeline = if options.only_missing_outputs {
+        filter_missing(pipeline, catalog)?
+    } else {
+        pipeline.clone()
+    };
+    let mut registered = HashSet::new();
+    let mut datasets = Datasets::new();
+    for name in pipeline.datasets() {
+        if catalog.contains(&name) {
+            registered.insert(name.clone());
+        }
+        let dataset = catalog.get_or_default(&name)?;
+        datasets.insert(name, dataset);
+    }
+    let missing: Vec<String> = pipeline
+        .inputs()
+        .iter()
+        .filter(|i| !registered.contains(*i))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingInputs { names: missing });
+    }
+    let run_id = options
+        .run_id
+        .clone()
+        .unwrap_or_else(|| catalog.save_version().to_owned());
+    Ok(Prepared {
+        pipeline,
+        datasets,
+        run_id,
+    })
+}
+
+/// The before/after pipeline hooks around `body`, and the failure report.
+pub(crate) fn with_pipeline_hooks(
+    prepared: &Prepared,
+    catalog: &DataCatalog,
+    hooks: &[Arc<dyn Hook>],
+    body: impl FnOnce(&RunInfo<'_>) -> Result<RunOutput, Error>,
+) -> Result<RunOutput, Error> {
+    let run = RunInfo {
+        run_id: &prepared.run_id,
+        pipeline: &prepared.pipeline,
+        catalog,
+    };
+    let result = each(hooks, "before_pipeline_run", |h| {
+        h.before_pipeline_run(&run)
+    })
+    .and_then(|()| body(&run))
+    .and_then(|output| {
+        each(hooks, "after_pipeline_run", |h| {
+            h.after_pipeline_run(&run, &output.outputs)
+        })?;
+        Ok(output)
+    });
+    if let Err(error) = &result {
+        for hook in hooks {
+            hook.on_pipeline_error(&run, error);
+        }
+    }
+    result
+}
+
+/// Builds the failure error once nothing is running any more.
+pub(crate) fn failed(
+    prepared: &Prepared,
+    node: String,
+    cause: Error,
+    completed: Vec<String>,
+) -> Error {
+    let done: HashSet<String> = completed.iter().cloned().collect();
+    let resume = suggest(&prepared.pipeline, &done, &prepared.datasets);
+    tracing::warn!(node = %node, "{resume}");
+    Error::RunFailed(Box::new(RunFailure {
+        node,
+        cause,
+        completed,
+        resume,
+    }))
+}
