@@ -34,8 +34,10 @@ fn options(scheme: &str, credentials: Option<&Credentials>) -> Vec<(String, Stri
             _ => key.as_str(),
         }
         .to_owned();
-        if matches!(renamed.as_str(), "endpoint_url" | "aws_endpoint" | "endpoint")
-            && value.starts_with("http://")
+        if matches!(
+            renamed.as_str(),
+            "endpoint_url" | "aws_endpoint" | "endpoint"
+        ) && value.starts_with("http://")
         {
             out.push(("allow_http".to_owned(), "true".to_owned()));
         }
@@ -52,12 +54,15 @@ macro_rules! build_store {
     ($builder:expr, $key:ty, $url:expr, $opts:expr) => {{
         let mut builder = $builder.with_url($url);
         for (name, value) in $opts {
-            let key: $key = name.to_ascii_lowercase().parse().map_err(|_| Error::InvalidConfig {
-                file: None,
-                line: None,
-                entry: None,
-                message: format!("unknown storage setting '{name}' for '{}'", $url),
-            })?;
+            let key: $key =
+                name.to_ascii_lowercase()
+                    .parse()
+                    .map_err(|_| Error::InvalidConfig {
+                        file: None,
+                        line: None,
+                        entry: None,
+                        message: format!("unknown storage setting '{name}' for '{}'", $url),
+                    })?;
             builder = builder.with_config(key, value);
         }
         Arc::new(builder.build().map_err(|source| Error::Storage {
@@ -78,7 +83,12 @@ pub(crate) fn remote(
     let object_path = parse_object_path(filepath, path)?;
     let store = store_for(scheme, bucket, filepath, credentials)?;
     let base = format!("{scheme}://{bucket}/");
-    Ok(Location::remote(store, object_path, filepath.to_owned(), base))
+    Ok(Location::remote(
+        store,
+        object_path,
+        filepath.to_owned(),
+        base,
+    ))
 }
 
 #[cfg_attr(
@@ -165,7 +175,10 @@ mod tests {
             [
                 ("key".to_owned(), serde_json::json!("AK")),
                 ("secret".to_owned(), serde_json::json!("SK")),
-                ("client_kwargs".to_owned(), serde_json::json!({"endpoint_url": "http://127.0.0.1:1"})),
+                (
+                    "client_kwargs".to_owned(),
+                    serde_json::json!({"endpoint_url": "http://127.0.0.1:1"}),
+                ),
             ]
             .into(),
         );
@@ -178,7 +191,15 @@ mod tests {
     #[test]
     fn unknown_schemes_and_missing_buckets_are_errors() {
         let root = std::path::Path::new("/tmp");
-        assert_eq!(Location::resolve("ftp://x/y", root, None).unwrap_err().kind(), "invalid_path");
-        assert_eq!(Location::resolve("s3:///y", root, None).unwrap_err().kind(), "invalid_path");
+        assert_eq!(
+            Location::resolve("ftp://x/y", root, None)
+                .unwrap_err()
+                .kind(),
+            "invalid_path"
+        );
+        assert_eq!(
+            Location::resolve("s3:///y", root, None).unwrap_err().kind(),
+            "invalid_path"
+        );
     }
 }

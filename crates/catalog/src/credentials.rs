@@ -55,7 +55,12 @@ impl Credentials {
                 _ => serde_json::Value::String("***".to_owned()),
             }
         }
-        serde_json::Value::Object(self.values.iter().map(|(k, v)| (k.clone(), mask(v))).collect())
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(k, v)| (k.clone(), mask(v)))
+                .collect(),
+        )
     }
 }
 
@@ -84,7 +89,10 @@ mod tests {
     fn debug_and_masked_hide_values() {
         let c = Credentials::new(BTreeMap::from([
             ("secret".to_owned(), serde_json::json!("hunter2")),
-            ("client_kwargs".to_owned(), serde_json::json!({"endpoint_url": "http://x"})),
+            (
+                "client_kwargs".to_owned(),
+                serde_json::json!({"endpoint_url": "http://x"}),
+            ),
         ]));
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2") && dbg.contains("secret"));

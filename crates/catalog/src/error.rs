@@ -15,6 +15,13 @@ pub enum Error {
         suggestions: Vec<String>,
     },
 
+    /// `--load-versions` names datasets the catalog neither has nor matches.
+    #[error("'load_versions' keys [{}] are not found in the catalog.", .names.join(", "))]
+    LoadVersionsNotFound {
+        /// The unknown names.
+        names: Vec<String>,
+    },
+
     /// A dataset operation failed; `name` is the catalog entry.
     #[error("{name}: {source}")]
     Dataset {
@@ -169,7 +176,7 @@ impl Error {
     /// the kind of the underlying error.
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::NotFound { .. } => "dataset_not_found",
+            Error::NotFound { .. } | Error::LoadVersionsNotFound { .. } => "dataset_not_found",
             Error::Dataset { source, .. } => source.kind(),
             Error::NoData => "no_data",
             Error::InvalidCopyMode { .. } => "invalid_copy_mode",

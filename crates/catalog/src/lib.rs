@@ -7,6 +7,9 @@
 //!   `http(s)://`), written atomically. [`FileTarget`] adds Kedro's versioning.
 //! - [`DatasetRegistry`]: dataset type names (as written in catalog.yml) →
 //!   constructors; tandem's types, other crates' and yours register alike.
+//! - [`DataCatalog`]: Kedro's catalog, built from `conf/<env>` over
+//!   `conf/base` ([`ProjectConfig`]) with dataset factory patterns, load and
+//!   save versions, credentials and [`Parameters`] (`params:<path>`).
 //!
 //! ```
 //! use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
@@ -22,21 +25,33 @@
 //! ```
 
 mod backends;
+mod catalog;
+mod config;
 mod credentials;
 mod dataset;
 mod error;
+mod factory;
+mod files;
 mod location;
 mod memory;
+mod params;
 mod registry;
 pub mod runtime;
 mod target;
 mod versioning;
 
+pub use catalog::{CatalogOptions, DataCatalog, EntryDescription};
+pub use config::{BASE_ENV, ConfigKind, DEFAULT_ENV, Origin, ProjectConfig};
 pub use credentials::Credentials;
 pub use dataset::{Dataset, DatasetDescription};
 pub use error::Error;
+pub use files::{
+    BytesDataset, BytesFormat, CsvDataset, CsvFormat, FileDataset, FileFormat, JsonDataset, JsonFormat,
+    ParquetDataset, ParquetFormat, SerdeDataset, SerdeEncoding, SerdeFormat, TextDataset, TextFormat,
+};
 pub use location::Location;
 pub use memory::{CopyMode, MemoryDataset};
+pub use params::Parameters;
 pub use registry::{DatasetConfig, DatasetConstructor, DatasetRegistry};
 pub use target::FileTarget;
 pub use versioning::{Version, generate_timestamp, validate_version};

@@ -92,8 +92,18 @@ impl Location {
         }
     }
 
-    pub(crate) fn remote(store: Arc<dyn ObjectStore>, path: ObjectPath, url: String, base: String) -> Self {
-        Location { store, path, url, base }
+    pub(crate) fn remote(
+        store: Arc<dyn ObjectStore>,
+        path: ObjectPath,
+        url: String,
+        base: String,
+    ) -> Self {
+        Location {
+            store,
+            path,
+            url,
+            base,
+        }
     }
 
     fn local(path: &str, project_root: &std::path::Path) -> Result<Location, Error> {
@@ -106,7 +116,8 @@ impl Location {
                 .join(joined)
         };
         let absolute = normalize(&absolute);
-        let object_path = ObjectPath::from_absolute_path(&absolute).map_err(|e| invalid(path, e))?;
+        let object_path =
+            ObjectPath::from_absolute_path(&absolute).map_err(|e| invalid(path, e))?;
         static LOCAL: OnceLock<Arc<dyn ObjectStore>> = OnceLock::new();
         let store = LOCAL
             .get_or_init(|| Arc::new(object_store::local::LocalFileSystem::new()))
@@ -141,7 +152,8 @@ impl Location {
 
     /// A child location; `segment` must be one safe path segment.
     pub fn child(&self, segment: &str) -> Result<Location, Error> {
-        if segment.is_empty() || segment == "." || segment == ".." || segment.contains(['/', '\\']) {
+        if segment.is_empty() || segment == "." || segment == ".." || segment.contains(['/', '\\'])
+        {
             return Err(invalid(segment, "not a single path segment"));
         }
         let path = self.path.clone().join(segment);

@@ -118,11 +118,15 @@ impl MemoryDataset {
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Option<Data>> {
         // A panic while holding the lock cannot leave `Option<Data>` half-written.
-        self.data.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.data
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Option<Data>> {
-        self.data.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.data
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -127,13 +127,23 @@ impl DatasetRegistry {
         registry
     }
 
+    /// A registry with every dataset type tandem ships: `MemoryDataset` and
+    /// the file datasets (`ParquetDataset`, `CSVDataset`, `JSONDataset`,
+    /// `TextDataset`, `BytesDataset`, `SerdeDataset`), with Kedro's aliases.
+    pub fn with_builtins() -> Self {
+        let mut registry = DatasetRegistry::with_memory();
+        crate::files::register(&mut registry);
+        registry
+    }
+
     /// Registers (or replaces) a dataset type.
     pub fn register(
         &mut self,
         type_name: impl Into<String>,
         constructor: impl Fn(&DatasetConfig) -> Result<Arc<dyn Dataset>, Error> + Send + Sync + 'static,
     ) -> &mut Self {
-        self.constructors.insert(type_name.into(), Arc::new(constructor));
+        self.constructors
+            .insert(type_name.into(), Arc::new(constructor));
         self
     }
 
@@ -220,8 +230,14 @@ mod tests {
     #[test]
     fn builds_memory_datasets_by_any_kedro_name() {
         let registry = DatasetRegistry::with_memory();
-        for name in ["MemoryDataset", "io.MemoryDataset", "kedro.io.MemoryDataset"] {
-            let ds = registry.build(&config(name, serde_json::json!({}))).unwrap();
+        for name in [
+            "MemoryDataset",
+            "io.MemoryDataset",
+            "kedro.io.MemoryDataset",
+        ] {
+            let ds = registry
+                .build(&config(name, serde_json::json!({})))
+                .unwrap();
             assert!(ds.is_ephemeral(), "{name}");
         }
     }
@@ -230,7 +246,10 @@ mod tests {
     fn invalid_copy_mode_fails_at_build_time_naming_the_entry() {
         let registry = DatasetRegistry::with_memory();
         let err = registry
-            .build(&config("MemoryDataset", serde_json::json!({"copy_mode": "bogus"})))
+            .build(&config(
+                "MemoryDataset",
+                serde_json::json!({"copy_mode": "bogus"}),
+            ))
             .unwrap_err();
         assert_eq!(err.kind(), "invalid_config");
         let msg = err.to_string();
@@ -241,7 +260,10 @@ mod tests {
     fn unknown_options_are_rejected() {
         let registry = DatasetRegistry::with_memory();
         let err = registry
-            .build(&config("MemoryDataset", serde_json::json!({"copymode": "copy"})))
+            .build(&config(
+                "MemoryDataset",
+                serde_json::json!({"copymode": "copy"}),
+            ))
             .unwrap_err();
         assert!(err.to_string().contains("copymode"), "{err}");
     }
@@ -249,9 +271,14 @@ mod tests {
     #[test]
     fn unknown_types_suggest_the_nearest_or_explain() {
         let registry = DatasetRegistry::with_memory();
-        let err = registry.build(&config("MemoryDatset", serde_json::json!({}))).unwrap_err();
+        let err = registry
+            .build(&config("MemoryDatset", serde_json::json!({})))
+            .unwrap_err();
         assert_eq!(err.kind(), "unknown_dataset_type");
-        assert!(err.to_string().contains("did you mean 'MemoryDataset'"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean 'MemoryDataset'"),
+            "{err}"
+        );
         let pickle = registry
             .build(&config("pickle.PickleDataset", serde_json::json!({})))
             .unwrap_err();

@@ -22,7 +22,8 @@ pub struct FileTarget {
 impl FileTarget {
     /// Resolves `filepath` for the entry (credentials, project root, versioning).
     pub fn new(config: &DatasetConfig, filepath: &str) -> Result<Self, Error> {
-        let location = Location::resolve(filepath, &config.project_root, config.credentials.as_ref())?;
+        let location =
+            Location::resolve(filepath, &config.project_root, config.credentials.as_ref())?;
         let version = config.version.clone().map(Version::validated).transpose()?;
         Ok(FileTarget {
             location,
@@ -161,21 +162,49 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let v1 = "2026-01-01T00.00.00.000Z";
         let v2 = "2026-01-02T00.00.00.000Z";
-        let t1 = target(dir.path(), Some(Version { load: None, save: Some(v1.into()) }));
+        let t1 = target(
+            dir.path(),
+            Some(Version {
+                load: None,
+                save: Some(v1.into()),
+            }),
+        );
         assert!(!t1.exists().unwrap());
         assert_eq!(t1.read().unwrap_err().kind(), "version_not_found");
         t1.write(Bytes::from_static(b"one")).unwrap();
-        assert!(dir.path().join(format!("data/out.txt/{v1}/out.txt")).is_file());
-        assert_eq!(t1.write(Bytes::from_static(b"again")).unwrap_err().kind(), "version_exists");
+        assert!(
+            dir.path()
+                .join(format!("data/out.txt/{v1}/out.txt"))
+                .is_file()
+        );
+        assert_eq!(
+            t1.write(Bytes::from_static(b"again")).unwrap_err().kind(),
+            "version_exists"
+        );
 
-        let t2 = target(dir.path(), Some(Version { load: None, save: Some(v2.into()) }));
+        let t2 = target(
+            dir.path(),
+            Some(Version {
+                load: None,
+                save: Some(v2.into()),
+            }),
+        );
         t2.write(Bytes::from_static(b"two")).unwrap();
         assert_eq!(t2.read().unwrap(), Bytes::from_static(b"two"));
         assert_eq!(t1.latest_version().unwrap().as_deref(), Some(v2));
 
-        let pinned = target(dir.path(), Some(Version { load: Some(v1.into()), save: None }));
+        let pinned = target(
+            dir.path(),
+            Some(Version {
+                load: Some(v1.into()),
+                save: None,
+            }),
+        );
         assert_eq!(pinned.read().unwrap(), Bytes::from_static(b"one"));
-        assert_eq!(t2.current_location().unwrap().url(), t2.versioned(v2).unwrap().url());
+        assert_eq!(
+            t2.current_location().unwrap().url(),
+            t2.versioned(v2).unwrap().url()
+        );
     }
 
     #[test]
@@ -183,7 +212,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = DatasetConfig::new("ds", "TextDataset", serde_json::Map::new());
         config.project_root = dir.path().to_path_buf();
-        config.version = Some(Version { load: Some("../../etc".into()), save: None });
-        assert_eq!(FileTarget::new(&config, "x.txt").unwrap_err().kind(), "invalid_version");
+        config.version = Some(Version {
+            load: Some("../../etc".into()),
+            save: None,
+        });
+        assert_eq!(
+            FileTarget::new(&config, "x.txt").unwrap_err().kind(),
+            "invalid_version"
+        );
     }
 }

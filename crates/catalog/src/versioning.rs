@@ -84,7 +84,10 @@ mod tests {
             assert_eq!(err.kind(), "invalid_version", "{bad:?}");
         }
         validate_version("2026-11-27T03.22.14.996Z").unwrap();
-        let v = Version { load: Some("../x".into()), save: None };
+        let v = Version {
+            load: Some("../x".into()),
+            save: None,
+        };
         assert!(v.validated().is_err());
     }
 }

@@ -1,21 +1,26 @@
 //! The parallel runner: a rayon pool runs every node as soon as its inputs
-//! exist; completions come back over a crossbeam channel to one scheduler
-//! thread, which releases datasets and starts newly ready nodes.
+//! exist. The worker that finishes a node decrements its children's in-degree
+//! counters and starts those that became ready; completions go over a
+//! crossbeam channel to the calling thread, which releases datasets and keeps
+//! the record.
 //!
 //! Nodes share memory: no pickling, no process boundary, no GIL. Scheduling is
-//! O(1) per completion (in-degree counters), not Kedro's O(N) ready scan.
+//! O(1) per completion, not Kedro's O(N) ready scan.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use crossbeam_channel::Sender;
 
 use tandem_catalog::DataCatalog;
 use tandem_pipeline_core::Pipeline;
 
 use crate::error::Error;
-use crate::hooks::Hook;
+use crate::hooks::{Hook, RunInfo};
 use crate::release::Releaser;
 use crate::runner::{NodeRun, RunOptions, RunOutput, Runner, failed, prepare, with_pipeline_hooks};
-use crate::task::{NodeDone, run_node};
+use crate::task::{Datasets, NodeDone, run_node};
 
 /// Runs independent nodes concurrently on `max_workers` threads.
 ///
@@ -71,37 +76,38 @@ impl Runner for ParallelRunner {
 
         with_pipeline_hooks(&prepared, catalog, hooks, |run| {
             let total = p.len();
-            let mut pending: Vec<usize> = (0..total).map(|i| p.parents_of(i).len()).collect();
-            let mut ready: VecDeque<usize> = (0..total).filter(|&i| pending[i] == 0).collect();
+            let schedule = Schedule {
+                pending: (0..total).map(|i| AtomicUsize::new(p.parents_of(i).len())).collect(),
+                stopped: RwLock::new(false),
+                started: AtomicUsize::new(0),
+            };
             let mut releaser = Releaser::new(p);
             let free_outputs = p.outputs();
             let mut outputs = BTreeMap::new();
             let mut nodes = Vec::with_capacity(total);
             let mut failure: Option<(String, Error)> = None;
             let (tx, rx) = crossbeam_channel::unbounded::<(usize, Result<NodeDone, Error>)>();
+            let ctx = WorkerContext {
+                pipeline: p,
+                run,
+                hooks,
+                datasets: &prepared.datasets,
+                schedule: &schedule,
+                tx,
+            };
 
             pool.in_place_scope(|scope| {
-                let mut running = 0usize;
-                loop {
-                    if failure.is_none() {
-                        while let Some(i) = ready.pop_front() {
-                            running += 1;
-                            let tx = tx.clone();
-                            let node = &p.node_arcs()[i];
-                            let datasets = &prepared.datasets;
-                            scope.spawn(move |_| {
-                                // The receiver outlives the scope, so a send cannot fail.
-                                let _ = tx.send((i, run_node(node, run, hooks, datasets)));
-                            });
-                        }
-                    }
-                    if running == 0 {
-                        break;
-                    }
+                for i in (0..total).filter(|&i| p.parents_of(i).is_empty()) {
+                    ctx.start(scope, i);
+                }
+                let mut received = 0usize;
+                // Workers count a child as started before reporting its parent,
+                // so once every started node has reported, nothing can follow.
+                while received < schedule.started.load(Ordering::SeqCst) {
                     let Ok((i, result)) = rx.recv() else {
                         break;
                     };
-                    running -= 1;
+                    received += 1;
                     let node = &p.node_arcs()[i];
                     match result {
                         Ok(done) => {
@@ -120,12 +126,6 @@ impl Runner for ParallelRunner {
                                 "completed {} out of {total} tasks",
                                 nodes.len()
                             );
-                            for &child in p.children_of(i) {
-                                pending[child] -= 1;
-                                if pending[child] == 0 {
-                                    ready.push_back(child);
-                                }
-                            }
                         }
                         Err(cause) => {
                             if failure.is_none() {
@@ -146,5 +146,59 @@ impl Runner for ParallelRunner {
                 nodes,
             })
         })
+    }
+}
+
+/// Shared scheduling state: in-degree counters and the stop flag.
+struct Schedule {
+    /// Parents not yet finished, per node.
+    pending: Vec<AtomicUsize>,
+    /// Set on the first failure; taken for writing so no node can start
+    /// between the failure and the flag (readers are the starting workers).
+    stopped: RwLock<bool>,
+    /// Nodes handed to the pool so far.
+    started: AtomicUsize,
+}
+
+/// What a worker needs to run a node and start its children.
+struct WorkerContext<'a> {
+    pipeline: &'a Pipeline,
+    run: &'a RunInfo<'a>,
+    hooks: &'a [Arc<dyn Hook>],
+    datasets: &'a Datasets,
+    schedule: &'a Schedule,
+    tx: Sender<(usize, Result<NodeDone, Error>)>,
+}
+
+impl<'a> WorkerContext<'a> {
+    /// Runs node `i` on the pool. A worker that finishes a node starts the
+    /// children it made ready itself, so a chain never waits for a round
+    /// trip through the scheduler thread.
+    fn start<'s>(&'s self, scope: &rayon::Scope<'s>, i: usize)
+    where
+        'a: 's,
+    {
+        self.schedule.started.fetch_add(1, Ordering::SeqCst);
+        scope.spawn(move |scope| {
+            let node = &self.pipeline.node_arcs()[i];
+            let result = run_node(node, self.run, self.hooks, self.datasets);
+            match &result {
+                Ok(_) => {
+                    let stopped = self.schedule.stopped.read().unwrap_or_else(|p| p.into_inner());
+                    if !*stopped {
+                        for &child in self.pipeline.children_of(i) {
+                            if self.schedule.pending[child].fetch_sub(1, Ordering::AcqRel) == 1 {
+                                self.start(scope, child);
+                            }
+                        }
+                    }
+                }
+                Err(_) => {
+                    *self.schedule.stopped.write().unwrap_or_else(|p| p.into_inner()) = true;
+                }
+            }
+            // The receiver lives until every started node has reported.
+            let _ = self.tx.send((i, result));
+        });
     }
 }

@@ -1,0 +1,281 @@
+//! File datasets: a [`FileFormat`] (how a value becomes bytes and back) on a
+//! [`FileTarget`] (where the bytes live).
+//!
+//! Every format gets the same storage for free: any `object_store` backend,
+//! Kedro versioning and atomic saves. The formats only encode and decode.
+
+mod csv;
+mod json;
+mod parquet;
+mod raw;
+mod serde_file;
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tandem_pipeline_core::Data;
+
+use crate::dataset::{Dataset, DatasetDescription};
+use crate::error::Error;
+use crate::location::Location;
+use crate::registry::{DatasetConfig, DatasetRegistry};
+use crate::target::FileTarget;
+
+pub use self::csv::CsvFormat;
+pub use self::json::JsonFormat;
+pub use self::parquet::ParquetFormat;
+pub use self::raw::{BytesFormat, TextFormat};
+pub use self::serde_file::{SerdeEncoding, SerdeFormat};
+
+/// How one file format encodes values to bytes and decodes them back.
+///
+/// Implement it to add a format; [`FileDataset`] supplies storage,
+/// versioning and atomic writes.
+pub trait FileFormat: fmt::Debug + Send + Sync + Sized + 'static {
+    /// The dataset type name, as written in catalog.yml and shown by `describe`.
+    const TYPE_NAME: &'static str;
+
+    /// Reads the entry's options; returns the filepath and the format.
+    fn from_config(config: &DatasetConfig) -> Result<(String, Self), Error>;
+
+    /// The bytes to store for `data`; `location` is for error messages.
+    fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error>;
+
+    /// The value stored in `bytes`; `location` is for error messages.
+    fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error>;
+
+    /// The settings `describe` reports (load/save args as configured).
+    fn details(&self) -> serde_json::Map<String, serde_json::Value>;
+}
+
+/// A dataset stored as one file (or object) in a [`FileFormat`].
+#[derive(Debug)]
+pub struct FileDataset<F> {
+    target: FileTarget,
+    format: F,
+}
+
+/// Arrow tables in Apache Parquet (Kedro's `pandas.ParquetDataset`).
+pub type ParquetDataset = FileDataset<ParquetFormat>;
+/// Arrow tables as delimited text (Kedro's `pandas.CSVDataset`).
+pub type CsvDataset = FileDataset<CsvFormat>;
+/// JSON documents (Kedro's `json.JSONDataset`).
+pub type JsonDataset = FileDataset<JsonFormat>;
+/// UTF-8 text (Kedro's `text.TextDataset`).
+pub type TextDataset = FileDataset<TextFormat>;
+/// Raw bytes.
+pub type BytesDataset = FileDataset<BytesFormat>;
+/// Fitted objects (models, scalers) as JSON or MessagePack.
+pub type SerdeDataset = FileDataset<SerdeFormat>;
+
+impl<F: FileFormat> FileDataset<F> {
+    /// A dataset writing `format` to `target`.
+    pub fn new(target: FileTarget, format: F) -> Self {
+        FileDataset { target, format }
+    }
+
+    /// Builds the dataset a catalog entry describes.
+    pub fn from_config(config: &DatasetConfig) -> Result<Self, Error> {
+        let (filepath, format) = F::from_config(config)?;
+        Ok(FileDataset::new(FileTarget::new(config, &filepath)?, format))
+    }
+
+    /// The format.
+    pub fn format(&self) -> &F {
+        &self.format
+    }
+
+    /// Where the bytes are stored.
+    pub fn target(&self) -> &FileTarget {
+        &self.target
+    }
+
+    fn url(&self) -> &str {
+        self.target.location().url()
+    }
+}
+
+impl<F: FileFormat> Dataset for FileDataset<F> {
+    fn load(&self) -> Result<Data, Error> {
+        let bytes = self.target.read()?;
+        self.format.decode(bytes, self.url())
+    }
+
+    fn save(&self, data: Data) -> Result<(), Error> {
+        let bytes = self.format.encode(&data, self.url())?;
+        self.target.write(bytes)
+    }
+
+    fn exists(&self) -> Result<bool, Error> {
+        self.target.exists()
+    }
+
+    fn describe(&self) -> DatasetDescription {
+        DatasetDescription {
+            type_name: F::TYPE_NAME.to_owned(),
+            filepath: Some(self.url().to_owned()),
+            versioned: self.target.is_versioned(),
+            details: self.format.details(),
+        }
+    }
+
+    fn location(&self) -> Option<Location> {
+        self.target.current_location()
+    }
+}
+
+/// Registers every file dataset under its tandem name and Kedro's aliases.
+pub(crate) fn register(registry: &mut DatasetRegistry) {
+    fn add<F: FileFormat>(registry: &mut DatasetRegistry, aliases: &[&str]) {
+        registry.register(F::TYPE_NAME, |config: &DatasetConfig| {
+            Ok(Arc::new(FileDataset::<F>::from_config(config)?) as Arc<dyn Dataset>)
+        });
+        for alias in aliases {
+            registry.alias(*alias, F::TYPE_NAME);
+        }
+    }
+    add::<ParquetFormat>(registry, &["pandas.ParquetDataset"]);
+    add::<CsvFormat>(registry, &["pandas.CSVDataset"]);
+    add::<JsonFormat>(registry, &["json.JSONDataset"]);
+    add::<TextFormat>(registry, &["text.TextDataset"]);
+    add::<BytesFormat>(registry, &[]);
+    add::<SerdeFormat>(registry, &[]);
+}
+
+/// The options every file dataset shares. `load_args`/`save_args` may be
+/// absent or `null` (an empty YAML key), as in Kedro.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOptions {
+    filepath: String,
+    #[serde(default)]
+    load_args: Option<serde_json::Value>,
+    #[serde(default)]
+    save_args: Option<serde_json::Value>,
+    #[serde(default)]
+    fs_args: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl FileOptions {
+    /// Parses and checks the options: `(filepath, load_args, save_args)`.
+    fn parse<L: DeserializeOwned + Default, S: DeserializeOwned + Default>(
+        config: &DatasetConfig,
+    ) -> Result<(String, L, S), Error> {
+        let options: FileOptions = config.options_as()?;
+        reject_fs_args(config, options.fs_args.as_ref())?;
+        Ok((
+            options.filepath,
+            parse_args(config, "load_args", options.load_args)?,
+            parse_args(config, "save_args", options.save_args)?,
+        ))
+    }
+}
+
+/// Deserializes one args mapping separately, so an error says which one
+/// it is about (serde's messages name the bad key but not its parent).
+fn parse_args<T: DeserializeOwned + Default>(
+    config: &DatasetConfig,
+    key: &str,
+    value: Option<serde_json::Value>,
+) -> Result<T, Error> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(T::default()),
+        Some(value) => T::deserialize(value).map_err(|e| Error::config(&config.name, format!("{key}: {e}"))),
+    }
+}
+
+/// Kedro passes `fs_args` to fsspec; tandem has no fsspec, and storage
+/// settings (endpoints, keys, regions) belong in credentials.yml, so a
+/// non-empty `fs_args` would be silently ignored if accepted.
+fn reject_fs_args(
+    config: &DatasetConfig,
+    fs_args: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Result<(), Error> {
+    match fs_args {
+        Some(args) if !args.is_empty() => {
+            let keys: Vec<&str> = args.keys().map(String::as_str).collect();
+            Err(Error::config(
+                &config.name,
+                format!(
+                    "fs_args ({}) are not supported: tandem configures storage (endpoints, keys, \
+                     regions) through the entry's credentials in credentials.yml",
+                    keys.join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `load_args`/`save_args` for formats that take none.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct NoArgs {}
+
+/// A format error at `location`.
+fn format_error(format: &'static str, location: &str, message: impl fmt::Display) -> Error {
+    Error::Format {
+        format,
+        location: location.to_owned(),
+        message: message.to_string(),
+    }
+}
+
+/// The error for saving a value of the wrong type.
+fn type_mismatch(expected: &'static str, data: &Data, dataset: &str) -> Error {
+    Error::Value(tandem_pipeline_core::Error::TypeMismatch {
+        expected,
+        actual: data.type_name(),
+        context: format!(" when saving to a {dataset}"),
+    })
+}
+
+/// The batches of a table value: one `RecordBatch` or a `Vec` of them.
+fn record_batches<'a>(data: &'a Data, dataset: &str) -> Result<&'a [RecordBatch], Error> {
+    if let Ok(batch) = data.downcast_ref::<RecordBatch>() {
+        return Ok(std::slice::from_ref(batch));
+    }
+    data.downcast_ref::<Vec<RecordBatch>>()
+        .map(Vec::as_slice)
+        .map_err(|_| {
+            type_mismatch(
+                "arrow_array::RecordBatch (or a Vec of them)",
+                data,
+                dataset,
+            )
+        })
+}
+
+/// `describe` details: the non-empty load and save args, as configured.
+fn args_details(
+    load_args: &impl serde::Serialize,
+    save_args: &impl serde::Serialize,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut details = serde_json::Map::new();
+    for (key, args) in [
+        ("load_args", serde_json::to_value(load_args)),
+        ("save_args", serde_json::to_value(save_args)),
+    ] {
+        if let Ok(serde_json::Value::Object(map)) = args
+            && !map.is_empty()
+        {
+            details.insert(key.to_owned(), serde_json::Value::Object(map));
+        }
+    }
+    details
+}
+
+/// Parses a one-character delimiter (`delimiter: ";"`) into its byte.
+fn delimiter_byte(entry: &str, field: &str, delimiter: &str) -> Result<u8, Error> {
+    match delimiter.as_bytes() {
+        [byte] => Ok(*byte),
+        _ => Err(Error::config(
+            entry,
+            format!("{field} must be one ASCII character, got {delimiter:?}"),
+        )),
+    }
+}

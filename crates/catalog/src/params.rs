@@ -1,0 +1,235 @@
+//! Parameters: `parameters.yml` plus `--params` overrides, exposed to nodes as
+//! the `parameters` and `params:<path>` datasets Kedro registers.
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+
+/// The project's parameters tree.
+///
+/// ```
+/// use serde_json::json;
+/// use tandem_catalog::Parameters;
+///
+/// let yml = json!({"model": {"alpha": 0.1, "layers": [8, 4]}, "seed": 42});
+/// let overrides = Parameters::parse_overrides("model.alpha=0.5,run.name=x")?;
+/// let params = Parameters::new(yml.as_object().unwrap().clone()).with_overrides(&overrides);
+/// assert_eq!(params.get("params:model.alpha"), Some(json!(0.5)));
+/// assert_eq!(params.get("params:run"), Some(json!({"name": "x"})));
+/// let names: Vec<String> = params.entries().into_iter().map(|(n, _)| n).collect();
+/// assert_eq!(names, ["parameters", "params:model", "params:model.alpha",
+///                    "params:model.layers", "params:run", "params:run.name", "params:seed"]);
+/// # Ok::<(), tandem_catalog::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Parameters {
+    tree: Map<String, Value>,
+}
+
+impl Parameters {
+    /// Parameters from the merged `parameters*.yml` tree.
+    pub fn new(tree: Map<String, Value>) -> Self {
+        Parameters { tree }
+    }
+
+    /// Merges runtime overrides over the tree: nested maps merge key by key,
+    /// anything else replaces (OmegaConf's merge, which Kedro applies to
+    /// `--params`). Keys the files do not define are added.
+    pub fn with_overrides(mut self, overrides: &Map<String, Value>) -> Self {
+        deep_merge(&mut self.tree, overrides);
+        self
+    }
+
+    /// The whole tree (the `parameters` dataset).
+    pub fn tree(&self) -> &Map<String, Value> {
+        &self.tree
+    }
+
+    /// The value of a parameter dataset: `parameters`, or `params:a.b.c`
+    /// (the first key path, depth-first, that spells `a.b.c`).
+    pub fn get(&self, dataset: &str) -> Option<Value> {
+        if dataset == "parameters" {
+            return Some(Value::Object(self.tree.clone()));
+        }
+        let path = dataset.strip_prefix("params:")?;
+        self.entries_ref()
+            .into_iter()
+            .find(|(name, _)| name == path)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Every parameter dataset, `parameters` first, then `params:<path>` for
+    /// each key at every depth in depth-first order (Kedro registers both
+    /// `params:a` and `params:a.b`).
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        let mut out = vec![("parameters".to_owned(), Value::Object(self.tree.clone()))];
+        out.extend(
+            self.entries_ref()
+                .into_iter()
+                .map(|(path, v)| (format!("params:{path}"), v.clone())),
+        );
+        out
+    }
+
+    /// `(dotted path, value)` for every key at every depth, depth-first.
+    fn entries_ref(&self) -> Vec<(String, &Value)> {
+        fn walk<'a>(prefix: &str, map: &'a Map<String, Value>, out: &mut Vec<(String, &'a Value)>) {
+            for (key, value) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                out.push((path.clone(), value));
+                if let Value::Object(inner) = value {
+                    walk(&path, inner, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &self.tree, &mut out);
+        out
+    }
+
+    /// Parses `kedro run --params` syntax: `a.b=1,c=x,d=true`.
+    ///
+    /// Items are split on commas (blank items skipped), each on its first
+    /// `=`; dotted keys create nested maps; values are read as YAML scalars
+    /// (`1` → int, `0.5` → float, `true`/`yes` → bool, `null`/`~`/empty →
+    /// null, anything else a string), as OmegaConf reads a dotlist.
+    pub fn parse_overrides(spec: &str) -> Result<Map<String, Value>, Error> {
+        let mut out = Map::new();
+        for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let Some((key, raw)) = item.split_once('=') else {
+                return Err(override_error(format!(
+                    "item '{item}' must contain a key and a value separated by '='"
+                )));
+            };
+            let key = key.trim();
+            if key.split('.').any(str::is_empty) {
+                return Err(override_error(format!("item '{item}' has an empty key")));
+            }
+            let mut leaf = parse_scalar(raw);
+            for segment in key.rsplit('.') {
+                leaf = Value::Object(Map::from_iter([(segment.to_owned(), leaf)]));
+            }
+            if let Value::Object(nested) = leaf {
+                deep_merge(&mut out, &nested);
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn override_error(why: String) -> Error {
+    Error::InvalidConfig {
+        file: None,
+        line: None,
+        entry: None,
+        message: format!("invalid --params: {why}"),
+    }
+}
+
+/// A `--params` value read as YAML; text YAML cannot read (`[1`, `.nan`,
+/// which JSON cannot hold) stays a string rather than failing the run.
+fn parse_scalar(raw: &str) -> Value {
+    crate::config::parse_yaml_value(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
+}
+
+/// OmegaConf's merge: maps merge key by key, anything else replaces.
+fn deep_merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                deep_merge(existing, incoming)
+            }
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn overrides_are_typed_like_yaml_scalars() {
+        let parsed = Parameters::parse_overrides(
+            "a=1, b=2.5,c=true,d=yes,e=null,f=~,g=,h=x,i=2026-01-01,j=[1,k=010,l='3',m=.nan",
+        )
+        .unwrap();
+        assert_eq!(
+            Value::Object(parsed),
+            json!({"a": 1, "b": 2.5, "c": true, "d": true, "e": null, "f": null, "g": null,
+                   "h": "x", "i": "2026-01-01", "j": "[1", "k": 8, "l": "3", "m": ".nan"})
+        );
+    }
+
+    #[test]
+    fn dotted_keys_nest_and_values_split_on_the_first_equals() {
+        let parsed = Parameters::parse_overrides("a.b.c=1,a.b.d=x=y,a.e=2").unwrap();
+        assert_eq!(
+            Value::Object(parsed),
+            json!({"a": {"b": {"c": 1, "d": "x=y"}, "e": 2}})
+        );
+    }
+
+    #[test]
+    fn malformed_overrides_are_rejected() {
+        for bad in ["a", "a=1,b", "=1", " =1", "a..b=1", "a.=1"] {
+            let err = Parameters::parse_overrides(bad).unwrap_err();
+            assert_eq!(err.kind(), "invalid_config", "{bad}");
+            assert!(
+                err.to_string().starts_with("invalid --params: item"),
+                "{err}"
+            );
+        }
+        assert!(Parameters::parse_overrides(" , ,").unwrap().is_empty());
+    }
+
+    #[test]
+    fn overrides_merge_deeply_and_replace_scalars() {
+        let params = Parameters::new(map(
+            json!({"m": {"alpha": 1, "beta": 2}, "s": 1, "t": {"x": 1}}),
+        ))
+        .with_overrides(&Parameters::parse_overrides("m.alpha=9,s.deep=1,t=3,new=n").unwrap());
+        assert_eq!(
+            Value::Object(params.tree().clone()),
+            json!({"m": {"alpha": 9, "beta": 2}, "s": {"deep": 1}, "t": 3, "new": "n"})
+        );
+    }
+
+    #[test]
+    fn every_nested_key_is_a_dataset() {
+        let params = Parameters::new(map(json!({"a": {"b": {"c": 1}, "l": [1, {"x": 2}]}})));
+        let entries = params.entries();
+        let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "parameters",
+                "params:a",
+                "params:a.b",
+                "params:a.b.c",
+                "params:a.l"
+            ]
+        );
+        assert_eq!(
+            entries[0].1,
+            json!({"a": {"b": {"c": 1}, "l": [1, {"x": 2}]}})
+        );
+        assert_eq!(params.get("params:a.b"), Some(json!({"c": 1})));
+        assert_eq!(params.get("params:a.l.x"), None);
+        assert_eq!(params.get("a.b"), None);
+    }
+}

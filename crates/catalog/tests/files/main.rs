@@ -1,0 +1,8 @@
+//! The file datasets on local directories and `memory://`: every type and
+//! option, versioning, atomic saves and configuration errors.
+
+mod common;
+mod csv;
+mod documents;
+mod parquet;
+mod storage;
