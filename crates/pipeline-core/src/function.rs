@@ -1,8 +1,9 @@
 //! Node functions: ordinary typed Rust functions behind one type-erased call.
 //!
-//! Any `Fn` whose arguments are `&T` (borrowed from the shared value), `T`
-//! (moved out when the node holds the only handle, cloned otherwise), `&Data`
-//! or `Data` (untyped), for up to ten arguments, and whose result is a single
+//! Any `Fn` whose arguments are `&T` (borrowed from the shared value), `&[T]`
+//! or `&str` (borrowed from a stored `Vec<T>` or `String`), `T` (moved out
+//! when the node holds the only handle, cloned otherwise), `&Data` or `Data`
+//! (untyped), for up to ten arguments, and whose result is a single
 //! [`DataValue`], a tuple of them, `()`, or a `Result` of those, converts into a
 //! [`NodeFunction`] with [`IntoNodeFunction`]. The marker type parameter only
 //! exists to let the compiler pick the right conversion; callers never name it.
@@ -17,6 +18,10 @@ use crate::error::{BoxError, Error};
 pub struct ByRef;
 /// Marker: an argument taken by value (`T`).
 pub struct ByValue;
+/// Marker: a slice borrowed from a stored `Vec<T>` (`&[T]`).
+pub struct SliceRef;
+/// Marker: a string slice borrowed from a stored `String` (`&str`).
+pub struct StrRef;
 /// Marker: an untyped argument (`Data`).
 pub struct Raw;
 /// Marker: an untyped argument by reference (`&Data`).
@@ -57,6 +62,28 @@ impl<T: DataValue> Arg<ByValue> for T {
     fn get(held: &mut Option<T>) -> T {
         held.take()
             .expect("tandem invariant: an argument is handed to its function once")
+    }
+}
+
+impl<T: DataValue> Arg<SliceRef> for &[T] {
+    type Held = Arc<Vec<T>>;
+    type Item<'h> = &'h [T];
+    fn hold(data: Data) -> Result<Arc<Vec<T>>, Error> {
+        data.value_arc::<Vec<T>>()
+    }
+    fn get(held: &mut Arc<Vec<T>>) -> &[T] {
+        held.as_slice()
+    }
+}
+
+impl Arg<StrRef> for &str {
+    type Held = Arc<String>;
+    type Item<'h> = &'h str;
+    fn hold(data: Data) -> Result<Arc<String>, Error> {
+        data.value_arc::<String>()
+    }
+    fn get(held: &mut Arc<String>) -> &str {
+        held.as_str()
     }
 }
 

@@ -52,14 +52,16 @@ mod node;
 mod ops;
 mod pipeline;
 mod registry;
-mod spec;
+pub mod spec;
 pub mod suggest;
 pub mod transcoding;
 
 pub use data::{__private, Data, DataValue};
 pub use error::{BoxError, Error};
 pub use filter::Filter;
-pub use function::{Arg, ByRef, ByValue, IntoNodeFunction, IntoOutputs, NodeFunction, Raw, RawRef};
+pub use function::{
+    Arg, ByRef, ByValue, IntoNodeFunction, IntoOutputs, NodeFunction, Raw, RawRef, SliceRef, StrRef,
+};
 pub use modular::{PipelineBuilder, pipeline};
 pub use names::DatasetNames;
 pub use node::{Node, NodeBuilder, node};

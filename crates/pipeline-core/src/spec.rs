@@ -147,33 +147,18 @@ impl PipelineSpec {
     /// Booleans follow YAML 1.2 (`true`/`false` only), so datasets named `y`,
     /// `no` or `on` need no quotes, and `007` stays a name.
     pub fn from_yaml_str(text: &str, file: Option<&str>) -> Result<Self, Error> {
-        let options = serde_saphyr::options! {
-            strict_booleans: true,
-            leading_zero_numbers_as_strings: true,
-        };
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_error(&e, file))
+        parse_yaml(text, file)
     }
 
     /// Parses JSON; `file` only labels errors.
     pub fn from_json_str(text: &str, file: Option<&str>) -> Result<Self, Error> {
-        serde_json::from_str(text).map_err(|e| json_error(&e, file))
+        parse_json(text, file)
     }
 
     /// Reads a spec file: JSON when the extension is `.json`, YAML otherwise.
     /// An unreadable file is an [`Error::InvalidSpec`] naming it.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| invalid_spec(Some(&file), None, format!("cannot read the file: {e}")))?;
-        let is_json = path
-            .extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-        if is_json {
-            PipelineSpec::from_json_str(&text, Some(&file))
-        } else {
-            PipelineSpec::from_yaml_str(&text, Some(&file))
-        }
+        read_document(path)
     }
 
     /// The spec as YAML.
@@ -319,6 +304,46 @@ impl NodeSpec {
             builder = builder.namespace(ns.clone());
         }
         builder.build()
+    }
+}
+
+/// Parses any spec-like YAML document with the spec settings (YAML 1.2
+/// booleans, leading-zero numbers kept as text); errors are
+/// [`Error::InvalidSpec`] with the file and line. Other crates use it for
+/// documents that embed pipeline specs.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: Option<&str>,
+) -> Result<T, Error> {
+    let options = serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_error(&e, file))
+}
+
+/// Parses any spec-like JSON document; errors as [`parse_yaml`].
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: Option<&str>,
+) -> Result<T, Error> {
+    serde_json::from_str(text).map_err(|e| json_error(&e, file))
+}
+
+/// Reads a document: JSON when the extension is `.json`, YAML otherwise. An
+/// unreadable file is an [`Error::InvalidSpec`] naming it.
+pub fn read_document<T: serde::de::DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, Error> {
+    let path = path.as_ref();
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| invalid_spec(Some(&file), None, format!("cannot read the file: {e}")))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    if is_json {
+        parse_json(&text, Some(&file))
+    } else {
+        parse_yaml(&text, Some(&file))
     }
 }
 

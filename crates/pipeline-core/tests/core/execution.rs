@@ -311,3 +311,33 @@ fn outputs_flow_between_nodes() {
     let text = third.run(vec![stats[1].clone()]).unwrap();
     assert_eq!(value::<String>(&text[0]), "#3");
 }
+
+fn total(xs: &[f64], label: &str) -> String {
+    format!("{label}={}", xs.iter().sum::<f64>())
+}
+
+#[test]
+fn slices_and_str_borrow_stored_vecs_and_strings() {
+    let n = node(total, ["xs", "label"], "out")
+        .name("total")
+        .build()
+        .unwrap();
+    let xs = Data::new(vec![1.0_f64, 2.5]);
+    let out = n
+        .run(vec![xs.clone(), Data::new(String::from("sum"))])
+        .unwrap();
+    assert_eq!(out[0].downcast_ref::<String>().unwrap(), "sum=3.5");
+    // A slice parameter also reads a JSON list parameter.
+    let json = n
+        .run(vec![
+            Data::json(serde_json::json!([1.0, 1.0])),
+            Data::json(serde_json::json!("p")),
+        ])
+        .unwrap();
+    assert_eq!(json[0].downcast_ref::<String>().unwrap(), "p=2");
+    let err = n
+        .run(vec![Data::new(3_i64), Data::new(String::new())])
+        .unwrap_err();
+    assert_eq!(err.kind(), "type_mismatch");
+    assert!(err.to_string().contains("Vec<f64>"), "{err}");
+}
