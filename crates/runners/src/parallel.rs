@@ -77,7 +77,9 @@ impl Runner for ParallelRunner {
         with_pipeline_hooks(&prepared, catalog, hooks, |run| {
             let total = p.len();
             let schedule = Schedule {
-                pending: (0..total).map(|i| AtomicUsize::new(p.parents_of(i).len())).collect(),
+                pending: (0..total)
+                    .map(|i| AtomicUsize::new(p.parents_of(i).len()))
+                    .collect(),
                 stopped: RwLock::new(false),
                 started: AtomicUsize::new(0),
             };
@@ -184,7 +186,11 @@ impl<'a> WorkerContext<'a> {
             let result = run_node(node, self.run, self.hooks, self.datasets);
             match &result {
                 Ok(_) => {
-                    let stopped = self.schedule.stopped.read().unwrap_or_else(|p| p.into_inner());
+                    let stopped = self
+                        .schedule
+                        .stopped
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner());
                     if !*stopped {
                         for &child in self.pipeline.children_of(i) {
                             if self.schedule.pending[child].fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -194,7 +200,11 @@ impl<'a> WorkerContext<'a> {
                     }
                 }
                 Err(_) => {
-                    *self.schedule.stopped.write().unwrap_or_else(|p| p.into_inner()) = true;
+                    *self
+                        .schedule
+                        .stopped
+                        .write()
+                        .unwrap_or_else(|p| p.into_inner()) = true;
                 }
             }
             // The receiver lives until every started node has reported.

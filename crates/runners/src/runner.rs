@@ -144,7 +144,10 @@ pub(crate) fn failed(
 ) -> Error {
     let done: HashSet<String> = completed.iter().cloned().collect();
     let resume = suggest(&prepared.pipeline, &done, &prepared.datasets);
-    tracing::warn!(node = %node, "{resume}");
+    // Debug, not Kedro's warning: the returned error carries the hint and
+    // prints it, so a warning made every caller that reports the error show
+    // the hint twice.
+    tracing::debug!(node = %node, "{resume}");
     Error::RunFailed(Box::new(RunFailure {
         node,
         cause,
