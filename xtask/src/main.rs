@@ -56,7 +56,53 @@ fn e2e() -> Result<(), String> {
 }
 
 fn bench() -> Result<(), String> {
-    cargo(&["bench", "-p", "tandem-pipeline-core", "--bench", "pipeline"])
+    cargo(&["bench", "-p", "tandem-pipeline-core", "--bench", "pipeline"])?;
+    cargo(&["bench", "-p", "tandem-runners", "--bench", "runners"])?;
+    cargo(&[
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "tandem-runners",
+        "--example",
+        "memory_chain",
+        "--",
+        "1024",
+    ])?;
+    kedro_side_by_side()
+}
+
+/// Kedro's figures for the same runner pipelines, when Python can provide
+/// Kedro 1.7 (a virtualenv under target/ is created for it).
+fn kedro_side_by_side() -> Result<(), String> {
+    let root = workspace_root();
+    let venv = root.join("target/py-kedro");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let created = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet", "kedro==1.7.0"])
+                .status()
+                .is_ok_and(|s| s.success());
+        if !created {
+            eprintln!("xtask: no Python with kedro 1.7.0 available; skipping the Kedro comparison");
+            return Ok(());
+        }
+    }
+    let status = Command::new(&python)
+        .arg(root.join("scripts/bench_kedro.py"))
+        .args(["1000", "2000"])
+        .status()
+        .map_err(|e| format!("scripts/bench_kedro.py ({e})"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("scripts/bench_kedro.py".to_owned())
+    }
 }
 
 /// The README's main job, so CI proves the documented command works.
