@@ -1,5 +1,6 @@
 //! Helpers for the workspace integration tests: build the `tandem` binary
-//! once, run it, and read what it printed.
+//! (and the `tandem-demo` example binary) once, run it, and read what it
+//! printed.
 //!
 //! Cargo only hands a binary's path (`CARGO_BIN_EXE_<name>`) to integration
 //! tests of the same package, and this package sits outside `tandem-cli` so
@@ -34,10 +35,21 @@ pub fn workspace_file(relative: &str) -> PathBuf {
 /// When the build fails; the panic message carries cargo's output.
 pub fn tandem_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(build_tandem)
+    BIN.get_or_init(|| build_binary("tandem-cli", "tandem"))
 }
 
-fn build_tandem() -> PathBuf {
+/// The `tandem-demo` example binary (a project binary built on the
+/// `tandem-cli` library), built on first use like [`tandem_bin`].
+///
+/// # Panics
+///
+/// When the build fails; the panic message carries cargo's output.
+pub fn demo_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_binary("tandem-demo", "tandem-demo"))
+}
+
+fn build_binary(package: &str, bin: &str) -> PathBuf {
     // The test executable is `<target>/<profile dir>/deps/integration-<hash>`.
     let exe = std::env::current_exe().expect("the test executable has a path");
     let profile_dir = exe
@@ -57,7 +69,7 @@ fn build_tandem() -> PathBuf {
         .or_else(|| option_env!("CARGO").map(OsString::from))
         .unwrap_or_else(|| OsString::from("cargo"));
     let output = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "tandem-cli", "--bin", "tandem"])
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
         .arg("--profile")
         .arg(&profile)
         .arg("--target-dir")
@@ -67,12 +79,16 @@ fn build_tandem() -> PathBuf {
         .expect("cargo can be started");
     assert!(
         output.status.success(),
-        "building tandem failed:\n{}",
+        "building {bin} failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let bin = profile_dir.join(format!("tandem{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "cargo built no binary at {}", bin.display());
-    bin
+    let path = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "cargo built no binary at {}",
+        path.display()
+    );
+    path
 }
 
 /// What one run of the binary produced.

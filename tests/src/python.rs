@@ -57,7 +57,10 @@ fn ensure_installed(venv: &Path) {
         return;
     }
     if !python_in(venv).is_file() {
-        run_checked(Command::new("python3").args(["-m", "venv"]).arg(venv), "python3 -m venv");
+        run_checked(
+            Command::new("python3").args(["-m", "venv"]).arg(venv),
+            "python3 -m venv",
+        );
     }
     run_checked(
         Command::new(venv.join("bin/pip"))

@@ -1,6 +1,16 @@
 //! End-to-end tests of the `tandem` binary.
 
+mod catalog_cli;
+mod catalog_s3;
 mod describe;
 mod errors;
-mod catalog_s3;
 mod pyarrow_interop;
+mod run_demo;
+mod run_filters;
+mod run_local;
+mod run_missing;
+mod run_params;
+mod run_s3;
+mod run_support;
+mod run_terminal;
+mod run_versions;

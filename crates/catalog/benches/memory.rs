@@ -17,7 +17,10 @@ fn main() {
 fn table(rows: usize) -> RecordBatch {
     let columns = (0..8).map(|c| {
         let values = (0..rows).map(|r| (r * 8 + c) as f64);
-        (format!("c{c}"), Arc::new(Float64Array::from_iter_values(values)) as ArrayRef)
+        (
+            format!("c{c}"),
+            Arc::new(Float64Array::from_iter_values(values)) as ArrayRef,
+        )
     });
     RecordBatch::try_from_iter(columns).expect("columns have equal lengths")
 }

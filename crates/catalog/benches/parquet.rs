@@ -30,7 +30,10 @@ fn table() -> RecordBatch {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         });
-        (format!("c{c}"), Arc::new(Float64Array::from_iter_values(values)) as ArrayRef)
+        (
+            format!("c{c}"),
+            Arc::new(Float64Array::from_iter_values(values)) as ArrayRef,
+        )
     });
     RecordBatch::try_from_iter(columns).expect("columns have equal lengths")
 }

@@ -46,8 +46,9 @@ pub use credentials::Credentials;
 pub use dataset::{Dataset, DatasetDescription};
 pub use error::Error;
 pub use files::{
-    BytesDataset, BytesFormat, CsvDataset, CsvFormat, FileDataset, FileFormat, JsonDataset, JsonFormat,
-    ParquetDataset, ParquetFormat, SerdeDataset, SerdeEncoding, SerdeFormat, TextDataset, TextFormat,
+    BytesDataset, BytesFormat, CsvDataset, CsvFormat, FileDataset, FileFormat, JsonDataset,
+    JsonFormat, ParquetDataset, ParquetFormat, SerdeDataset, SerdeEncoding, SerdeFormat,
+    TextDataset, TextFormat,
 };
 pub use location::Location;
 pub use memory::{CopyMode, MemoryDataset};

@@ -1,12 +1,14 @@
-//! The stock `tandem` binary: the CLI with only the builtin functions.
+//! The stock `tandem` binary: the CLI with tandem's builtin functions and
+//! dataset types.
 //!
-//! A project builds its own binary the same way, registering its functions
-//! before calling [`tandem_cli::run_cli`].
+//! A project builds its own binary the same way, registering its functions,
+//! pipelines, dataset types and hooks in an [`tandem_cli::App`] before calling
+//! [`tandem_cli::run_cli`].
 
 use std::process::ExitCode;
 
-use tandem_cli::FunctionRegistry;
+use tandem_cli::App;
 
 fn main() -> ExitCode {
-    tandem_cli::run_cli(std::env::args_os(), FunctionRegistry::with_builtins())
+    tandem_cli::run_cli(std::env::args_os(), App::default())
 }

@@ -43,6 +43,113 @@ pub enum Error {
     #[error("invalid option: {0}")]
     InvalidOption(String),
 
+    /// An artifact lives only in memory, so the model could not load it.
+    #[error(
+        "artifact '{name}' is a {type_name}, which is not persisted: the model cannot pack it. \
+         Add a catalog entry for '{name}' with a file dataset (e.g. `type: SerdeDataset, \
+         filepath: data/06_models/{name}.json`) and run the training pipeline again"
+    )]
+    ArtifactNotPersisted {
+        /// The dataset name.
+        name: String,
+        /// Its dataset type.
+        type_name: String,
+    },
+
+    /// An artifact is persisted, but not as a file or object the model can copy.
+    #[error(
+        "artifact '{name}' is a {type_name}, which is not stored in a file or object: the model \
+         can only pack file datasets (ParquetDataset, SerdeDataset, JSONDataset...)"
+    )]
+    ArtifactNotFile {
+        /// The dataset name.
+        name: String,
+        /// Its dataset type.
+        type_name: String,
+    },
+
+    /// An artifact has no data yet: training has not produced it.
+    #[error("artifact '{name}' has no data at {location}; run the training pipeline first")]
+    ArtifactMissing {
+        /// The dataset name.
+        name: String,
+        /// Where the data should be.
+        location: String,
+    },
+
+    /// The model directory already holds files.
+    #[error("'{path}' already exists and is not empty; choose another directory or remove it")]
+    ModelExists {
+        /// The directory.
+        path: String,
+    },
+
+    /// The model needs node functions this binary does not register.
+    #[error(
+        "the model needs functions this binary does not register: {}; it was built by {package} \
+         {version} ({target}): load it with that package's function registry",
+        listed(.ids)
+    )]
+    MissingFunctions {
+        /// Every missing function id, sorted.
+        ids: Vec<String>,
+        /// The package that built the model.
+        package: String,
+        /// Its version.
+        version: String,
+        /// The target it was built for.
+        target: String,
+    },
+
+    /// A model directory is malformed (MLmodel, tandem files, unsafe paths).
+    #[error("invalid model at {path}: {message}")]
+    InvalidModel {
+        /// The file or directory at fault.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Input data for the model is malformed or does not fit its signature.
+    #[error("invalid model input: {0}")]
+    InvalidInput(String),
+
+    /// A predict-time parameter the model does not have.
+    #[error("unknown parameter '{name}'; the model's parameters are: {}", listed(.valid))]
+    UnknownParameter {
+        /// The name given.
+        name: String,
+        /// The model's parameters, sorted.
+        valid: Vec<String>,
+    },
+
+    /// A signature could not be inferred or read.
+    #[error("invalid signature: {0}")]
+    InvalidSignature(String),
+
+    /// A value that must be written as JSON has a type that cannot be.
+    #[error("{what} of type `{type_name}` cannot be written as JSON: {reason}")]
+    Unserializable {
+        /// What the value is (a parameter, the predictions...).
+        what: String,
+        /// Its Rust type.
+        type_name: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// Reading or writing a model file failed.
+    #[error("cannot {operation} {path}: {source}")]
+    Io {
+        /// What was being done.
+        operation: &'static str,
+        /// The file or directory.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A pipeline error (filter, spec, node).
     #[error(transparent)]
     Pipeline(#[from] tandem_pipeline_core::Error),
@@ -64,6 +171,17 @@ impl Error {
             Error::InvalidInputName { .. } => "invalid_input_name",
             Error::FreeInferenceInputs { .. } => "free_inference_inputs",
             Error::InvalidOption(_) => "invalid_option",
+            Error::ArtifactNotPersisted { .. } => "artifact_not_persisted",
+            Error::ArtifactNotFile { .. } => "artifact_not_file",
+            Error::ArtifactMissing { .. } => "artifact_missing",
+            Error::ModelExists { .. } => "model_exists",
+            Error::MissingFunctions { .. } => "missing_functions",
+            Error::InvalidModel { .. } => "invalid_model",
+            Error::InvalidInput(_) => "invalid_input",
+            Error::UnknownParameter { .. } => "unknown_parameter",
+            Error::InvalidSignature(_) => "invalid_signature",
+            Error::Unserializable { .. } => "unserializable",
+            Error::Io { .. } => "io",
             Error::Pipeline(e) => e.kind(),
             Error::Catalog(e) => e.kind(),
             Error::Run(e) => e.kind(),

@@ -29,14 +29,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod artifacts;
+pub mod envelope;
 mod error;
+pub mod model;
 mod options;
 mod pipeline_ml;
+mod pipeline_model;
 mod spec;
+mod values;
 
+pub use artifacts::{Artifacts, FileArtifact, extract_artifacts};
 pub use error::Error;
+pub use model::{MlModel, SaveOptions, TandemFlavor, save_model};
 pub use options::{
     CopyModes, LogModelOptions, ModelOptions, PipelineMlOptions, RunnerChoice, SignatureChoice,
 };
 pub use pipeline_ml::{AnyPipeline, PipelineMl, pipeline_ml_factory};
+pub use pipeline_model::{LoadOptions, PipelineModel};
 pub use spec::{MlSpec, SpecDocument};

@@ -8,7 +8,10 @@
 //! (default 1024) prints one JSON line: table size, peak RSS, ratio, time
 //! (loading included).
 
-#![expect(clippy::print_stdout, reason = "the example's output is its measurement")]
+#![expect(
+    clippy::print_stdout,
+    reason = "the example's output is its measurement"
+)]
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -102,11 +102,13 @@ pub struct RunFailure {
 
 impl fmt::Display for RunFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "node '{}' failed: {}\n{}",
-            self.node, self.cause, self.resume
-        )
+        let cause = self.cause.to_string();
+        // Node errors already name the node; catalog and hook errors do not.
+        if cause.contains(&format!("'{}'", self.node)) {
+            write!(f, "{cause}\n{}", self.resume)
+        } else {
+            write!(f, "node '{}' failed: {cause}\n{}", self.node, self.resume)
+        }
     }
 }
 

@@ -207,13 +207,19 @@ fn parse_type(name: &str) -> Result<DataType, String> {
         // Slice the original spelling (ASCII lowercasing keeps byte offsets)
         // so the zone is kept exactly as written.
         let inner = &trimmed["timestamp[".len()..trimmed.len() - 1];
-        let (unit, tz) = inner.split_once(',').map_or((inner, None), |(u, tz)| (u, Some(tz)));
+        let (unit, tz) = inner
+            .split_once(',')
+            .map_or((inner, None), |(u, tz)| (u, Some(tz)));
         let unit = match unit.trim().to_ascii_lowercase().as_str() {
             "s" => TimeUnit::Second,
             "ms" => TimeUnit::Millisecond,
             "us" => TimeUnit::Microsecond,
             "ns" => TimeUnit::Nanosecond,
-            other => return Err(format!("unknown timestamp unit '{other}' (use s, ms, us or ns)")),
+            other => {
+                return Err(format!(
+                    "unknown timestamp unit '{other}' (use s, ms, us or ns)"
+                ));
+            }
         };
         let tz = tz.map(|tz| {
             let tz = tz.trim();
@@ -251,8 +257,15 @@ mod tests {
             parse_type("TIMESTAMP[NS,Z]").unwrap(),
             DataType::Timestamp(TimeUnit::Nanosecond, Some("Z".into()))
         );
-        assert_eq!(parse_type("Decimal128(10, 2)").unwrap(), DataType::Decimal128(10, 2));
+        assert_eq!(
+            parse_type("Decimal128(10, 2)").unwrap(),
+            DataType::Decimal128(10, 2)
+        );
         assert!(parse_type("timestamp[h]").unwrap_err().contains("unit 'h'"));
-        assert!(parse_type("int65").unwrap_err().contains("unknown type 'int65'"));
+        assert!(
+            parse_type("int65")
+                .unwrap_err()
+                .contains("unknown type 'int65'")
+        );
     }
 }

@@ -48,11 +48,32 @@ pub trait FileFormat: fmt::Debug + Send + Sync + Sized + 'static {
     /// The value stored in `bytes`; `location` is for error messages.
     fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error>;
 
+    /// The value stored at `location`. The default reads the whole object
+    /// and decodes it; formats that read only what they need (Parquet's
+    /// column chunks) override it.
+    fn load(&self, location: &Location) -> Result<Data, Error> {
+        self.decode(location.read()?, location.url())
+    }
+
     /// The settings `describe` reports (load/save args as configured).
     fn details(&self) -> serde_json::Map<String, serde_json::Value>;
 }
 
 /// A dataset stored as one file (or object) in a [`FileFormat`].
+///
+/// ```
+/// use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
+/// use tandem_pipeline_core::Data;
+///
+/// let options = serde_json::json!({"filepath": "memory://docs/notes.txt"});
+/// let options = options.as_object().unwrap().clone();
+/// let config = DatasetConfig::new("notes", "text.TextDataset", options);
+/// let notes = DatasetRegistry::with_builtins().build(&config)?;
+/// notes.save(Data::new(String::from("hello")))?;
+/// assert_eq!(notes.load()?.into_value::<String>()?, "hello");
+/// assert_eq!(notes.describe().type_name, "TextDataset");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct FileDataset<F> {
     target: FileTarget,
@@ -81,7 +102,10 @@ impl<F: FileFormat> FileDataset<F> {
     /// Builds the dataset a catalog entry describes.
     pub fn from_config(config: &DatasetConfig) -> Result<Self, Error> {
         let (filepath, format) = F::from_config(config)?;
-        Ok(FileDataset::new(FileTarget::new(config, &filepath)?, format))
+        Ok(FileDataset::new(
+            FileTarget::new(config, &filepath)?,
+            format,
+        ))
     }
 
     /// The format.
@@ -101,8 +125,17 @@ impl<F: FileFormat> FileDataset<F> {
 
 impl<F: FileFormat> Dataset for FileDataset<F> {
     fn load(&self) -> Result<Data, Error> {
-        let bytes = self.target.read()?;
-        self.format.decode(bytes, self.url())
+        let location = self.target.load_location()?;
+        self.format.load(&location).map_err(|e| match e {
+            // A pinned version that was never saved.
+            Error::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            } if self.target.is_versioned() => Error::VersionNotFound {
+                path: location.url().to_owned(),
+            },
+            other => other,
+        })
     }
 
     fn save(&self, data: Data) -> Result<(), Error> {
@@ -184,7 +217,9 @@ fn parse_args<T: DeserializeOwned + Default>(
 ) -> Result<T, Error> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(T::default()),
-        Some(value) => T::deserialize(value).map_err(|e| Error::config(&config.name, format!("{key}: {e}"))),
+        Some(value) => {
+            T::deserialize(value).map_err(|e| Error::config(&config.name, format!("{key}: {e}")))
+        }
     }
 }
 
@@ -241,13 +276,7 @@ fn record_batches<'a>(data: &'a Data, dataset: &str) -> Result<&'a [RecordBatch]
     }
     data.downcast_ref::<Vec<RecordBatch>>()
         .map(Vec::as_slice)
-        .map_err(|_| {
-            type_mismatch(
-                "arrow_array::RecordBatch (or a Vec of them)",
-                data,
-                dataset,
-            )
-        })
+        .map_err(|_| type_mismatch("arrow_array::RecordBatch (or a Vec of them)", data, dataset))
 }
 
 /// `describe` details: the non-empty load and save args, as configured.

@@ -24,7 +24,9 @@ pub enum SerdeEncoding {
 impl SerdeEncoding {
     /// `.msgpack` and `.mp` files are MessagePack; anything else is JSON.
     pub fn from_extension(filepath: &str) -> SerdeEncoding {
-        let extension = filepath.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase());
+        let extension = filepath
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase());
         match extension.as_deref() {
             Some("msgpack" | "mp") => SerdeEncoding::Msgpack,
             _ => SerdeEncoding::Json,

@@ -60,17 +60,38 @@ pub fn mixed_table() -> RecordBatch {
         ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))),
         (
             "price",
-            Arc::new(Float64Array::from(vec![Some(1.5), None, Some(-2.25), Some(1e10), Some(0.0)])),
+            Arc::new(Float64Array::from(vec![
+                Some(1.5),
+                None,
+                Some(-2.25),
+                Some(1e10),
+                Some(0.0),
+            ])),
         ),
         (
             "name",
-            Arc::new(StringArray::from(vec![Some("a"), Some("b,c"), None, Some("é"), Some("")])),
+            Arc::new(StringArray::from(vec![
+                Some("a"),
+                Some("b,c"),
+                None,
+                Some("é"),
+                Some(""),
+            ])),
         ),
         (
             "ok",
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true), Some(false)])),
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None,
+                Some(true),
+                Some(false),
+            ])),
         ),
-        ("day", Arc::new(Date32Array::from(vec![0, 1, 19_000, 20_000, -1]))),
+        (
+            "day",
+            Arc::new(Date32Array::from(vec![0, 1, 19_000, 20_000, -1])),
+        ),
         (
             "at",
             Arc::new(TimestampMicrosecondArray::from(vec![
@@ -89,8 +110,11 @@ pub fn mixed_table() -> RecordBatch {
 pub fn float_table(rows: usize) -> RecordBatch {
     let a = Float64Array::from_iter_values((0..rows).map(|i| i as f64 * 0.5));
     let b = Float64Array::from_iter_values((0..rows).map(|i| (i % 7) as f64));
-    RecordBatch::try_from_iter([("a", Arc::new(a) as ArrayRef), ("b", Arc::new(b) as ArrayRef)])
-        .expect("columns have equal lengths")
+    RecordBatch::try_from_iter([
+        ("a", Arc::new(a) as ArrayRef),
+        ("b", Arc::new(b) as ArrayRef),
+    ])
+    .expect("columns have equal lengths")
 }
 
 /// The files (not directories) under `dir`, relative, sorted.

@@ -39,7 +39,11 @@ fn explicit_schemas_round_trip_every_type() {
         let expected_names = StringArray::from(vec![Some("a"), Some("b,c"), None, Some("é"), None]);
         assert_eq!(loaded.column(2).as_ref(), &expected_names as &dyn Array);
         for column in [0, 1, 3, 4, 5] {
-            assert_eq!(loaded.column(column), mixed_table().column(column), "{filepath} column {column}");
+            assert_eq!(
+                loaded.column(column),
+                mixed_table().column(column),
+                "{filepath} column {column}"
+            );
         }
     }
 }
@@ -47,10 +51,31 @@ fn explicit_schemas_round_trip_every_type() {
 #[test]
 fn types_are_inferred_from_the_first_rows() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("t.csv"), "i,f,s,b\n1,1.5,x,true\n2,,y,false\n").unwrap();
-    let loaded = load_batch(&*build(dir.path(), "CSVDataset", serde_json::json!({"filepath": "t.csv"})));
-    let types: Vec<&DataType> = loaded.schema_ref().fields().iter().map(|f| f.data_type()).collect();
-    assert_eq!(types, [&DataType::Int64, &DataType::Float64, &DataType::Utf8, &DataType::Boolean]);
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "i,f,s,b\n1,1.5,x,true\n2,,y,false\n",
+    )
+    .unwrap();
+    let loaded = load_batch(&*build(
+        dir.path(),
+        "CSVDataset",
+        serde_json::json!({"filepath": "t.csv"}),
+    ));
+    let types: Vec<&DataType> = loaded
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.data_type())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            &DataType::Int64,
+            &DataType::Float64,
+            &DataType::Utf8,
+            &DataType::Boolean
+        ]
+    );
     assert_eq!(loaded.num_rows(), 2);
     assert_eq!(loaded.column(1).null_count(), 1);
 }
@@ -68,7 +93,10 @@ fn a_value_past_the_inferred_rows_explains_the_fix() {
     let err = build(dir.path(), "CSVDataset", options).load().unwrap_err();
     assert_eq!(err.kind(), "format");
     let msg = err.to_string();
-    assert!(msg.contains("infer_rows") && msg.contains("not-a-number"), "{msg}");
+    assert!(
+        msg.contains("infer_rows") && msg.contains("not-a-number"),
+        "{msg}"
+    );
 
     let all = serde_json::json!({"filepath": "t.csv", "load_args": {"infer_rows": 10}});
     let loaded = load_batch(&*build(dir.path(), "CSVDataset", all));
@@ -86,14 +114,22 @@ fn header_and_delimiter_apply_on_both_sides() {
     let ds = build(dir.path(), "CSVDataset", options);
     let table = RecordBatch::try_from_iter([
         ("a", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
-        ("b", Arc::new(StringArray::from(vec!["x;y", "z"])) as ArrayRef),
+        (
+            "b",
+            Arc::new(StringArray::from(vec!["x;y", "z"])) as ArrayRef,
+        ),
     ])
     .unwrap();
     ds.save(Data::new(table)).unwrap();
     let text = std::fs::read_to_string(dir.path().join("t.csv")).unwrap();
     assert_eq!(text, "1;\"x;y\"\n2;z\n");
     let loaded = load_batch(&*ds);
-    let names: Vec<&str> = loaded.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
+    let names: Vec<&str> = loaded
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     assert_eq!(names, ["column_1", "column_2"]);
     assert_eq!(loaded.num_rows(), 2);
 }
@@ -107,7 +143,8 @@ fn timestamps_with_zones_and_vectors_of_batches() {
     });
     let ds = build(dir.path(), "CSVDataset", options);
     let table = float_table(6);
-    ds.save(Data::new(vec![table.slice(0, 2), table.slice(2, 4)])).unwrap();
+    ds.save(Data::new(vec![table.slice(0, 2), table.slice(2, 4)]))
+        .unwrap();
     let loaded = load_batch(&*ds);
     assert_eq!(loaded.columns(), table.columns());
 
@@ -127,10 +164,18 @@ fn timestamps_with_zones_and_vectors_of_batches() {
 fn empty_files_load_as_empty_tables() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.csv"), "").unwrap();
-    let loaded = load_batch(&*build(dir.path(), "CSVDataset", serde_json::json!({"filepath": "t.csv"})));
+    let loaded = load_batch(&*build(
+        dir.path(),
+        "CSVDataset",
+        serde_json::json!({"filepath": "t.csv"}),
+    ));
     assert_eq!((loaded.num_rows(), loaded.num_columns()), (0, 0));
     std::fs::write(dir.path().join("h.csv"), "a,b\n").unwrap();
-    let header_only = load_batch(&*build(dir.path(), "CSVDataset", serde_json::json!({"filepath": "h.csv"})));
+    let header_only = load_batch(&*build(
+        dir.path(),
+        "CSVDataset",
+        serde_json::json!({"filepath": "h.csv"}),
+    ));
     assert_eq!((header_only.num_rows(), header_only.num_columns()), (0, 2));
 }
 
@@ -138,11 +183,23 @@ fn empty_files_load_as_empty_tables() {
 fn bad_options_fail_when_the_entry_is_built() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        (serde_json::json!({"load_args": {"delimiter": "::"}}), "load_args.delimiter"),
-        (serde_json::json!({"save_args": {"sep": ""}}), "save_args.delimiter"),
+        (
+            serde_json::json!({"load_args": {"delimiter": "::"}}),
+            "load_args.delimiter",
+        ),
+        (
+            serde_json::json!({"save_args": {"sep": ""}}),
+            "save_args.delimiter",
+        ),
         (serde_json::json!({"save_args": {"index": true}}), "index"),
-        (serde_json::json!({"load_args": {"schema": [{"name": "x", "type": "int65"}]}}), "int65"),
-        (serde_json::json!({"load_args": {"encoding": "utf-8"}}), "encoding"),
+        (
+            serde_json::json!({"load_args": {"schema": [{"name": "x", "type": "int65"}]}}),
+            "int65",
+        ),
+        (
+            serde_json::json!({"load_args": {"encoding": "utf-8"}}),
+            "encoding",
+        ),
     ];
     for (mut options, needle) in cases {
         options["filepath"] = "t.csv".into();
@@ -155,7 +212,11 @@ fn bad_options_fail_when_the_entry_is_built() {
 #[test]
 fn non_tables_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = build(dir.path(), "CSVDataset", serde_json::json!({"filepath": "t.csv"}));
+    let ds = build(
+        dir.path(),
+        "CSVDataset",
+        serde_json::json!({"filepath": "t.csv"}),
+    );
     let err = ds.save(Data::new(String::from("a,b"))).unwrap_err();
     assert_eq!(err.kind(), "type_mismatch");
     assert!(err.to_string().contains("String"), "{err}");

@@ -29,19 +29,37 @@ fn scaler() -> Scaler {
 fn json_saves_typed_values_and_loads_json_that_converts_back() {
     let dir = tempfile::tempdir().unwrap();
     for filepath in ["m.json".to_owned(), memory_path("m.json")] {
-        let ds = build(dir.path(), "json.JSONDataset", serde_json::json!({"filepath": filepath}));
+        let ds = build(
+            dir.path(),
+            "json.JSONDataset",
+            serde_json::json!({"filepath": filepath}),
+        );
         ds.save(Data::new(scaler())).unwrap();
         let loaded = ds.load().unwrap();
         assert!(loaded.is::<serde_json::Value>());
-        assert_eq!(loaded.into_value::<Scaler>().unwrap(), scaler(), "{filepath}");
+        assert_eq!(
+            loaded.into_value::<Scaler>().unwrap(),
+            scaler(),
+            "{filepath}"
+        );
     }
     let text = std::fs::read_to_string(dir.path().join("m.json")).unwrap();
     assert!(!text.contains('\n'), "compact by default: {text}");
 
-    let ds = build(dir.path(), "JSONDataset", serde_json::json!({"filepath": "v.json"}));
+    let ds = build(
+        dir.path(),
+        "JSONDataset",
+        serde_json::json!({"filepath": "v.json"}),
+    );
     let value = serde_json::json!({"a": [1, 2.5, null, "x"], "b": {"c": true}});
     ds.save(Data::json(value.clone())).unwrap();
-    assert_eq!(ds.load().unwrap().into_value::<serde_json::Value>().unwrap(), value);
+    assert_eq!(
+        ds.load()
+            .unwrap()
+            .into_value::<serde_json::Value>()
+            .unwrap(),
+        value
+    );
     ds.save(Data::new(vec![1_i64, 2])).unwrap();
     assert_eq!(ds.load().unwrap().into_value::<Vec<i64>>().unwrap(), [1, 2]);
 }
@@ -62,14 +80,22 @@ fn unserializable_values_say_how_to_fix_them() {
     struct Handle;
     let dir = tempfile::tempdir().unwrap();
     for type_name in ["JSONDataset", "SerdeDataset"] {
-        let ds = build(dir.path(), type_name, serde_json::json!({"filepath": "x.json"}));
+        let ds = build(
+            dir.path(),
+            type_name,
+            serde_json::json!({"filepath": "x.json"}),
+        );
         for data in [Data::opaque(Handle), Data::new(Arc::new(1_u8))] {
             let err = ds.save(data).unwrap_err();
             let msg = err.to_string();
             assert!(msg.contains("data_value!(serde: "), "{msg}");
         }
     }
-    let ds = build(dir.path(), "JSONDataset", serde_json::json!({"filepath": "x.json"}));
+    let ds = build(
+        dir.path(),
+        "JSONDataset",
+        serde_json::json!({"filepath": "x.json"}),
+    );
     let err = ds.save(Data::opaque(Handle)).unwrap_err();
     assert!(err.to_string().contains("Handle"), "{err}");
     assert!(!ds.exists().unwrap());
@@ -79,7 +105,11 @@ fn unserializable_values_say_how_to_fix_them() {
 fn invalid_json_is_a_format_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.json"), "{\"a\": ").unwrap();
-    let ds = build(dir.path(), "JSONDataset", serde_json::json!({"filepath": "bad.json"}));
+    let ds = build(
+        dir.path(),
+        "JSONDataset",
+        serde_json::json!({"filepath": "bad.json"}),
+    );
     assert_eq!(ds.load().unwrap_err().kind(), "format");
 }
 
@@ -87,18 +117,35 @@ fn invalid_json_is_a_format_error() {
 fn text_round_trips_and_rejects_invalid_utf8() {
     let dir = tempfile::tempdir().unwrap();
     for filepath in ["notes.txt".to_owned(), memory_path("notes.txt")] {
-        let ds = build(dir.path(), "text.TextDataset", serde_json::json!({"filepath": filepath}));
+        let ds = build(
+            dir.path(),
+            "text.TextDataset",
+            serde_json::json!({"filepath": filepath}),
+        );
         ds.save(Data::new(String::from("héllo\nworld"))).unwrap();
-        assert_eq!(ds.load().unwrap().into_value::<String>().unwrap(), "héllo\nworld");
+        assert_eq!(
+            ds.load().unwrap().into_value::<String>().unwrap(),
+            "héllo\nworld"
+        );
     }
     std::fs::write(dir.path().join("bin.txt"), [b'o', b'k', 0xff, 0xfe]).unwrap();
-    let ds = build(dir.path(), "TextDataset", serde_json::json!({"filepath": "bin.txt"}));
+    let ds = build(
+        dir.path(),
+        "TextDataset",
+        serde_json::json!({"filepath": "bin.txt"}),
+    );
     let err = ds.load().unwrap_err();
     assert_eq!(err.kind(), "format");
-    assert!(err.to_string().contains("UTF-8") && err.to_string().contains("byte 2"), "{err}");
+    assert!(
+        err.to_string().contains("UTF-8") && err.to_string().contains("byte 2"),
+        "{err}"
+    );
     let err = ds.save(Data::new(vec![1_u8])).unwrap_err();
     assert_eq!(err.kind(), "type_mismatch");
-    assert!(err.to_string().contains("String") && err.to_string().contains("Vec<u8>"), "{err}");
+    assert!(
+        err.to_string().contains("String") && err.to_string().contains("Vec<u8>"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -106,13 +153,24 @@ fn bytes_round_trip_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let payload: Vec<u8> = (0..=255).collect();
     for filepath in ["blob.bin".to_owned(), memory_path("blob.bin")] {
-        let ds = build(dir.path(), "BytesDataset", serde_json::json!({"filepath": filepath}));
+        let ds = build(
+            dir.path(),
+            "BytesDataset",
+            serde_json::json!({"filepath": filepath}),
+        );
         ds.save(Data::new(payload.clone())).unwrap();
         assert_eq!(ds.load().unwrap().into_value::<Vec<u8>>().unwrap(), payload);
     }
     assert_eq!(std::fs::read(dir.path().join("blob.bin")).unwrap(), payload);
-    let ds = build(dir.path(), "BytesDataset", serde_json::json!({"filepath": "blob.bin"}));
-    assert_eq!(ds.save(Data::new(String::new())).unwrap_err().kind(), "type_mismatch");
+    let ds = build(
+        dir.path(),
+        "BytesDataset",
+        serde_json::json!({"filepath": "blob.bin"}),
+    );
+    assert_eq!(
+        ds.save(Data::new(String::new())).unwrap_err().kind(),
+        "type_mismatch"
+    );
 }
 
 #[test]
@@ -120,10 +178,22 @@ fn serde_picks_the_encoding_from_the_extension_or_the_format_option() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         (serde_json::json!({"filepath": "m.json"}), "m.json", false),
-        (serde_json::json!({"filepath": "m.msgpack"}), "m.msgpack", true),
+        (
+            serde_json::json!({"filepath": "m.msgpack"}),
+            "m.msgpack",
+            true,
+        ),
         (serde_json::json!({"filepath": "m.MP"}), "m.MP", true),
-        (serde_json::json!({"filepath": "m.bin", "format": "msgpack"}), "m.bin", true),
-        (serde_json::json!({"filepath": "m2.msgpack", "format": "json"}), "m2.msgpack", false),
+        (
+            serde_json::json!({"filepath": "m.bin", "format": "msgpack"}),
+            "m.bin",
+            true,
+        ),
+        (
+            serde_json::json!({"filepath": "m2.msgpack", "format": "json"}),
+            "m2.msgpack",
+            false,
+        ),
     ];
     for (options, file, msgpack) in cases {
         let ds = build(dir.path(), "SerdeDataset", options);
@@ -132,12 +202,21 @@ fn serde_picks_the_encoding_from_the_extension_or_the_format_option() {
         // A MessagePack map of 4 named fields starts with the fixmap byte 0x84.
         assert_eq!(bytes[0] == 0x84, msgpack, "{file}");
         assert_eq!(bytes[0] == b'{', !msgpack, "{file}");
-        assert_eq!(ds.load().unwrap().into_value::<Scaler>().unwrap(), scaler(), "{file}");
+        assert_eq!(
+            ds.load().unwrap().into_value::<Scaler>().unwrap(),
+            scaler(),
+            "{file}"
+        );
         let format = if msgpack { "msgpack" } else { "json" };
         assert_eq!(ds.describe().details["format"], format);
     }
-    let decoded: Scaler = rmp_serde::from_slice(&std::fs::read(dir.path().join("m.bin")).unwrap()).unwrap();
-    assert_eq!(decoded, scaler(), "other MessagePack readers see named fields");
+    let decoded: Scaler =
+        rmp_serde::from_slice(&std::fs::read(dir.path().join("m.bin")).unwrap()).unwrap();
+    assert_eq!(
+        decoded,
+        scaler(),
+        "other MessagePack readers see named fields"
+    );
 }
 
 #[test]
@@ -148,10 +227,19 @@ fn serde_rejects_unknown_formats_and_garbage() {
     assert_eq!(err.kind(), "invalid_config");
     assert!(err.to_string().contains("pickle"), "{err}");
     let args = serde_json::json!({"filepath": "m.bin", "save_args": {"protocol": 5}});
-    assert_eq!(try_build(&config(dir.path(), "SerdeDataset", args)).unwrap_err().kind(), "invalid_config");
+    assert_eq!(
+        try_build(&config(dir.path(), "SerdeDataset", args))
+            .unwrap_err()
+            .kind(),
+        "invalid_config"
+    );
 
     std::fs::write(dir.path().join("m.msgpack"), [0xc1]).unwrap();
-    let ds = build(dir.path(), "SerdeDataset", serde_json::json!({"filepath": "m.msgpack"}));
+    let ds = build(
+        dir.path(),
+        "SerdeDataset",
+        serde_json::json!({"filepath": "m.msgpack"}),
+    );
     let err = ds.load().unwrap_err();
     assert_eq!(err.kind(), "format");
     assert!(err.to_string().starts_with("msgpack error"), "{err}");

@@ -32,7 +32,11 @@ fn load_batch(ds: &dyn Dataset) -> RecordBatch {
 fn round_trips_every_column_type_locally_and_in_memory() {
     let dir = tempfile::tempdir().unwrap();
     for filepath in ["data/t.parquet".to_owned(), memory_path("t.parquet")] {
-        let ds = build(dir.path(), "ParquetDataset", serde_json::json!({"filepath": filepath}));
+        let ds = build(
+            dir.path(),
+            "ParquetDataset",
+            serde_json::json!({"filepath": filepath}),
+        );
         assert!(!ds.exists().unwrap());
         ds.save(Data::new(mixed_table())).unwrap();
         assert!(ds.exists().unwrap());
@@ -48,10 +52,18 @@ fn round_trips_every_column_type_locally_and_in_memory() {
 fn large_nested_tables_round_trip_across_row_groups() {
     let rows = 300_000;
     let x = Arc::new(Float64Array::from_iter_values((0..rows).map(|i| i as f64)));
-    let y = Arc::new(Float64Array::from_iter((0..rows).map(|i| (i % 3 != 0).then_some(-(i as f64)))));
+    let y = Arc::new(Float64Array::from_iter(
+        (0..rows).map(|i| (i % 3 != 0).then_some(-(i as f64))),
+    ));
     let point = StructArray::from(vec![
-        (Arc::new(Field::new("x", DataType::Float64, false)), x as ArrayRef),
-        (Arc::new(Field::new("y", DataType::Float64, true)), y as ArrayRef),
+        (
+            Arc::new(Field::new("x", DataType::Float64, false)),
+            x as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("y", DataType::Float64, true)),
+            y as ArrayRef,
+        ),
     ]);
     let tags = ListArray::from_iter_primitive::<Int64Type, _, _>(
         (0..rows).map(|i| (i % 5 != 0).then(|| (0..(i % 4) as i64).map(Some).collect::<Vec<_>>())),
@@ -85,32 +97,54 @@ fn large_nested_tables_round_trip_across_row_groups() {
 #[test]
 fn vectors_of_batches_are_saved_as_one_table() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = build(dir.path(), "ParquetDataset", serde_json::json!({"filepath": "t.parquet"}));
+    let ds = build(
+        dir.path(),
+        "ParquetDataset",
+        serde_json::json!({"filepath": "t.parquet"}),
+    );
     let table = float_table(10);
-    ds.save(Data::new(vec![table.slice(0, 3), table.slice(3, 0), table.slice(3, 7)]))
-        .unwrap();
+    ds.save(Data::new(vec![
+        table.slice(0, 3),
+        table.slice(3, 0),
+        table.slice(3, 7),
+    ]))
+    .unwrap();
     assert_eq!(load_batch(&*ds), table);
 }
 
 #[test]
 fn columns_select_and_order_and_unknown_ones_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), "ParquetDataset", serde_json::json!({"filepath": "t.parquet"}))
-        .save(Data::new(mixed_table()))
-        .unwrap();
+    build(
+        dir.path(),
+        "ParquetDataset",
+        serde_json::json!({"filepath": "t.parquet"}),
+    )
+    .save(Data::new(mixed_table()))
+    .unwrap();
     let load = |columns: serde_json::Value| {
-        let options = serde_json::json!({"filepath": "t.parquet", "load_args": {"columns": columns}});
+        let options =
+            serde_json::json!({"filepath": "t.parquet", "load_args": {"columns": columns}});
         build(dir.path(), "ParquetDataset", options).load()
     };
-    let batch = load(serde_json::json!(["name", "id"])).unwrap().into_value::<RecordBatch>().unwrap();
+    let batch = load(serde_json::json!(["name", "id"]))
+        .unwrap()
+        .into_value::<RecordBatch>()
+        .unwrap();
     assert_eq!(batch, mixed_table().project(&[2, 0]).unwrap());
-    let none = load(serde_json::json!([])).unwrap().into_value::<RecordBatch>().unwrap();
+    let none = load(serde_json::json!([]))
+        .unwrap()
+        .into_value::<RecordBatch>()
+        .unwrap();
     assert_eq!((none.num_columns(), none.num_rows()), (0, 5));
 
     let err = load(serde_json::json!(["id", "nmae"])).unwrap_err();
     assert_eq!(err.kind(), "format");
     let msg = err.to_string();
-    assert!(msg.contains("'nmae'") && msg.contains("did you mean 'name'"), "{msg}");
+    assert!(
+        msg.contains("'nmae'") && msg.contains("did you mean 'name'"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -124,10 +158,18 @@ fn batch_size_loads_a_vector_of_batches() {
     let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
     assert_eq!(sizes, [4, 4, 2]);
     let schema = table.schema();
-    assert_eq!(arrow_select::concat::concat_batches(&schema, &batches).unwrap(), table);
+    assert_eq!(
+        arrow_select::concat::concat_batches(&schema, &batches).unwrap(),
+        table
+    );
 
     let zero = serde_json::json!({"filepath": "t.parquet", "load_args": {"batch_size": 0}});
-    assert_eq!(try_build(&config(dir.path(), "ParquetDataset", zero)).unwrap_err().kind(), "invalid_config");
+    assert_eq!(
+        try_build(&config(dir.path(), "ParquetDataset", zero))
+            .unwrap_err()
+            .kind(),
+        "invalid_config"
+    );
 }
 
 #[test]
@@ -148,7 +190,11 @@ fn compression_codecs_are_written_and_read() {
         let ds = build(dir.path(), "ParquetDataset", options);
         ds.save(Data::new(mixed_table())).unwrap();
         let meta = footer(&dir.path().join("t.parquet"));
-        assert_eq!(meta.row_group(0).column(0).compression(), expected, "{name:?}");
+        assert_eq!(
+            meta.row_group(0).column(0).compression(),
+            expected,
+            "{name:?}"
+        );
         assert_eq!(load_batch(&*ds), mixed_table());
     }
     let bad = serde_json::json!({"filepath": "t.parquet", "save_args": {"compression": "brotli"}});
@@ -162,7 +208,12 @@ fn row_group_size_and_dictionary_defaults_shape_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let table = RecordBatch::try_from_iter([
         ("f", float_table(100).column(1).clone()),
-        ("s", Arc::new(StringArray::from_iter_values((0..100).map(|i| ["x", "y"][i % 2]))) as ArrayRef),
+        (
+            "s",
+            Arc::new(StringArray::from_iter_values(
+                (0..100).map(|i| ["x", "y"][i % 2]),
+            )) as ArrayRef,
+        ),
     ])
     .unwrap();
     let uses_dictionary = |meta: &ParquetMetaData, column: usize| {
@@ -174,24 +225,36 @@ fn row_group_size_and_dictionary_defaults_shape_the_file() {
     let path = dir.path().join("t.parquet");
 
     let options = serde_json::json!({"filepath": "t.parquet", "save_args": {"row_group_size": 30}});
-    build(dir.path(), "ParquetDataset", options).save(Data::new(table.clone())).unwrap();
+    build(dir.path(), "ParquetDataset", options)
+        .save(Data::new(table.clone()))
+        .unwrap();
     let meta = footer(&path);
     assert_eq!(meta.num_row_groups(), 4);
     // Floats skip the dictionary by default, other types keep it.
     assert!(!uses_dictionary(&meta, 0) && uses_dictionary(&meta, 1));
 
     for enabled in [true, false] {
-        let options = serde_json::json!({"filepath": "t.parquet", "save_args": {"use_dictionary": enabled}});
-        build(dir.path(), "ParquetDataset", options).save(Data::new(table.clone())).unwrap();
+        let options =
+            serde_json::json!({"filepath": "t.parquet", "save_args": {"use_dictionary": enabled}});
+        build(dir.path(), "ParquetDataset", options)
+            .save(Data::new(table.clone()))
+            .unwrap();
         let meta = footer(&path);
-        assert_eq!((uses_dictionary(&meta, 0), uses_dictionary(&meta, 1)), (enabled, enabled));
+        assert_eq!(
+            (uses_dictionary(&meta, 0), uses_dictionary(&meta, 1)),
+            (enabled, enabled)
+        );
     }
 }
 
 #[test]
 fn empty_tables_keep_their_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = build(dir.path(), "ParquetDataset", serde_json::json!({"filepath": "t.parquet"}));
+    let ds = build(
+        dir.path(),
+        "ParquetDataset",
+        serde_json::json!({"filepath": "t.parquet"}),
+    );
     let empty = mixed_table().slice(0, 0);
     ds.save(Data::new(empty.clone())).unwrap();
     let loaded = load_batch(&*ds);
@@ -202,16 +265,25 @@ fn empty_tables_keep_their_schema() {
 #[test]
 fn wrong_values_and_inconsistent_batches_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let ds = build(dir.path(), "ParquetDataset", serde_json::json!({"filepath": "t.parquet"}));
+    let ds = build(
+        dir.path(),
+        "ParquetDataset",
+        serde_json::json!({"filepath": "t.parquet"}),
+    );
 
     let err = ds.save(Data::new(vec![1.0_f64])).unwrap_err();
     assert_eq!(err.kind(), "type_mismatch");
     let msg = err.to_string();
-    assert!(msg.contains("RecordBatch") && msg.contains("Vec<f64>"), "{msg}");
+    assert!(
+        msg.contains("RecordBatch") && msg.contains("Vec<f64>"),
+        "{msg}"
+    );
 
     let err = ds.save(Data::new(Vec::<RecordBatch>::new())).unwrap_err();
     assert_eq!(err.kind(), "format");
-    let err = ds.save(Data::new(vec![float_table(2), mixed_table()])).unwrap_err();
+    let err = ds
+        .save(Data::new(vec![float_table(2), mixed_table()]))
+        .unwrap_err();
     assert!(err.to_string().contains("batch 1"), "{err}");
     assert!(!ds.exists().unwrap(), "failed saves write nothing");
 }
@@ -220,8 +292,33 @@ fn wrong_values_and_inconsistent_batches_are_refused() {
 fn corrupt_files_are_format_errors() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.parquet"), b"PAR1 not really").unwrap();
-    let ds = build(dir.path(), "ParquetDataset", serde_json::json!({"filepath": "t.parquet"}));
+    let ds = build(
+        dir.path(),
+        "ParquetDataset",
+        serde_json::json!({"filepath": "t.parquet"}),
+    );
     let err = ds.load().unwrap_err();
     assert_eq!(err.kind(), "format");
     assert!(err.to_string().contains("t.parquet"), "{err}");
+}
+
+/// A footer larger than the first ranged read (64 KiB) takes a second one.
+#[test]
+fn large_footers_are_read_in_a_second_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for filepath in ["t.parquet".to_owned(), memory_path("t.parquet")] {
+        let options = serde_json::json!({"filepath": filepath, "save_args": {"row_group_size": 1}});
+        let ds = build(dir.path(), "ParquetDataset", options);
+        let table = float_table(3_000);
+        ds.save(Data::new(table.clone())).unwrap();
+        assert_eq!(load_batch(&*ds), table, "{filepath}");
+    }
+    let meta = footer(&dir.path().join("t.parquet"));
+    assert_eq!(meta.num_row_groups(), 3_000);
+    assert!(
+        std::fs::metadata(dir.path().join("t.parquet"))
+            .unwrap()
+            .len()
+            > 128 * 1024
+    );
 }

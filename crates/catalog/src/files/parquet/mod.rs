@@ -1,27 +1,27 @@
 //! `ParquetDataset`: arrow `RecordBatch`es as Apache Parquet.
 //!
-//! Speed: files are encoded and decoded in memory (one `Bytes` from the
-//! store, one buffer to it), column by column on up to
-//! `available_parallelism` threads, which is how pyarrow reads too. A load
-//! decodes into one batch holding every row, so no concatenation copy is
-//! made. Floating-point columns skip dictionary encoding by default: their
-//! values rarely repeat, so the dictionary is built, overflows its size limit
-//! and is thrown away, which costs more than the rest of the encoding.
+//! Speed, measured against pyarrow (docs/benchmarks.md):
+//! - Columns are encoded and decoded on up to `available_parallelism`
+//!   threads, each owning a contiguous share of the columns balanced by
+//!   size, as pyarrow does.
+//! - A load reads the footer, then each worker fetches only its own column
+//!   chunks (ranged reads, merged when adjacent) and decodes them into one
+//!   batch holding every row, so no concatenation copy is made. Fetching per
+//!   worker overlaps I/O with decoding and keeps every buffer moderate in
+//!   size, which the allocator can recycle; one buffer for a whole large
+//!   file would be fresh memory, page-faulted in on every load.
+//! - Floating-point columns skip dictionary encoding by default: their
+//!   values rarely repeat, so the dictionary is built, overflows its size
+//!   limit and is thrown away, which costs more than the rest of the encoding.
 
-use std::collections::HashMap;
+mod read;
+mod write;
+
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, RecordBatchReader};
-use arrow_schema::{DataType, FieldRef, Schema, SchemaRef};
+use arrow_array::{RecordBatch, RecordBatchOptions};
+use arrow_schema::{DataType, Schema, SchemaRef};
 use bytes::Bytes;
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
-use parquet::arrow::arrow_writer::{
-    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriter, compute_leaves,
-};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -30,10 +30,18 @@ use tandem_pipeline_core::Data;
 
 use super::{FileFormat, FileOptions, args_details, format_error, record_batches};
 use crate::error::Error;
+use crate::location::Location;
 use crate::registry::DatasetConfig;
 
 /// pyarrow's default row group size (1 Mi rows).
 const DEFAULT_ROW_GROUP_SIZE: usize = 1024 * 1024;
+
+/// Loads started over because a save replaced the file mid-read, before
+/// giving up (a writer saving faster than a load can read).
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Below this many bytes of data, extra threads cost more than they save.
+const PARALLEL_THRESHOLD: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -86,10 +94,16 @@ impl FileFormat for ParquetFormat {
     fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
         let batches = record_batches(data, Self::TYPE_NAME)?;
         let first = batches.first().ok_or_else(|| {
-            format_error("parquet", location, "nothing to save: the Vec<RecordBatch> is empty")
+            format_error(
+                "parquet",
+                location,
+                "nothing to save: the Vec<RecordBatch> is empty",
+            )
         })?;
         let schema = first.schema();
-        if let Some(index) = batches.iter().position(|b| b.schema_ref().fields() != schema.fields())
+        if let Some(index) = batches
+            .iter()
+            .position(|b| b.schema_ref().fields() != schema.fields())
         {
             return Err(format_error(
                 "parquet",
@@ -97,22 +111,42 @@ impl FileFormat for ParquetFormat {
                 format!("batch {index} has a different schema than batch 0"),
             ));
         }
-        write_parquet(batches, &schema, self.writer_properties(&schema))
-            .map(Bytes::from)
-            .map_err(|e| format_error("parquet", location, e))
+        let properties = self.writer_properties(&schema);
+        write::write(batches, &schema, properties, location).map(Bytes::from)
     }
 
     fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
-        let error = |e: parquet::errors::ParquetError| format_error("parquet", location, e);
-        let metadata = ArrowReaderMetadata::load(&bytes, ArrowReaderOptions::new()).map_err(error)?;
+        self.read(read::Source::Memory(bytes), location)
+    }
+
+    fn load(&self, location: &Location) -> Result<Data, Error> {
+        // A save that replaces the file between the footer and the column
+        // reads makes the load start over on the new file.
+        let mut attempts = 0;
+        loop {
+            match self.read(read::Source::Store(location), location.url()) {
+                Err(e) if read::replaced_meanwhile(&e) && attempts < MAX_ATTEMPTS => attempts += 1,
+                result => return result,
+            }
+        }
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        args_details(&self.load_args, &self.save_args)
+    }
+}
+
+impl ParquetFormat {
+    fn read(&self, source: read::Source<'_>, location: &str) -> Result<Data, Error> {
+        let (file, metadata) = read::open(source, location)?;
         let roots = self.projection(metadata.schema(), location)?;
         let num_rows = usize::try_from(metadata.metadata().file_metadata().num_rows())
             .map_err(|_| format_error("parquet", location, "negative row count in the footer"))?;
-        let (fields, columns) = read_columns(&bytes, &metadata, &roots, num_rows)
-            .map_err(|e| format_error("parquet", location, e))?;
+        let (fields, columns) = read::columns(&file, &metadata, &roots, num_rows, location)?;
         // The row count matters when no column is selected (`columns: []`).
         let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
-        let batch = RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+        let schema = std::sync::Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new_with_options(schema, columns, &options)
             .map_err(|e| format_error("parquet", location, e))?;
         Ok(match self.load_args.batch_size {
             None => Data::new(batch),
@@ -127,28 +161,22 @@ impl FileFormat for ParquetFormat {
         })
     }
 
-    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
-        args_details(&self.load_args, &self.save_args)
-    }
-}
-
-impl ParquetFormat {
     /// The root columns to read, in the order asked for.
     fn projection(&self, schema: &SchemaRef, location: &str) -> Result<Vec<usize>, Error> {
         let Some(names) = &self.load_args.columns else {
             return Ok((0..schema.fields().len()).collect());
         };
+        let all: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         names
             .iter()
             .map(|name| {
                 schema.index_of(name).map_err(|_| {
-                    let available = schema.fields().iter().map(|f| f.name().as_str());
-                    let nearest = tandem_pipeline_core::suggest::close_matches(name, available);
+                    let nearest =
+                        tandem_pipeline_core::suggest::close_matches(name, all.iter().copied());
                     let hint = match nearest.first() {
                         Some(n) => format!("; did you mean '{n}'?"),
                         None => String::new(),
                     };
-                    let all: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
                     format_error(
                         "parquet",
                         location,
@@ -207,176 +235,79 @@ fn parse_compression(name: Option<&str>) -> Result<Compression, String> {
     }
 }
 
-/// Below this many bytes of data, extra threads cost more than they save.
-const PARALLEL_THRESHOLD: usize = 4 * 1024 * 1024;
-
-/// Runs `work` on round-robin shares of `items`, one thread per core when
-/// `bytes` of data make that worthwhile; a panicking worker becomes an
-/// error, not a panic of the caller.
-fn in_parallel<T: Send, R: Send>(
-    items: Vec<T>,
-    bytes: usize,
-    work: impl Fn(Vec<T>) -> Result<Vec<R>, String> + Sync,
-) -> Result<Vec<R>, String> {
+/// Splits weighted `items` into contiguous groups of about equal weight,
+/// one per core when the total makes threads worthwhile, else one group.
+fn balanced_groups<T>(items: Vec<(T, u64)>) -> Vec<Vec<T>> {
+    let total: u64 = items.iter().map(|(_, w)| w).sum();
     let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-    let threads = if bytes < PARALLEL_THRESHOLD {
+    let threads = if total < PARALLEL_THRESHOLD {
         1
     } else {
-        cores.min(items.len()).max(1)
+        cores.min(items.len()).max(1) as u64
     };
-    let mut groups: Vec<Vec<T>> = (0..threads).map(|_| Vec::new()).collect();
-    for (i, item) in items.into_iter().enumerate() {
-        groups[i % threads].push(item);
+    let mut groups: Vec<Vec<T>> = vec![Vec::new()];
+    let mut filled = 0;
+    for (item, weight) in items {
+        // Start the next group once this one holds its share of the total.
+        let done = groups.len() as u64;
+        if filled * threads >= total * done
+            && done < threads
+            && !groups[groups.len() - 1].is_empty()
+        {
+            groups.push(Vec::new());
+        }
+        filled += weight;
+        let last = groups.len() - 1;
+        groups[last].push(item);
     }
-    let mut out = Vec::new();
+    groups
+}
+
+/// Runs `work` on each group on its own scoped thread and gathers the
+/// results in group order. A panicking worker (a codec bug on a malformed
+/// file) becomes an error, not a panic of the caller.
+fn in_parallel<T: Send, R: Send>(
+    groups: Vec<Vec<T>>,
+    location: &str,
+    work: impl Fn(Vec<T>) -> Result<Vec<R>, Error> + Sync,
+) -> Result<Vec<R>, Error> {
     std::thread::scope(|scope| {
         let work = &work;
         let handles: Vec<_> = groups
             .into_iter()
             .map(|group| scope.spawn(move || work(group)))
             .collect();
+        let mut out = Vec::new();
         for handle in handles {
             let results = handle
                 .join()
-                .map_err(|_| "the parquet codec panicked".to_owned())??;
+                .map_err(|_| format_error("parquet", location, "the parquet codec panicked"))??;
             out.extend(results);
         }
         Ok(out)
     })
 }
 
-/// Decodes the `roots` columns, each worker reading its share of the
-/// columns over the shared buffer into one array per column.
-fn read_columns(
-    bytes: &Bytes,
-    metadata: &ArrowReaderMetadata,
-    roots: &[usize],
-    num_rows: usize,
-) -> Result<(Vec<FieldRef>, Vec<ArrayRef>), String> {
-    let mut unique = roots.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
-    let decoded = in_parallel(unique, bytes.len(), |group| {
-        let mask = ProjectionMask::roots(metadata.parquet_schema(), group.iter().copied());
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata.clone())
-            .with_projection(mask)
-            .with_batch_size(num_rows.max(1))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let schema = reader.schema();
-        let mut columns: Vec<ArrayRef> = schema
-            .fields()
-            .iter()
-            .map(|f| arrow_array::new_empty_array(f.data_type()))
-            .collect();
-        for batch in reader {
-            // One batch holds every row (the batch size is the row count).
-            columns = batch.map_err(|e| e.to_string())?.columns().to_vec();
-        }
-        // The reader returns the projected columns in file order, as `group` is.
-        Ok(group
-            .into_iter()
-            .zip(schema.fields().iter().cloned().zip(columns))
-            .collect::<Vec<_>>())
-    })?;
-    let by_root: HashMap<usize, (FieldRef, ArrayRef)> = decoded.into_iter().collect();
-    roots
-        .iter()
-        .map(|r| by_root.get(r).cloned().ok_or_else(|| format!("column {r} was not decoded")))
-        .collect::<Result<Vec<_>, _>>()
-        .map(|pairs| pairs.into_iter().unzip())
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Encodes `batches` into a Parquet file in memory, each row group's
-/// columns on parallel workers.
-fn write_parquet(
-    batches: &[RecordBatch],
-    schema: &SchemaRef,
-    properties: WriterProperties,
-) -> Result<Vec<u8>, String> {
-    let parquet_error = |e: parquet::errors::ParquetError| e.to_string();
-    let row_group_size = properties.max_row_group_row_count().unwrap_or(usize::MAX);
-    // Incompressible data (random floats) encodes to about its in-memory
-    // size: reserving that up front avoids regrowing a large buffer.
-    let estimate: usize = batches.iter().map(RecordBatch::get_array_memory_size).sum();
-    let writer = ArrowWriter::try_new(Vec::with_capacity(estimate + 4096), Arc::clone(schema), Some(properties))
-        .map_err(parquet_error)?;
-    let (mut file, factory) = writer.into_serialized_writer().map_err(parquet_error)?;
-    let leaf_roots: Vec<usize> = (0..file.schema_descr().num_columns())
-        .map(|leaf| file.schema_descr().get_column_root_idx(leaf))
-        .collect();
-    for (index, row_group) in row_groups(batches, row_group_size).into_iter().enumerate() {
-        let chunks = encode_row_group(&factory, index, schema, &leaf_roots, &row_group, estimate)?;
-        let mut group_writer = file.next_row_group().map_err(parquet_error)?;
-        for chunk in chunks {
-            chunk
-                .append_to_row_group(&mut group_writer)
-                .map_err(parquet_error)?;
+    #[test]
+    fn groups_are_contiguous_and_balanced_by_weight() {
+        let big = PARALLEL_THRESHOLD;
+        let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+        let groups = balanced_groups(vec![(0, big), (1, 1), (2, 1), (3, big)]);
+        let flat: Vec<usize> = groups.iter().flatten().copied().collect();
+        assert_eq!(flat, [0, 1, 2, 3]);
+        assert_eq!(groups.len(), cores.min(4));
+        if cores >= 2 {
+            assert_eq!(groups[0], [0, 1]);
         }
-        group_writer.close().map_err(parquet_error)?;
+        assert_eq!(
+            balanced_groups(vec![(0, 1), (1, 1)]),
+            [vec![0, 1]],
+            "small data: one group"
+        );
+        assert_eq!(balanced_groups::<u8>(Vec::new()), [Vec::<u8>::new()]);
     }
-    file.into_inner().map_err(parquet_error)
-}
-
-/// Zero-copy slices of `batches` grouped into row groups of `size` rows.
-fn row_groups(batches: &[RecordBatch], size: usize) -> Vec<Vec<RecordBatch>> {
-    let mut groups = Vec::new();
-    let mut current: Vec<RecordBatch> = Vec::new();
-    let mut filled = 0;
-    for batch in batches {
-        let mut offset = 0;
-        while offset < batch.num_rows() {
-            let take = (size - filled).min(batch.num_rows() - offset);
-            current.push(batch.slice(offset, take));
-            offset += take;
-            filled += take;
-            if filled == size {
-                groups.push(std::mem::take(&mut current));
-                filled = 0;
-            }
-        }
-    }
-    if !current.is_empty() {
-        groups.push(current);
-    }
-    groups
-}
-
-/// Encodes one row group: each worker owns the leaf writers of its share
-/// of the root columns.
-fn encode_row_group(
-    factory: &ArrowRowGroupWriterFactory,
-    index: usize,
-    schema: &SchemaRef,
-    leaf_roots: &[usize],
-    slices: &[RecordBatch],
-    bytes: usize,
-) -> Result<Vec<ArrowColumnChunk>, String> {
-    let writers = factory
-        .create_column_writers(index)
-        .map_err(|e| e.to_string())?;
-    let mut per_root: Vec<(usize, Vec<ArrowColumnWriter>)> =
-        (0..schema.fields().len()).map(|root| (root, Vec::new())).collect();
-    for (writer, &root) in writers.into_iter().zip(leaf_roots) {
-        per_root[root].1.push(writer);
-    }
-    let mut encoded = in_parallel(per_root, bytes, |group| {
-        let mut chunks = Vec::new();
-        for (root, mut writers) in group {
-            let field = schema.field(root);
-            for slice in slices {
-                let leaves = compute_leaves(field, slice.column(root)).map_err(|e| e.to_string())?;
-                for (writer, leaf) in writers.iter_mut().zip(&leaves) {
-                    writer.write(leaf).map_err(|e| e.to_string())?;
-                }
-            }
-            for writer in writers {
-                chunks.push((root, writer.close().map_err(|e| e.to_string())?));
-            }
-        }
-        Ok(chunks)
-    })?;
-    // Chunks must be appended in leaf order; a root's leaves are already in order.
-    encoded.sort_by_key(|(root, _)| *root);
-    Ok(encoded.into_iter().map(|(_, chunk)| chunk).collect())
 }

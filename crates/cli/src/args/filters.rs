@@ -1,119 +1,7 @@
-//! Command-line arguments and their conversion into core types.
+//! `kedro run`'s filter flags, shared by `tandem run` and `tandem pipeline describe`.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use tandem_pipeline_core::Filter;
-
-const ABOUT: &str = "Describe, filter and check Kedro-style pipelines written as spec files";
-
-const LONG_ABOUT: &str = "\
-Describe, filter and check Kedro-style pipelines written as spec files.
-
-A spec file (YAML, or JSON when the name ends in .json) lists nodes by function
-id and may nest modular pipelines with a namespace and input, output and
-parameter mappings, like Kedro's pipeline() helper.
-
-Exit status: 0 on success, 1 when the spec or a filter is invalid (the message
-names the problem; with --json it is a JSON object on stderr), 2 for unusable
-command-line arguments.";
-
-const EXAMPLES: &str = "\
-Examples:
-  tandem pipeline describe --spec examples/spaceflights.yml
-  tandem pipeline describe --spec examples/spaceflights.yml --tags training --json
-  tandem pipeline check --spec pipeline.yml";
-
-/// The `tandem` command line.
-#[derive(Debug, Parser)]
-#[command(name = "tandem", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = EXAMPLES)]
-pub(crate) struct Cli {
-    #[command(subcommand)]
-    pub(crate) command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum Command {
-    /// Work with pipeline spec files.
-    #[command(subcommand)]
-    Pipeline(PipelineCommand),
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum PipelineCommand {
-    /// Print a pipeline's execution order, free inputs and free outputs.
-    #[command(
-        long_about = "\
-Print a pipeline's execution order, free inputs and free outputs, optionally
-after filtering it the way `kedro run` does.
-
-Functions are not resolved, so a spec can be described without the code that
-implements it. Every filter flag takes a comma-separated list and may be
-repeated. Each flag selects nodes from the whole pipeline on its own and the
-result keeps only the nodes every flag selected (an intersection), so the order
-of the flags does not matter. A filter that selects nothing is an error
-(empty_pipeline), as is naming a node, dataset or namespace the pipeline does
-not have.",
-        after_long_help = "\
-Examples:
-  # The whole pipeline, as text
-  tandem pipeline describe --spec examples/spaceflights.yml
-  # Training nodes only, as JSON
-  tandem pipeline describe --spec examples/spaceflights.yml --tags training --json
-  # Everything needed to produce the model metrics
-  tandem pipeline describe --spec examples/spaceflights.yml --to-outputs model_metrics
-  # Flags combine as an intersection
-  tandem pipeline describe --spec examples/spaceflights.yml \\
-      --from-nodes data_science.train_model --namespaces data_science"
-    )]
-    Describe(DescribeArgs),
-    /// Resolve every function of a spec in this binary's function registry.
-    #[command(long_about = "\
-Build the pipeline of a spec with the functions registered in this binary,
-checking that every function id is known (all unknown ids are reported at
-once) and that each node's inputs and outputs fit its function. The stock
-`tandem` binary only knows builtin:identity; a project's own binary registers
-its functions and calls tandem_cli::run_cli.")]
-    Check(CheckArgs),
-}
-
-/// Where the spec is and how to print results.
-#[derive(Debug, Args)]
-pub(crate) struct CommonArgs {
-    /// The pipeline spec file (YAML, or JSON when it ends in .json).
-    #[arg(
-        long,
-        value_name = "FILE",
-        long_help = "The pipeline spec file: YAML, or JSON when the name ends in .json.\n\n\
-                     Example: --spec conf/pipelines/spaceflights.yml"
-    )]
-    pub(crate) spec: PathBuf,
-
-    /// Print machine-readable JSON (errors go to stderr as JSON too).
-    #[arg(
-        long,
-        long_help = "Print one JSON object on stdout instead of text. On failure, stderr \
-                     receives {\"error\": {\"kind\": \"<kind>\", \"message\": \"...\"}} instead \
-                     of a text message; kind is stable (e.g. invalid_spec, unknown_node, \
-                     empty_pipeline) and meant for scripts.\n\n\
-                     Example: --json | jq '.nodes'"
-    )]
-    pub(crate) json: bool,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct DescribeArgs {
-    #[command(flatten)]
-    pub(crate) common: CommonArgs,
-    #[command(flatten)]
-    pub(crate) filters: FilterArgs,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct CheckArgs {
-    #[command(flatten)]
-    pub(crate) common: CommonArgs,
-}
 
 /// `kedro run`'s filter flags.
 #[derive(Debug, Args)]
@@ -256,7 +144,13 @@ fn push_trimmed(items: &mut Vec<String>, item: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[command(flatten)]
+        filters: FilterArgs,
+    }
 
     #[test]
     fn lists_are_split_trimmed_and_compacted() {
@@ -279,12 +173,8 @@ mod tests {
 
     #[test]
     fn flags_become_one_filter_and_may_repeat() {
-        let cli = Cli::try_parse_from([
-            "tandem",
-            "pipeline",
-            "describe",
-            "--spec",
-            "p.yml",
+        let probe = Probe::try_parse_from([
+            "probe",
             "-t",
             "a,b",
             "--tags",
@@ -297,19 +187,11 @@ mod tests {
             "ns",
         ])
         .unwrap();
-        let Command::Pipeline(PipelineCommand::Describe(args)) = cli.command else {
-            panic!("parsed {cli:?}");
-        };
-        let filter = args.filters.to_filter();
+        let filter = probe.filters.to_filter();
         assert_eq!(filter.tags, ["a", "b", "c"]);
         assert_eq!(filter.node_names, ["x", "y"]);
         assert_eq!(filter.from_inputs, ["d"]);
         assert_eq!(filter.node_namespaces, ["ns"]);
         assert!(filter.from_nodes.is_empty() && filter.to_outputs.is_empty());
-    }
-
-    #[test]
-    fn command_definition_is_consistent() {
-        Cli::command().debug_assert();
     }
 }

@@ -1,0 +1,150 @@
+//! Command-line arguments: the command tree, shared options and their
+//! conversion into library types.
+
+mod catalog;
+mod filters;
+mod pipeline;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+pub(crate) use catalog::{CatalogCommand, CatalogDescribeArgs, CatalogListArgs};
+pub(crate) use filters::FilterArgs;
+pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
+pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
+
+const ABOUT: &str = "Run, describe and check Kedro-style pipelines and their data catalog";
+
+const LONG_ABOUT: &str = "\
+Run, describe and check Kedro-style pipelines and their data catalog.
+
+A project keeps its configuration in Kedro's layout: conf/base/ holds
+catalog.yml, parameters.yml and credentials.yml, and conf/<env>/ (default
+local) overrides them. Pipelines come from spec files (--spec, YAML or JSON,
+functions named by id) and, in a project's own binary, from the pipelines it
+registers.
+
+Logs go to stderr: -v for debug, -vv for trace, -q for warnings only;
+RUST_LOG overrides the level, NO_COLOR turns colours off.
+
+Exit status: 0 on success, 1 when the pipeline, the catalog or the run fails
+(the message names the problem; with --json it is a JSON object on stderr), 2
+for unusable command-line arguments.";
+
+const EXAMPLES: &str = "\
+Examples:
+  tandem run --spec pipelines.yml
+  tandem run --spec pipelines.yml --pipelines training,inference --runner parallel
+  tandem catalog list --env prod
+  tandem pipeline describe --spec examples/spaceflights.yml --tags training --json";
+
+/// The `tandem` command line.
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = EXAMPLES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+
+    #[command(flatten)]
+    pub(crate) verbosity: Verbosity,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run a pipeline against the project's data catalog.
+    #[command(long_about = run::LONG_ABOUT, after_long_help = run::EXAMPLES)]
+    Run(Box<RunArgs>),
+    /// Describe and check pipeline spec files.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+    /// List and describe the project's data catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+impl Command {
+    /// Whether the command prints JSON (then stderr carries only the JSON error).
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            Command::Run(args) => args.json,
+            Command::Pipeline(PipelineCommand::Describe(args)) => args.common.json,
+            Command::Pipeline(PipelineCommand::Check(args)) => args.common.json,
+            Command::Catalog(CatalogCommand::List(args)) => args.json,
+            Command::Catalog(CatalogCommand::Describe(args)) => args.json,
+        }
+    }
+}
+
+/// How much to log; global, so it may follow the subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct Verbosity {
+    /// Log more: -v for debug, -vv for trace.
+    #[arg(
+        long,
+        short = 'v',
+        action = ArgAction::Count,
+        global = true,
+        conflicts_with = "quiet",
+        help_heading = "Logging",
+        long_help = "Log more on stderr: -v adds debug messages, -vv trace messages. RUST_LOG, \
+                     when set, replaces these levels with its own directives.\n\n\
+                     Example: tandem run -v"
+    )]
+    pub(crate) verbose: u8,
+
+    /// Log warnings and errors only, and show no progress bar.
+    #[arg(long, short = 'q', global = true, help_heading = "Logging")]
+    pub(crate) quiet: bool,
+}
+
+/// Where the project configuration is, for commands that read it.
+#[derive(Debug, Args)]
+pub(crate) struct ConfArgs {
+    /// The configuration directory; the project root is its parent.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "conf",
+        long_help = "The configuration directory, with base/ and one directory per \
+                     environment. Relative file paths in catalog.yml resolve against its \
+                     parent, the project root (Kedro's <project>/conf layout).\n\n\
+                     Example: --conf ~/projects/spaceflights/conf"
+    )]
+    pub(crate) conf: PathBuf,
+
+    /// The environment overriding conf/base [default: local].
+    #[arg(
+        long,
+        short = 'e',
+        value_name = "ENV",
+        env = "TANDEM_ENV",
+        long_help = "The environment whose files override conf/base: conf/<ENV>/. Without \
+                     it, conf/local/ is used when it exists. An environment named here must \
+                     exist.\n\n\
+                     Example: --env prod"
+    )]
+    pub(crate) env: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verbosity_is_global_and_exclusive() {
+        let cli = Cli::try_parse_from(["tandem", "catalog", "list", "-vv"]).unwrap();
+        assert_eq!(cli.verbosity.verbose, 2);
+        let cli = Cli::try_parse_from(["tandem", "-q", "catalog", "list", "--json"]).unwrap();
+        assert!(cli.verbosity.quiet && cli.command.json());
+        let err = Cli::try_parse_from(["tandem", "-q", "-v", "catalog", "list"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

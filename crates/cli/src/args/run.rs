@@ -1,0 +1,336 @@
+//! `tandem run`: `kedro run`'s flags.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value};
+use tandem_catalog::Parameters;
+
+use super::filters::split_list;
+use super::{ConfArgs, FilterArgs};
+
+/// The pipeline that runs when none is named, as in Kedro.
+pub(crate) const DEFAULT_PIPELINE: &str = "__default__";
+
+pub(crate) const LONG_ABOUT: &str = "\
+Run a pipeline against the project's data catalog, like `kedro run`.
+
+The pipeline is the one named by --pipeline (or the sum of those named by
+--pipelines, deduplicated), __default__ when none is named. Pipelines are the
+ones this binary registers plus those of the --spec files:
+  - a spec file with a top-level `pipelines:` mapping defines one pipeline per
+    key (`__default__` included);
+  - any other spec file is one pipeline named after its file stem
+    (pipelines.yml defines `pipelines`).
+When no __default__ is defined, it is the sum of every pipeline, as in Kedro's
+find_pipelines() template. A name defined twice is an error.
+
+The filter flags then select nodes as one Kedro filter: each flag selects from
+the whole pipeline and the run keeps the nodes every flag selected.
+
+The catalog comes from conf/base overridden by conf/<env>, with --params over
+parameters.yml. Versioned datasets save under the run id, a timestamp such as
+2026-11-27T03.22.14.996Z, and load their latest version unless --load-versions
+pins one.
+
+On a terminal, a progress bar shows the nodes done and running. With --json,
+stdout receives a run summary and a failure is one JSON object on stderr:
+{\"error\": {\"kind\", \"message\", \"completed\": [...], \"resume\": \"--from-nodes \\\"a,b\\\"\" or null}}.
+When a node fails the run stops (the parallel runner lets running nodes
+finish), and the message says which nodes to resume from.";
+
+pub(crate) const EXAMPLES: &str = "\
+Examples:
+  # The default pipeline of a spec file
+  tandem run --spec conf/pipelines.yml
+  # Two named pipelines on 4 threads, with a parameter overridden
+  tandem run --spec conf/pipelines.yml --pipelines training,evaluation \\
+      --runner parallel --max-workers 4 --params model.alpha=0.5
+  # Resume after a failure, reading a pinned version of one input
+  tandem run --spec conf/pipelines.yml --from-nodes train_model \\
+      --load-versions model_input:2026-11-27T03.22.14.996Z
+  # Only the nodes whose persisted outputs are missing, in the prod environment
+  tandem run --spec conf/pipelines.yml --only-missing-outputs --env prod";
+
+/// Which runner executes the nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RunnerKind {
+    /// One node at a time, in Kedro's execution order.
+    Sequential,
+    /// Independent nodes at once on --max-workers threads.
+    Parallel,
+}
+
+impl RunnerKind {
+    /// The name shown in summaries.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            RunnerKind::Sequential => "sequential",
+            RunnerKind::Parallel => "parallel",
+        }
+    }
+}
+
+/// `tandem run`'s arguments.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Run this registered pipeline [default: __default__].
+    #[arg(
+        long,
+        short = 'p',
+        value_name = "NAME",
+        conflicts_with = "pipelines",
+        long_help = "Run this pipeline. Without --pipeline or --pipelines, __default__ \
+                     runs.\n\nExample: --pipeline training"
+    )]
+    pub(crate) pipeline: Option<String>,
+
+    /// Run the sum of these pipelines (comma-separated, deduplicated).
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        long_help = "Run the sum of these pipelines: names are comma-separated, may repeat \
+                     and are deduplicated; nodes in several pipelines run once.\n\n\
+                     Example: --pipelines data_processing,data_science"
+    )]
+    pub(crate) pipelines: Vec<String>,
+
+    /// A pipeline spec file (repeatable).
+    #[arg(
+        long,
+        value_name = "FILE",
+        long_help = "A pipeline spec file (YAML, or JSON when it ends in .json), resolved \
+                     with this binary's functions. Repeat it to load several. A file with a \
+                     top-level `pipelines:` mapping defines one pipeline per key; any other \
+                     file defines one pipeline named after its file stem.\n\n\
+                     Example: --spec conf/pipelines.yml"
+    )]
+    pub(crate) spec: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) conf: ConfArgs,
+
+    #[command(flatten)]
+    pub(crate) filters: FilterArgs,
+
+    /// Which runner executes the nodes.
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = RunnerKind::Sequential,
+        help_heading = "Execution"
+    )]
+    pub(crate) runner: RunnerKind,
+
+    /// Threads for the parallel runner [default: the number of cores].
+    #[arg(
+        long,
+        value_name = "N",
+        help_heading = "Execution",
+        long_help = "Threads for --runner parallel (at least 1; default: the number of \
+                     cores). Given with the sequential runner it is an error.\n\n\
+                     Example: --runner parallel --max-workers 4"
+    )]
+    pub(crate) max_workers: Option<NonZeroUsize>,
+
+    /// Override parameters: key=value,... (dotted keys nest).
+    #[arg(
+        long,
+        value_name = "KEY=VALUE,...",
+        value_parser = parse_params,
+        help_heading = "Execution",
+        long_help = "Override parameters.yml: comma-separated key=value items, split on the \
+                     first '='. Dotted keys reach into nested parameters; values are typed like \
+                     YAML scalars (1 is an integer, 0.5 a float, true a boolean, anything else \
+                     a string). May be repeated; later items win.\n\n\
+                     Example: --params model.alpha=0.5,run_name=nightly"
+    )]
+    pub(crate) params: Vec<Map<String, Value>>,
+
+    /// Load these dataset versions: dataset:version,...
+    #[arg(
+        long,
+        value_name = "DATASET:VERSION,...",
+        value_parser = parse_load_versions,
+        help_heading = "Execution",
+        long_help = "Load a pinned version of versioned datasets instead of the latest: \
+                     comma-separated dataset:version items, split on the first ':'. Every \
+                     dataset must be in the catalog.\n\n\
+                     Example: --load-versions model_input:2026-11-27T03.22.14.996Z"
+    )]
+    pub(crate) load_versions: Vec<BTreeMap<String, String>>,
+
+    /// Skip nodes whose persisted outputs already exist.
+    #[arg(
+        long,
+        help_heading = "Execution",
+        long_help = "Run only the nodes needed to produce missing persisted outputs (Kedro's \
+                     rules): a node is skipped when all its outputs are persisted and exist, \
+                     unless a node that runs needs one of them from memory."
+    )]
+    pub(crate) only_missing_outputs: bool,
+
+    /// Print a JSON run summary (errors go to stderr as JSON too).
+    #[arg(
+        long,
+        long_help = "Print one JSON object on stdout: {\"run_id\", \"status\", \"pipelines\", \
+                     \"runner\", \"nodes\": [{\"name\", \"seconds\"}], \"skipped\", \"outputs\": \
+                     [{\"name\", \"type\", \"location\"}]}. Logs are off unless -v or RUST_LOG \
+                     asks for them, so stderr holds only a JSON error, if any.\n\n\
+                     Example: --json | jq '.nodes[].name'"
+    )]
+    pub(crate) json: bool,
+}
+
+impl RunArgs {
+    /// Checks what clap cannot express: `--max-workers` needs the parallel runner.
+    pub(crate) fn validate(&self) -> Result<(), clap::Error> {
+        if self.max_workers.is_some() && self.runner != RunnerKind::Parallel {
+            let mut command = <super::Cli as clap::CommandFactory>::command();
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--max-workers only applies to --runner parallel",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The pipeline names to run, deduplicated in the order given.
+    pub(crate) fn pipeline_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        let given = match &self.pipeline {
+            Some(name) => vec![name.clone()],
+            None => self.pipelines.iter().flat_map(|v| split_list(v)).collect(),
+        };
+        for name in given {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        if names.is_empty() {
+            names.push(DEFAULT_PIPELINE.to_owned());
+        }
+        names
+    }
+
+    /// Every `--params` occurrence merged, later ones winning.
+    pub(crate) fn params_overrides(&self) -> Map<String, Value> {
+        self.params
+            .iter()
+            .fold(Parameters::default(), |merged, one| {
+                merged.with_overrides(one)
+            })
+            .tree()
+            .clone()
+    }
+
+    /// Every `--load-versions` occurrence merged, later ones winning.
+    pub(crate) fn load_versions(&self) -> BTreeMap<String, String> {
+        self.load_versions
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// `--params`: Kedro's dot-list, parsed while parsing arguments so that a
+/// malformed item is a usage error (exit 2), as in Kedro.
+fn parse_params(value: &str) -> Result<Map<String, Value>, String> {
+    Parameters::parse_overrides(value).map_err(|e| e.to_string())
+}
+
+/// `--load-versions`: `dataset:version` items, split on the first `:`.
+fn parse_load_versions(value: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut versions = BTreeMap::new();
+    for item in split_list(value) {
+        match item.split_once(':') {
+            Some((name, version)) if !name.trim().is_empty() && !version.trim().is_empty() => {
+                versions.insert(name.trim().to_owned(), version.trim().to_owned());
+            }
+            _ => {
+                return Err(format!(
+                    "expected the form dataset:version for each item, found '{item}'"
+                ));
+            }
+        }
+    }
+    Ok(versions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Cli, Command};
+    use super::*;
+    use clap::Parser;
+    use serde_json::json;
+
+    fn run_args(args: &[&str]) -> Result<RunArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["tandem", "run"].iter().chain(args))?;
+        match cli.command {
+            Command::Run(args) => Ok(*args),
+            other => panic!("parsed {other:?}"),
+        }
+    }
+
+    #[test]
+    fn pipelines_default_dedup_and_exclude_each_other() {
+        assert_eq!(run_args(&[]).unwrap().pipeline_names(), ["__default__"]);
+        assert_eq!(run_args(&["-p", "a"]).unwrap().pipeline_names(), ["a"]);
+        let names = run_args(&["--pipelines", "b,a", "--pipelines", "b,,c"]).unwrap();
+        assert_eq!(names.pipeline_names(), ["b", "a", "c"]);
+        let err = run_args(&["-p", "a", "--pipelines", "b"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn params_are_typed_merged_and_checked() {
+        let args = run_args(&["--params", "a.b=1,c=x", "--params", "a.d=true,c=0.5"]).unwrap();
+        assert_eq!(
+            Value::Object(args.params_overrides()),
+            json!({"a": {"b": 1, "d": true}, "c": 0.5})
+        );
+        assert_eq!(
+            run_args(&["--params", "novalue"]).unwrap_err().exit_code(),
+            2
+        );
+    }
+
+    #[test]
+    fn load_versions_split_on_the_first_colon() {
+        let args = run_args(&[
+            "--load-versions",
+            "a:v1, b:2026:x",
+            "--load-versions",
+            "a:v2",
+        ]);
+        let versions = args.unwrap().load_versions();
+        assert_eq!(versions["a"], "v2");
+        assert_eq!(versions["b"], "2026:x");
+        for bad in ["a", "a:", ":v", "a:1,b"] {
+            let err = run_args(&["--load-versions", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn runner_and_workers() {
+        let args = run_args(&["--runner", "parallel", "--max-workers", "3"]).unwrap();
+        assert_eq!(args.runner, RunnerKind::Parallel);
+        assert_eq!(args.max_workers.map(NonZeroUsize::get), Some(3));
+        assert_eq!(
+            run_args(&["--max-workers", "0"]).unwrap_err().exit_code(),
+            2
+        );
+        assert_eq!(
+            run_args(&["--runner", "threads"]).unwrap_err().exit_code(),
+            2
+        );
+        assert_eq!(run_args(&[]).unwrap().runner, RunnerKind::Sequential);
+        let sequential = run_args(&["--max-workers", "2"]).unwrap();
+        assert_eq!(sequential.validate().unwrap_err().exit_code(), 2);
+        assert!(args.validate().is_ok());
+    }
+}

@@ -1,0 +1,131 @@
+//! `tandem catalog list|describe`: the project's catalog as configured.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use tandem_catalog::{
+    CatalogOptions, ConfigKind, DataCatalog, EntryDescription, Origin, ProjectConfig,
+};
+
+use crate::app::App;
+use crate::args::{CatalogDescribeArgs, CatalogListArgs};
+use crate::error::Failure;
+
+/// One configured dataset in `catalog list`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DatasetRow {
+    pub(crate) name: String,
+    #[serde(rename = "type")]
+    pub(crate) type_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) filepath: Option<String>,
+    pub(crate) versioned: bool,
+    /// `file:line` of the entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) defined_in: Option<String>,
+}
+
+/// One factory pattern in `catalog list`, as written (placeholders unfilled).
+#[derive(Debug, Serialize)]
+pub(crate) struct PatternRow {
+    pub(crate) pattern: String,
+    #[serde(rename = "type")]
+    pub(crate) type_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) filepath: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) defined_in: Option<String>,
+}
+
+/// `catalog list`: datasets sorted by name, patterns in matching order.
+#[derive(Debug, Serialize)]
+pub(crate) struct Listing {
+    pub(crate) env: String,
+    pub(crate) datasets: Vec<DatasetRow>,
+    pub(crate) patterns: Vec<PatternRow>,
+}
+
+/// `catalog describe`: the catalog's description plus where it is written.
+#[derive(Debug, Serialize)]
+pub(crate) struct Described {
+    #[serde(flatten)]
+    pub(crate) entry: EntryDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) defined_in: Option<String>,
+}
+
+/// Lists the configured datasets and patterns.
+pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure> {
+    let (config, catalog) = load(&args.conf.conf, args.conf.env.as_deref(), app)?;
+    let patterns = catalog.patterns();
+    let mut datasets = Vec::new();
+    for name in config.catalog.keys().filter(|k| !patterns.contains(k)) {
+        let described = catalog.describe(name)?.dataset;
+        datasets.push(DatasetRow {
+            name: name.clone(),
+            type_name: described.type_name,
+            filepath: described.filepath,
+            versioned: described.versioned,
+            defined_in: origin(&config, name),
+        });
+    }
+    let patterns = patterns
+        .into_iter()
+        .map(|pattern| {
+            let entry = config.catalog.get(&pattern);
+            let field = |key: &str| {
+                entry
+                    .and_then(|e| e.get(key))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            PatternRow {
+                type_name: field("type"),
+                filepath: field("filepath"),
+                defined_in: origin(&config, &pattern),
+                pattern,
+            }
+        })
+        .collect();
+    Ok(Listing {
+        env: config.env,
+        datasets,
+        patterns,
+    })
+}
+
+/// Describes one dataset, resolving pattern matches.
+pub(crate) fn describe(args: &CatalogDescribeArgs, app: &App) -> Result<Described, Failure> {
+    let (config, catalog) = load(&args.conf.conf, args.conf.env.as_deref(), app)?;
+    let entry = catalog.describe(&args.name)?;
+    let key = entry.pattern.as_deref().unwrap_or(&args.name);
+    let defined_in = origin(&config, key);
+    Ok(Described { entry, defined_in })
+}
+
+fn load(
+    conf: &Path,
+    env: Option<&str>,
+    app: &App,
+) -> Result<(ProjectConfig, DataCatalog), Failure> {
+    let config = ProjectConfig::load(conf, env)?;
+    // The project root is the configuration directory's parent, as in
+    // DataCatalog::from_conf_dir; the configuration itself is kept for the
+    // origins and the patterns as written.
+    let root = conf
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let options = CatalogOptions::new(app.datasets().clone());
+    let catalog = DataCatalog::from_project(&config, &options, root)?;
+    Ok((config, catalog))
+}
+
+fn origin(config: &ProjectConfig, key: &str) -> Option<String> {
+    config
+        .origin(ConfigKind::Catalog, key)
+        .map(|Origin { file, line }| match line {
+            Some(line) => format!("{file}:{line}"),
+            None => file.clone(),
+        })
+}

@@ -1,0 +1,54 @@
+//! What each command does, independent of how results are printed.
+
+mod catalog;
+mod pipeline;
+mod registry;
+mod run;
+
+use std::sync::Arc;
+
+use tandem_pipeline_core::Pipeline;
+use tandem_runners::Hook;
+
+pub(crate) use catalog::{Described, Listing};
+pub(crate) use run::{OutputReport, RunReport};
+
+use crate::app::App;
+use crate::args::{CatalogCommand, Command, PipelineCommand};
+use crate::error::Failure;
+
+/// A command's result, handed to the render layer.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// `pipeline describe`: the (filtered) pipeline.
+    Described(Pipeline),
+    /// `pipeline check`: the pipeline, every function resolved.
+    Checked(Pipeline),
+    /// `run`: the completed run.
+    Ran(Box<RunReport>),
+    /// `catalog list`.
+    Listed(Listing),
+    /// `catalog describe`.
+    DatasetDescribed(Box<Described>),
+}
+
+/// Runs `command` for `app`; `hooks` are added to the app's for `run`.
+pub(crate) fn execute(
+    command: &Command,
+    app: &App,
+    hooks: &[Arc<dyn Hook>],
+) -> Result<Outcome, Failure> {
+    Ok(match command {
+        Command::Run(args) => Outcome::Ran(Box::new(run::run(args, app, hooks)?)),
+        Command::Pipeline(PipelineCommand::Describe(args)) => {
+            Outcome::Described(pipeline::describe(args)?)
+        }
+        Command::Pipeline(PipelineCommand::Check(args)) => {
+            Outcome::Checked(pipeline::check(args, app.functions())?)
+        }
+        Command::Catalog(CatalogCommand::List(args)) => Outcome::Listed(catalog::list(args, app)?),
+        Command::Catalog(CatalogCommand::Describe(args)) => {
+            Outcome::DatasetDescribed(Box::new(catalog::describe(args, app)?))
+        }
+    })
+}

@@ -1,0 +1,117 @@
+//! `tandem run`, in `KedroSession.run`'s order: select the pipelines, apply
+//! one filter, build the catalog with the run id as save version, run.
+
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tandem_catalog::{CatalogOptions, DataCatalog, generate_timestamp};
+use tandem_runners::{Hook, ParallelRunner, RunOptions, RunOutput, Runner, SequentialRunner};
+
+use super::registry::PipelineRegistry;
+use crate::app::App;
+use crate::args::{RunArgs, RunnerKind};
+use crate::error::Failure;
+
+/// A free output of the run and where it was written.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct OutputReport {
+    /// The dataset name.
+    pub(crate) name: String,
+    /// The dataset type (`MemoryDataset` for outputs without an entry).
+    #[serde(rename = "type")]
+    pub(crate) type_name: String,
+    /// The file or object written (the version's path when versioned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) location: Option<String>,
+}
+
+/// A successful run.
+#[derive(Debug)]
+pub(crate) struct RunReport {
+    /// The pipelines asked for.
+    pub(crate) pipelines: Vec<String>,
+    /// The runner used.
+    pub(crate) runner: RunnerKind,
+    /// What the runner returned: run id, completed nodes and timings.
+    pub(crate) output: RunOutput,
+    /// Nodes of the filtered pipeline that `--only-missing-outputs` skipped.
+    pub(crate) skipped: Vec<String>,
+    /// The pipeline's free outputs.
+    pub(crate) outputs: Vec<OutputReport>,
+}
+
+/// Runs the pipeline `args` select with the app's hooks and then `extra_hooks`.
+pub(crate) fn run(
+    args: &RunArgs,
+    app: &App,
+    extra_hooks: &[Arc<dyn Hook>],
+) -> Result<RunReport, Failure> {
+    let names = args.pipeline_names();
+    let pipeline = PipelineRegistry::new(app, &args.spec)?
+        .select(&names)?
+        .filter(&args.filters.to_filter())?;
+
+    let run_id = generate_timestamp();
+    let options = CatalogOptions {
+        load_versions: args.load_versions(),
+        save_version: Some(run_id.clone()),
+        params_overrides: args.params_overrides(),
+        registry: app.datasets().clone(),
+    };
+    let catalog = DataCatalog::from_conf_dir(&args.conf.conf, args.conf.env.as_deref(), &options)?;
+
+    let hooks: Vec<Arc<dyn Hook>> = app.hooks().iter().chain(extra_hooks).cloned().collect();
+    let run_options = RunOptions {
+        run_id: Some(run_id.clone()),
+        only_missing_outputs: args.only_missing_outputs,
+    };
+    tracing::info!(
+        run_id = %run_id,
+        pipelines = %names.join(","),
+        runner = %args.runner.name(),
+        "running {} node(s)",
+        pipeline.len()
+    );
+    let started = Instant::now();
+    let output =
+        match args.runner {
+            RunnerKind::Sequential => {
+                SequentialRunner.run(&pipeline, &catalog, &hooks, &run_options)
+            }
+            RunnerKind::Parallel => ParallelRunner::new(args.max_workers.map(NonZeroUsize::get))?
+                .run(&pipeline, &catalog, &hooks, &run_options),
+        }?;
+    tracing::info!(
+        "pipeline execution completed successfully in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let skipped = pipeline
+        .nodes()
+        .map(|n| n.name())
+        .filter(|name| !output.nodes.iter().any(|done| done.name == *name))
+        .map(str::to_owned)
+        .collect();
+    let outputs = output
+        .outputs
+        .keys()
+        .map(|name| describe_output(&catalog, name))
+        .collect::<Result<_, _>>()?;
+    Ok(RunReport {
+        pipelines: names,
+        runner: args.runner,
+        output,
+        skipped,
+        outputs,
+    })
+}
+
+fn describe_output(catalog: &DataCatalog, name: &str) -> Result<OutputReport, Failure> {
+    let dataset = catalog.dataset(name)?;
+    Ok(OutputReport {
+        name: name.to_owned(),
+        type_name: dataset.describe().type_name,
+        location: dataset.location().map(|l| l.url().to_owned()),
+    })
+}

@@ -1,0 +1,108 @@
+//! Why a command failed: the library errors plus the CLI's own, each with the
+//! stable kind printed under `--json`.
+
+use tandem_runners::RunFailure;
+
+/// A failed command (exit code 1).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Failure {
+    /// Building, filtering or resolving a pipeline.
+    #[error(transparent)]
+    Pipeline(#[from] tandem_pipeline_core::Error),
+
+    /// Loading the configuration or using the catalog.
+    #[error(transparent)]
+    Catalog(#[from] tandem_catalog::Error),
+
+    /// Running the pipeline.
+    #[error(transparent)]
+    Run(#[from] tandem_runners::Error),
+
+    /// `--pipeline` names a pipeline nobody registered.
+    #[error(
+        "pipeline '{name}' not found{}; registered pipelines: {}",
+        hint(.suggestions),
+        registered_list(.registered)
+    )]
+    UnknownPipeline {
+        /// The name asked for.
+        name: String,
+        /// Close matches.
+        suggestions: Vec<String>,
+        /// Every registered name, sorted.
+        registered: Vec<String>,
+    },
+
+    /// Two sources define the same pipeline name.
+    #[error("pipeline '{name}' is defined twice: by {first} and by {second}")]
+    DuplicatePipeline {
+        /// The pipeline name.
+        name: String,
+        /// Where it was defined first.
+        first: String,
+        /// Where it was defined again.
+        second: String,
+    },
+}
+
+impl Failure {
+    /// The stable, machine-readable kind.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Failure::Pipeline(e) => e.kind(),
+            Failure::Catalog(e) => e.kind(),
+            Failure::Run(e) => e.kind(),
+            Failure::UnknownPipeline { .. } => "pipeline_not_found",
+            Failure::DuplicatePipeline { .. } => "duplicate_pipeline",
+        }
+    }
+
+    /// The node failure, when a node failed during a run.
+    pub(crate) fn run_failure(&self) -> Option<&RunFailure> {
+        match self {
+            Failure::Run(e) => e.failure(),
+            _ => None,
+        }
+    }
+
+    /// The one-paragraph message, without the resume hint (rendered apart).
+    pub(crate) fn message(&self) -> String {
+        match self.run_failure() {
+            Some(failure) => failure_message(failure),
+            None => self.to_string(),
+        }
+    }
+}
+
+/// "node 'x' failed: why", naming the node once: errors of the node's own
+/// function and panics already name it.
+fn failure_message(failure: &RunFailure) -> String {
+    let names_node = match &failure.cause {
+        tandem_runners::Error::Pipeline(tandem_pipeline_core::Error::NodeFailed {
+            node, ..
+        })
+        | tandem_runners::Error::Panic { node, .. } => *node == failure.node,
+        _ => false,
+    };
+    if names_node {
+        failure.cause.to_string()
+    } else {
+        format!("node '{}' failed: {}", failure.node, failure.cause)
+    }
+}
+
+fn registered_list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none (a project binary registers them; spec files add them with --spec FILE)".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn hint(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", suggestions.join(", "))
+    }
+}

@@ -1,0 +1,169 @@
+//! Artifact repositories: the server's proxy (`mlflow-artifacts:`) and
+//! direct object storage (`file:`, bare paths, and with features `s3:`,
+//! `gs:`, `az:`). Directory transfers run file transfers concurrently.
+
+mod object;
+mod proxy;
+
+use std::path::{Path, PathBuf};
+
+use futures::stream::{self, TryStreamExt};
+
+pub(crate) use object::ObjectRepo;
+pub(crate) use proxy::ProxyRepo;
+
+use crate::config::{Config, Multipart};
+use crate::error::{Error, Result};
+use crate::paths;
+use crate::types::FileInfo;
+
+/// Transfer tuning shared by every repository of a client.
+#[derive(Clone, Debug)]
+pub(crate) struct Transfer {
+    pub(crate) concurrency: usize,
+    pub(crate) multipart: Multipart,
+    pub(crate) multipart_min_size: u64,
+    pub(crate) multipart_chunk_size: u64,
+}
+
+impl Transfer {
+    pub(crate) fn from_config(config: &Config) -> Transfer {
+        Transfer {
+            concurrency: config.transfer_concurrency,
+            multipart: config.multipart,
+            multipart_min_size: config.multipart_min_size,
+            multipart_chunk_size: config.multipart_chunk_size,
+        }
+    }
+}
+
+/// Where one artifact root lives.
+#[derive(Clone, Debug)]
+pub(crate) enum ArtifactRepo {
+    Proxy(ProxyRepo),
+    Object(ObjectRepo),
+}
+
+impl ArtifactRepo {
+    fn concurrency(&self) -> usize {
+        match self {
+            ArtifactRepo::Proxy(r) => r.transfer().concurrency,
+            ArtifactRepo::Object(r) => r.transfer().concurrency,
+        }
+    }
+
+    async fn put_file(&self, local: &Path, rel: &str) -> Result<()> {
+        match self {
+            ArtifactRepo::Proxy(r) => r.put_file(local, rel).await,
+            ArtifactRepo::Object(r) => r.put_file(local, rel).await,
+        }
+    }
+
+    async fn get_file(&self, rel: &str, dest: &Path) -> Result<()> {
+        match self {
+            ArtifactRepo::Proxy(r) => r.get_file(rel, dest).await,
+            ArtifactRepo::Object(r) => r.get_file(rel, dest).await,
+        }
+    }
+
+    /// The direct children of `rel`, with paths relative to the root.
+    pub(crate) async fn list(&self, rel: &str) -> Result<Vec<FileInfo>> {
+        let rel = paths::relative(rel)?;
+        let mut files = match self {
+            ArtifactRepo::Proxy(r) => r.list(&rel).await?,
+            ArtifactRepo::Object(r) => r.list(&rel).await?,
+        };
+        // A listing of a file itself is not a directory listing.
+        files.retain(|f| f.path != rel);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// Uploads one file to `dest_dir/<its name>`.
+    pub(crate) async fn upload_file(&self, local: &Path, dest_dir: &str) -> Result<String> {
+        let dest_dir = paths::relative(dest_dir)?;
+        let name = local
+            .file_name()
+            .ok_or_else(|| Error::UnsafePath {
+                path: local.display().to_string(),
+                message: "not a file name".into(),
+            })?
+            .to_string_lossy();
+        let rel = paths::join(&dest_dir, &paths::relative(&name)?);
+        self.put_file(local, &rel).await?;
+        Ok(rel)
+    }
+
+    /// Uploads a directory's files under `dest_dir`, several at a time.
+    pub(crate) async fn upload_dir(&self, local_dir: &Path, dest_dir: &str) -> Result<usize> {
+        let dest_dir = paths::relative(dest_dir)?;
+        let files = paths::walk_files(local_dir)?;
+        let count = files.len();
+        stream::iter(files.into_iter().map(Ok::<_, Error>))
+            .try_for_each_concurrent(self.concurrency(), |(local, rel)| {
+                let dest = paths::join(&dest_dir, &rel);
+                async move { self.put_file(&local, &paths::relative(&dest)?).await }
+            })
+            .await?;
+        Ok(count)
+    }
+
+    /// Every file under `rel` (recursively), or `rel` itself if it is a file.
+    async fn files_under(&self, rel: &str) -> Result<Vec<String>> {
+        let mut files = Vec::new();
+        let mut dirs = vec![rel.to_owned()];
+        let mut is_dir = false;
+        while let Some(dir) = dirs.pop() {
+            for entry in self.list(&dir).await? {
+                is_dir = true;
+                if entry.is_dir {
+                    dirs.push(entry.path);
+                } else {
+                    files.push(entry.path);
+                }
+            }
+        }
+        if !is_dir {
+            files.push(rel.to_owned());
+        }
+        Ok(files)
+    }
+
+    /// Downloads `rel` (a file or a whole directory) to `dst/<rel>`, files
+    /// in parallel; returns that local path. Server-provided names are
+    /// checked so none can land outside `dst`.
+    pub(crate) async fn download(&self, rel: &str, dst: &Path) -> Result<PathBuf> {
+        let rel = paths::relative(rel)?;
+        let files = self.files_under(&rel).await?;
+        stream::iter(files.into_iter().map(Ok::<_, Error>))
+            .map_ok(|file| async move {
+                let local = paths::local_join(dst, &file)?;
+                self.get_file(&paths::relative(&file)?, &local).await
+            })
+            .try_buffer_unordered(self.concurrency())
+            .try_collect::<Vec<()>>()
+            .await?;
+        let out = paths::local_join(dst, &rel)?;
+        if rel.is_empty() || !out.exists() {
+            std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+        }
+        Ok(out)
+    }
+}
+
+/// Writes a download to a hidden sibling first and renames it into place,
+/// so an interrupted transfer never leaves a truncated file under its name.
+pub(crate) fn partial_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.{:08x}.partial", fastrand::u32(..)))
+}
+
+pub(crate) fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(parent) => std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e)),
+        None => Ok(()),
+    }
+}

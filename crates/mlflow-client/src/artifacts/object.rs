@@ -1,0 +1,236 @@
+//! Artifacts on storage the client writes itself: the local filesystem
+//! (`file:` URIs, bare paths) and, behind the `s3`/`gcs`/`azure` features,
+//! cloud buckets. The tracking server moves no bytes for these roots.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::{Path as ObjectPath, PathPart};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+use super::{Transfer, create_parent, partial_path};
+use crate::error::{Error, ErrorCode, Result};
+use crate::types::FileInfo;
+
+/// Files up to this size go up in one request; larger ones stream in parts.
+const SINGLE_PUT_MAX: u64 = 16 * 1024 * 1024;
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+/// One artifact root on an `object_store` backend.
+#[derive(Clone, Debug)]
+pub(crate) struct ObjectRepo {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    uri: String,
+    transfer: Transfer,
+}
+
+impl ObjectRepo {
+    /// A repository for a `file:` URI, a bare local path, or a cloud URI.
+    pub(crate) fn new(uri: &str, transfer: Transfer) -> Result<ObjectRepo> {
+        match Url::parse(uri) {
+            Ok(url) if url.scheme() == "file" => {
+                let path = url
+                    .to_file_path()
+                    .map_err(|()| Error::invalid_uri(uri, "not a local file URI"))?;
+                ObjectRepo::local(&path, uri, transfer)
+            }
+            // A one-letter "scheme" is a Windows drive, i.e. a path.
+            Ok(url) if url.scheme().len() > 1 => ObjectRepo::cloud(&url, uri, transfer),
+            _ => ObjectRepo::local(Path::new(uri), uri, transfer),
+        }
+    }
+
+    fn local(path: &Path, uri: &str, transfer: Transfer) -> Result<ObjectRepo> {
+        let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        let prefix = ObjectPath::from_absolute_path(&absolute)
+            .map_err(|e| Error::invalid_uri(uri, e.to_string()))?;
+        Ok(ObjectRepo {
+            store: Arc::new(LocalFileSystem::new()),
+            prefix,
+            uri: uri.to_owned(),
+            transfer,
+        })
+    }
+
+    fn cloud(url: &Url, uri: &str, transfer: Transfer) -> Result<ObjectRepo> {
+        // Standard AWS_*/GOOGLE_*/AZURE_* variables configure the stores;
+        // MLflow's own S3 endpoint variable is honoured as well.
+        let mut options: Vec<(String, String)> = std::env::vars().collect();
+        if let Ok(endpoint) = std::env::var("MLFLOW_S3_ENDPOINT_URL") {
+            if endpoint.starts_with("http://") {
+                options.push(("aws_allow_http".into(), "true".into()));
+            }
+            options.push(("aws_endpoint".into(), endpoint));
+        }
+        if std::env::var("MLFLOW_S3_IGNORE_TLS").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+            options.push(("allow_invalid_certificates".into(), "true".into()));
+        }
+        let (store, prefix) = object_store::parse_url_opts(url, options).map_err(|e| match e {
+            object_store::Error::Generic { source, .. }
+                if source.to_string().contains("not enabled") =>
+            {
+                Error::unsupported(format!(
+                    "artifact root {uri}: this build has no support for '{}:' storage; enable the \
+                     tandem-mlflow-client feature s3, gcs or azure",
+                    url.scheme()
+                ))
+            }
+            other => Error::Storage {
+                uri: uri.to_owned(),
+                message: other.to_string(),
+            },
+        })?;
+        Ok(ObjectRepo {
+            store: Arc::from(store),
+            prefix,
+            uri: uri.to_owned(),
+            transfer,
+        })
+    }
+
+    pub(crate) fn transfer(&self) -> &Transfer {
+        &self.transfer
+    }
+
+    fn location(&self, rel: &str) -> ObjectPath {
+        rel.split('/')
+            .filter(|p| !p.is_empty())
+            .fold(self.prefix.clone(), |path, part| {
+                path.join(PathPart::from(part))
+            })
+    }
+
+    fn storage_error(&self, rel: &str, e: object_store::Error) -> Error {
+        match e {
+            object_store::Error::NotFound { .. } => Error::mlflow(
+                ErrorCode::ResourceDoesNotExist,
+                format!("artifact '{rel}' not found under {}", self.uri),
+            ),
+            other => Error::Storage {
+                uri: self.uri.clone(),
+                message: other.to_string(),
+            },
+        }
+    }
+
+    pub(crate) async fn put_file(&self, local: &Path, rel: &str) -> Result<()> {
+        let location = self.location(rel);
+        let mut file = tokio::fs::File::open(local)
+            .await
+            .map_err(|e| Error::io(local, e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| Error::io(local, e))?
+            .len();
+        if size <= SINGLE_PUT_MAX {
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            file.read_to_end(&mut bytes)
+                .await
+                .map_err(|e| Error::io(local, e))?;
+            self.store
+                .put(&location, PutPayload::from(bytes))
+                .await
+                .map_err(|e| self.storage_error(rel, e))?;
+            return Ok(());
+        }
+        let upload = self
+            .store
+            .put_multipart(&location)
+            .await
+            .map_err(|e| self.storage_error(rel, e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut buf = vec![0u8; PART_SIZE];
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(Error::io(local, e));
+                }
+            };
+            writer
+                .wait_for_capacity(self.transfer.concurrency)
+                .await
+                .map_err(|e| self.storage_error(rel, e))?;
+            writer.write(&buf[..n]);
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|e| self.storage_error(rel, e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn get_file(&self, rel: &str, dest: &Path) -> Result<()> {
+        let result = self
+            .store
+            .get(&self.location(rel))
+            .await
+            .map_err(|e| self.storage_error(rel, e))?;
+        create_parent(dest)?;
+        let partial = partial_path(dest);
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| Error::io(&partial, e))?;
+        let mut stream = result.into_stream();
+        let copied: Result<()> = async {
+            while let Some(chunk) = stream
+                .try_next()
+                .await
+                .map_err(|e| self.storage_error(rel, e))?
+            {
+                file.write_all(&chunk)
+                    .await
+                    .map_err(|e| Error::io(&partial, e))?;
+            }
+            file.flush().await.map_err(|e| Error::io(&partial, e))
+        }
+        .await;
+        if let Err(e) = copied {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(e);
+        }
+        tokio::fs::rename(&partial, dest)
+            .await
+            .map_err(|e| Error::io(dest, e))
+    }
+
+    pub(crate) async fn list(&self, rel: &str) -> Result<Vec<FileInfo>> {
+        let location = self.location(rel);
+        let listing = match self.store.list_with_delimiter(Some(&location)).await {
+            Ok(listing) => listing,
+            // Listing a file (or nothing) is an empty directory, as in MLflow.
+            Err(_) if self.store.head(&location).await.is_ok() => return Ok(Vec::new()),
+            Err(object_store::Error::NotFound { .. }) => return Ok(Vec::new()),
+            Err(e) => return Err(self.storage_error(rel, e)),
+        };
+        let relative = |path: &ObjectPath| -> String {
+            path.prefix_match(&self.prefix)
+                .map(|parts| {
+                    parts
+                        .map(|p| p.as_ref().to_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .unwrap_or_default()
+        };
+        let dirs = listing.common_prefixes.iter().map(|p| FileInfo {
+            path: relative(p),
+            is_dir: true,
+            file_size: None,
+        });
+        let files = listing.objects.iter().map(|o| FileInfo {
+            path: relative(&o.location),
+            is_dir: false,
+            file_size: i64::try_from(o.size).ok(),
+        });
+        Ok(dirs.chain(files).collect())
+    }
+}

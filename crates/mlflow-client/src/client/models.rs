@@ -1,0 +1,333 @@
+//! Logged models (MLflow 3, with the 2.x fallback) and the model registry.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{MlflowClient, collect_pages};
+use crate::error::{Error, ErrorCode, Result};
+use crate::rest::NewModelVersion;
+use crate::runtime::block_on;
+use crate::store::{LoggedModelQuery, NewLoggedModel};
+use crate::types::{
+    LoggedModel, LoggedModelStatus, ModelOutput, ModelVersion, ModelVersionStatus, Page,
+    RegisteredModel, Tag,
+};
+
+/// Where [`MlflowClient::log_model`] put a model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LoggedModelRef {
+    /// The MLflow 3 logged model; `None` when the server only speaks 2.x.
+    pub model_id: Option<String>,
+    /// The URI to register or load it with: `models:/m-…` (3.x) or
+    /// `runs:/<run>/<name>` (2.x).
+    pub model_uri: String,
+    /// Where its files are.
+    pub artifact_uri: String,
+    /// The run that logged it.
+    pub run_id: String,
+}
+
+/// How often a pending model version is polled.
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+impl MlflowClient {
+    /// Creates an MLflow 3 logged model (status PENDING).
+    pub fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel> {
+        self.store().create_logged_model(model)
+    }
+
+    /// Marks a logged model READY or UPLOAD_FAILED.
+    pub fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        self.store().finalize_logged_model(model_id, status)
+    }
+
+    /// The logged model with this id.
+    pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        self.store().get_logged_model(model_id)
+    }
+
+    /// One page of logged models.
+    pub fn search_logged_models(
+        &self,
+        query: &LoggedModelQuery,
+        page_token: Option<&str>,
+    ) -> Result<Page<LoggedModel>> {
+        self.store().search_logged_models(query, page_token)
+    }
+
+    /// Sets tags on a logged model.
+    pub fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
+        self.store().set_logged_model_tags(model_id, tags)
+    }
+
+    /// Uploads a directory into a logged model's artifacts.
+    pub fn log_model_artifacts(&self, model_id: &str, local_dir: &Path) -> Result<usize> {
+        let model = self.get_logged_model(model_id)?;
+        let repo = self.store().artifact_repo(&model.info.artifact_uri)?;
+        block_on(repo.upload_dir(local_dir, ""))?
+    }
+
+    /// Logs the model directory `local_dir` (an MLflow model: `MLmodel`
+    /// plus its files) as the output `name` of run `run_id`.
+    ///
+    /// MLflow 3: creates a logged model, links it to the run as an output,
+    /// uploads the files to the model's artifact location and finalizes it
+    /// READY (UPLOAD_FAILED if the upload fails). A server without the
+    /// logged-model API gets MLflow 2.x's form instead: the files under the
+    /// run's artifacts at `name`, recorded with `runs/log-model`.
+    pub fn log_model(&self, run_id: &str, name: &str, local_dir: &Path) -> Result<LoggedModelRef> {
+        let run = self.get_run(run_id)?;
+        let created = self.create_logged_model(&NewLoggedModel {
+            experiment_id: run.info.experiment_id.clone(),
+            name: Some(name.to_owned()),
+            source_run_id: Some(run_id.to_owned()),
+            tags: vec![Tag::new("mlflow.user", run.info.user_id.clone())],
+            ..NewLoggedModel::default()
+        });
+        let model = match created {
+            Ok(model) => model,
+            // No logged-model route: an MLflow 2.x server.
+            Err(e) if e.code() == Some(&ErrorCode::EndpointNotFound) => {
+                return self.log_model_2x(&run.info.artifact_uri, run_id, name, local_dir);
+            }
+            Err(e) => return Err(e),
+        };
+        let model_id = model.info.model_id.clone();
+        self.log_outputs(
+            run_id,
+            &[ModelOutput {
+                model_id: model_id.clone(),
+                step: 0,
+            }],
+        )?;
+        let uploaded = self
+            .store()
+            .artifact_repo(&model.info.artifact_uri)
+            .and_then(|repo| block_on(repo.upload_dir(local_dir, ""))?);
+        if let Err(e) = uploaded {
+            // Best effort: the upload error is what the caller needs to see.
+            let _ = self.finalize_logged_model(&model_id, LoggedModelStatus::UploadFailed);
+            return Err(e);
+        }
+        let model = self.finalize_logged_model(&model_id, LoggedModelStatus::Ready)?;
+        Ok(LoggedModelRef {
+            model_uri: model.model_uri(),
+            model_id: Some(model_id),
+            artifact_uri: model.info.artifact_uri,
+            run_id: run_id.to_owned(),
+        })
+    }
+
+    fn log_model_2x(
+        &self,
+        run_artifact_uri: &str,
+        run_id: &str,
+        name: &str,
+        local_dir: &Path,
+    ) -> Result<LoggedModelRef> {
+        let repo = self.store().artifact_repo(run_artifact_uri)?;
+        block_on(repo.upload_dir(local_dir, name))??;
+        let mut model_json = read_mlmodel_as_json(local_dir)?;
+        model_json["run_id"] = run_id.into();
+        model_json["artifact_path"] = name.into();
+        if model_json.get("utc_time_created").is_none() {
+            let now = chrono::Utc::now()
+                .format("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string();
+            model_json["utc_time_created"] = now.into();
+        }
+        if model_json.get("flavors").is_none() {
+            model_json["flavors"] = serde_json::json!({});
+        }
+        self.store()
+            .log_model_history(run_id, &model_json.to_string())?;
+        Ok(LoggedModelRef {
+            model_id: None,
+            model_uri: format!("runs:/{run_id}/{name}"),
+            artifact_uri: format!("{}/{name}", run_artifact_uri.trim_end_matches('/')),
+            run_id: run_id.to_owned(),
+        })
+    }
+
+    // ---- registry (tracking server only) ----
+
+    /// Creates a registered model, or returns the existing one of that name.
+    pub fn create_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        let rest = self.rest("the model registry")?;
+        match block_on(rest.create_registered_model(name, &[], None))? {
+            Err(e) if e.is_already_exists() => block_on(rest.get_registered_model(name))?,
+            other => other,
+        }
+    }
+
+    /// The registered model of this name.
+    pub fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        block_on(self.rest("the model registry")?.get_registered_model(name))?
+    }
+
+    /// Registers `version.source` as a new version of `version.name`
+    /// (creating the registered model if needed) and waits up to `wait`
+    /// until the version is READY.
+    pub fn create_model_version(
+        &self,
+        version: &NewModelVersion,
+        wait: Duration,
+    ) -> Result<ModelVersion> {
+        self.create_registered_model(&version.name)?;
+        let rest = self.rest("the model registry")?;
+        let created = block_on(rest.create_model_version(version))??;
+        let start = Instant::now();
+        let mut current = created;
+        loop {
+            match current.status {
+                ModelVersionStatus::Ready => return Ok(current),
+                ModelVersionStatus::FailedRegistration => {
+                    return Err(Error::mlflow(
+                        ErrorCode::InvalidState,
+                        format!(
+                            "model version {} of '{}' failed to register: {}",
+                            current.version, current.name, current.status_message
+                        ),
+                    ));
+                }
+                ModelVersionStatus::PendingRegistration if start.elapsed() >= wait => {
+                    return Err(Error::Timeout {
+                        what: format!("model version {} of '{}'", current.version, current.name),
+                        waited: start.elapsed(),
+                    });
+                }
+                ModelVersionStatus::PendingRegistration => {
+                    std::thread::sleep(POLL_INTERVAL);
+                    current = block_on(rest.get_model_version(&current.name, &current.version))??;
+                }
+            }
+        }
+    }
+
+    /// Registers what [`MlflowClient::log_model`] logged under `name`.
+    pub fn register_model(
+        &self,
+        logged: &LoggedModelRef,
+        name: &str,
+        wait: Duration,
+    ) -> Result<ModelVersion> {
+        self.create_model_version(
+            &NewModelVersion {
+                name: name.to_owned(),
+                source: logged.model_uri.clone(),
+                run_id: Some(logged.run_id.clone()),
+                model_id: logged.model_id.clone(),
+                ..NewModelVersion::default()
+            },
+            wait,
+        )
+    }
+
+    /// One model version.
+    pub fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
+        block_on(
+            self.rest("the model registry")?
+                .get_model_version(name, version),
+        )?
+    }
+
+    /// Where a model version's files are.
+    pub fn model_version_download_uri(&self, name: &str, version: &str) -> Result<String> {
+        block_on(
+            self.rest("the model registry")?
+                .model_version_download_uri(name, version),
+        )?
+    }
+
+    /// Every model version matching an MLflow filter (e.g. `name='fraud'`).
+    pub fn search_model_versions(&self, filter: Option<&str>) -> Result<Vec<ModelVersion>> {
+        let rest = self.rest("the model registry")?;
+        collect_pages(|token| block_on(rest.search_model_versions(filter, 1000, token))?)
+    }
+
+    /// The newest version in each of `stages` (MLflow's deprecated stages).
+    pub fn latest_versions(&self, name: &str, stages: &[String]) -> Result<Vec<ModelVersion>> {
+        block_on(
+            self.rest("the model registry")?
+                .latest_versions(name, stages),
+        )?
+    }
+
+    /// Points `alias` at a version (`latest` and `v<digits>` are reserved).
+    pub fn set_model_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
+        block_on(
+            self.rest("the model registry")?
+                .set_alias(name, alias, version),
+        )?
+    }
+
+    /// The version an alias points at. MLflow reports an unknown alias as
+    /// `invalid_request` (HTTP 400), not `not_found`.
+    pub fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        block_on(
+            self.rest("the model registry")?
+                .version_by_alias(name, alias),
+        )?
+    }
+
+    /// Removes an alias.
+    pub fn delete_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        block_on(self.rest("the model registry")?.delete_alias(name, alias))?
+    }
+}
+
+/// The directory's `MLmodel` as JSON (for `runs/log-model`), or `{}`.
+fn read_mlmodel_as_json(dir: &Path) -> Result<serde_json::Value> {
+    let path = dir.join("MLmodel");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::json!({})),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let value: serde_json::Value =
+        serde_saphyr::from_str(&text).map_err(|e| Error::CorruptStore {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(Error::CorruptStore {
+            path,
+            message: "MLmodel is not a mapping".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mlmodel_yaml_becomes_model_json() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            read_mlmodel_as_json(dir.path()).unwrap(),
+            serde_json::json!({})
+        );
+        std::fs::write(
+            dir.path().join("MLmodel"),
+            "flavors:\n  rust_linear:\n    format_version: 1\n    weights: data/w.json\nmodel_size_bytes: 12\n",
+        )
+        .unwrap();
+        let json = read_mlmodel_as_json(dir.path()).unwrap();
+        assert_eq!(json["flavors"]["rust_linear"]["weights"], "data/w.json");
+        assert_eq!(json["model_size_bytes"], 12);
+        std::fs::write(dir.path().join("MLmodel"), "- a list\n").unwrap();
+        assert_eq!(
+            read_mlmodel_as_json(dir.path()).unwrap_err().kind(),
+            "corrupt_store"
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! Experiments, runs and their values over REST.
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Empty, RestStore};
+use crate::error::Result;
+use crate::retry::retry;
+use crate::store::{NewRun, RunQuery, RunUpdate};
+use crate::types::{
+    DatasetInput, Experiment, Metric, ModelInput, ModelOutput, Page, Param, Run, RunInfo, Tag,
+    ViewType, default_user, now_millis, random_hex,
+};
+
+/// The tag a run is created with so a retried `runs/create` can find the
+/// run an earlier, seemingly failed attempt already made (MLflow's own
+/// client retries POSTs blindly and can leave duplicates).
+pub(crate) const REQUEST_ID_TAG: &str = "tandem.client_request_id";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExperimentResponse {
+    experiment: Experiment,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CreatedExperiment {
+    experiment_id: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Experiments {
+    experiments: Vec<Experiment>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RunResponse {
+    run: Run,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RunInfoResponse {
+    run_info: RunInfo,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Runs {
+    runs: Vec<Run>,
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct MetricPage {
+    metrics: Vec<Metric>,
+    next_page_token: Option<String>,
+}
+
+impl RestStore {
+    pub(super) async fn get_experiment_async(&self, experiment_id: &str) -> Result<Experiment> {
+        let r: ExperimentResponse = self
+            .get("experiments/get", json!({"experiment_id": experiment_id}))
+            .await?;
+        Ok(r.experiment)
+    }
+
+    pub(super) async fn get_experiment_by_name_async(
+        &self,
+        name: &str,
+    ) -> Result<Option<Experiment>> {
+        match self
+            .get::<ExperimentResponse>("experiments/get-by-name", json!({"experiment_name": name}))
+            .await
+        {
+            Ok(r) => Ok(Some(r.experiment)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn create_experiment_async(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[Tag],
+    ) -> Result<String> {
+        let mut body = json!({"name": name, "tags": tags});
+        if let Some(location) = artifact_location {
+            body["artifact_location"] = json!(location);
+        }
+        let r: CreatedExperiment = self.post("experiments/create", body).await?;
+        Ok(r.experiment_id)
+    }
+
+    pub(super) async fn search_experiments_async(
+        &self,
+        view: ViewType,
+        max_results: u32,
+        page_token: Option<&str>,
+    ) -> Result<Page<Experiment>> {
+        let r: Experiments = self
+            .post(
+                "experiments/search",
+                json!({"view_type": view.as_str(), "max_results": max_results, "page_token": page_token}),
+            )
+            .await?;
+        Ok(Page {
+            items: r.experiments,
+            next_page_token: r.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    pub(super) async fn create_run_async(&self, run: &NewRun) -> Result<Run> {
+        let request_id = random_hex();
+        let mut tags = run.tags.clone();
+        tags.push(Tag::new(REQUEST_ID_TAG, &request_id));
+        let mut body = json!({
+            "experiment_id": run.experiment_id,
+            "user_id": run.user_id.clone().unwrap_or_else(default_user),
+            "start_time": run.start_time.unwrap_or_else(now_millis),
+            "tags": tags,
+        });
+        if let Some(name) = &run.run_name {
+            body["run_name"] = json!(name);
+        }
+        let search = json!({
+            "experiment_ids": [run.experiment_id],
+            "filter": format!("tags.`{REQUEST_ID_TAG}` = '{request_id}'"),
+            "run_view_type": "ALL",
+            "max_results": 1,
+        });
+        let http = self.http();
+        retry(
+            http.retry_policy(),
+            "POST /api/2.0/mlflow/runs/create",
+            |attempt| {
+                let (body, search) = (&body, &search);
+                async move {
+                    if attempt > 0 {
+                        // The earlier attempt may have created the run before
+                        // its answer was lost; reuse it rather than duplicate.
+                        let found: Runs =
+                            http.call_once(Method::POST, "runs/search", search).await?;
+                        if let Some(existing) = found.runs.into_iter().next() {
+                            return Ok(existing);
+                        }
+                    }
+                    let created: RunResponse =
+                        http.call_once(Method::POST, "runs/create", body).await?;
+                    Ok(created.run)
+                }
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn get_run_async(&self, run_id: &str) -> Result<Run> {
+        let r: RunResponse = self.get("runs/get", json!({"run_id": run_id})).await?;
+        Ok(r.run)
+    }
+
+    pub(super) async fn update_run_async(
+        &self,
+        run_id: &str,
+        update: &RunUpdate,
+    ) -> Result<RunInfo> {
+        let mut body = json!({"run_id": run_id});
+        if let Some(status) = update.status {
+            body["status"] = json!(status.as_str());
+        }
+        if let Some(end_time) = update.end_time {
+            body["end_time"] = json!(end_time);
+        }
+        if let Some(name) = &update.run_name {
+            body["run_name"] = json!(name);
+        }
+        let r: RunInfoResponse = self.post("runs/update", body).await?;
+        Ok(r.run_info)
+    }
+
+    pub(super) async fn search_runs_async(
+        &self,
+        query: &RunQuery,
+        page_token: Option<&str>,
+    ) -> Result<Page<Run>> {
+        let r: Runs = self
+            .post(
+                "runs/search",
+                json!({
+                    "experiment_ids": query.experiment_ids,
+                    "filter": query.filter,
+                    "run_view_type": query.view.as_str(),
+                    "max_results": query.max_results,
+                    "order_by": query.order_by,
+                    "page_token": page_token,
+                }),
+            )
+            .await?;
+        Ok(Page {
+            items: r.runs,
+            next_page_token: r.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    pub(super) async fn log_batch_async(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
+        let _: Empty = self
+            .post(
+                "runs/log-batch",
+                json!({"run_id": run_id, "metrics": metrics, "params": params, "tags": tags}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_tag_async(&self, run_id: &str, key: &str) -> Result<()> {
+        let _: Empty = self
+            .post("runs/delete-tag", json!({"run_id": run_id, "key": key}))
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn metric_history_async(
+        &self,
+        run_id: &str,
+        key: &str,
+    ) -> Result<Vec<Metric>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page: MetricPage = self
+                .get(
+                    "metrics/get-history",
+                    json!({"run_id": run_id, "metric_key": key, "max_results": 25000, "page_token": token}),
+                )
+                .await?;
+            out.extend(page.metrics);
+            match page.next_page_token.filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    pub(super) async fn log_inputs_async(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelInput],
+    ) -> Result<()> {
+        let _: Empty = self
+            .post(
+                "runs/log-inputs",
+                json!({"run_id": run_id, "datasets": datasets, "models": models}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_outputs_async(
+        &self,
+        run_id: &str,
+        models: &[ModelOutput],
+    ) -> Result<()> {
+        let _: Empty = self
+            .post("runs/outputs", json!({"run_id": run_id, "models": models}))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! Resilience: a run logged through a proxy that fails and drops a share of
+//! requests loses nothing and exists once; a spent budget fails clearly.
+
+use std::time::Duration;
+
+use tandem_mlflow_client::{
+    Config, Credentials, ErrorCode, Metric, MlflowClient, NewRun, Param, RetryPolicy, RunQuery,
+    RunStatus, Tag, ViewType,
+};
+
+use crate::harness::server;
+use crate::proxy::{Fault, FaultMix, Proxy};
+use crate::support::{client_for, tree, unique};
+
+#[test]
+fn a_flaky_network_loses_nothing_and_duplicates_nothing() {
+    let mix = FaultMix {
+        unavailable: 15,
+        too_many: 10,
+        drop_before: 10,
+        drop_after: 10,
+    };
+    let proxy = Proxy::start(server().port, mix, Vec::new());
+    let flaky = client_for(&proxy.uri(), Credentials::None);
+    let direct = server().client();
+    let exp = direct.get_or_create_experiment(&unique("flaky")).unwrap();
+
+    let mut run_ids = Vec::new();
+    for i in 0..4 {
+        let run = flaky
+            .create_run(&NewRun::new(&exp.experiment_id).name(format!("run{i}")))
+            .unwrap();
+        run_ids.push(run.info.run_id);
+    }
+    let run_id = run_ids[0].clone();
+    for i in 0..10 {
+        flaky
+            .log_param(&run_id, &format!("single{i}"), "v")
+            .unwrap();
+        flaky
+            .log_metric(&run_id, "single", f64::from(i), i64::from(i))
+            .unwrap();
+        flaky.set_tag(&run_id, &format!("tag{i}"), "t").unwrap();
+    }
+    let metrics: Vec<Metric> = (0..1500)
+        .map(|i| Metric::new("batch", i as f64, i).at(1_000 + i))
+        .collect();
+    let params: Vec<Param> = (0..120).map(|i| Param::new(format!("p{i}"), "x")).collect();
+    let tags: Vec<Tag> = (0..30).map(|i| Tag::new(format!("bt{i}"), "y")).collect();
+    flaky.log_batch(&run_id, &metrics, &params, &tags).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("files");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    for i in 0..8 {
+        std::fs::write(src.join(format!("sub/f{i}.txt")), format!("content {i}")).unwrap();
+    }
+    flaky.log_artifacts(&run_id, &src, Some("out")).unwrap();
+    flaky.end_run(&run_id, RunStatus::Finished).unwrap();
+
+    let faults = proxy.faults();
+    for kind in [
+        Fault::Unavailable,
+        Fault::TooMany,
+        Fault::DropBefore,
+        Fault::DropAfter,
+    ] {
+        assert!(faults.contains(&kind), "{kind:?} never injected");
+    }
+
+    // Checked on a direct connection: exactly the runs asked for, everything in them.
+    let mut query = RunQuery::new([exp.experiment_id.clone()]);
+    query.view = ViewType::All;
+    let runs = direct.list_runs(&query).unwrap();
+    assert_eq!(runs.len(), 4, "duplicate or missing runs");
+    let run = direct.get_run(&run_id).unwrap();
+    assert_eq!(run.info.status, RunStatus::Finished);
+    assert_eq!(run.data.params.len(), 130);
+    for i in 0..10 {
+        assert_eq!(run.tag(&format!("tag{i}")), Some("t"));
+    }
+    assert_eq!(run.tag("bt29"), Some("y"));
+    assert_eq!(direct.metric_history(&run_id, "single").unwrap().len(), 10);
+    let mut history: Vec<i64> = direct
+        .metric_history(&run_id, "batch")
+        .unwrap()
+        .iter()
+        .map(|m| m.step)
+        .collect();
+    history.sort_unstable();
+    assert_eq!(history, (0..1500).collect::<Vec<_>>());
+    let got = direct
+        .download_artifacts(&run_id, "out", &tmp.path().join("dl"))
+        .unwrap();
+    assert_eq!(tree(&got), tree(&src));
+}
+
+#[test]
+fn a_spent_retry_budget_is_a_clear_error() {
+    let mix = FaultMix {
+        unavailable: 100,
+        too_many: 0,
+        drop_before: 0,
+        drop_after: 0,
+    };
+    let proxy = Proxy::start(server().port, mix, Vec::new());
+    let policy = RetryPolicy {
+        max_retries: 3,
+        backoff_factor: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(50),
+        jitter: Duration::ZERO,
+        budget: Duration::from_secs(30),
+    };
+    let client = MlflowClient::new(
+        Config::default()
+            .with_tracking_uri(proxy.uri())
+            .with_retry(policy),
+    )
+    .unwrap();
+    let err = client.get_experiment("0").unwrap_err();
+    assert_eq!(err.kind(), "retries_exhausted", "{err}");
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(err.code(), Some(&ErrorCode::TemporarilyUnavailable));
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /api/2.0/mlflow/experiments/get: gave up after 4 attempts"),
+        "{text}"
+    );
+    assert_eq!(proxy.faults().len(), 4);
+
+    // The time budget also bounds a server that asks to wait too long.
+    let tight = RetryPolicy {
+        budget: Duration::from_millis(1),
+        max_retries: 50,
+        ..RetryPolicy::default()
+    };
+    let client = MlflowClient::new(
+        Config::default()
+            .with_tracking_uri(proxy.uri())
+            .with_retry(tight),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = client.create_run(&NewRun::new("0")).unwrap_err();
+    assert_eq!(err.kind(), "retries_exhausted", "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}

@@ -1,0 +1,14 @@
+//! Integration tests against real MLflow servers (one test binary; the
+//! servers start once per process). Needs only python3 and pip: the harness
+//! installs MLflow into `target/py-mlflow` on first use.
+
+mod harness;
+mod proxy;
+mod support;
+
+mod artifacts;
+mod auth;
+mod faults;
+mod local_store;
+mod models;
+mod tracking;

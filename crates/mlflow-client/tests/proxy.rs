@@ -1,0 +1,254 @@
+//! An in-process HTTP proxy between the client and a loopback server that
+//! injects faults: 503s (HTML, with `Retry-After`), 429s (JSON), connections
+//! dropped before forwarding, and — the hard case — connections dropped
+//! after the server acted but before the client saw the answer. It can also
+//! answer chosen paths itself and records request heads.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the proxy does with one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    Forward,
+    Unavailable,
+    TooMany,
+    DropBefore,
+    DropAfter,
+}
+
+/// Shares of requests (in percent) that get each fault.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FaultMix {
+    pub(crate) unavailable: u64,
+    pub(crate) too_many: u64,
+    pub(crate) drop_before: u64,
+    pub(crate) drop_after: u64,
+}
+
+impl FaultMix {
+    pub(crate) const NONE: FaultMix = FaultMix {
+        unavailable: 0,
+        too_many: 0,
+        drop_before: 0,
+        drop_after: 0,
+    };
+}
+
+/// Answers a request itself: (path prefix, status, content type, body).
+pub(crate) type Canned = (String, u16, &'static str, String);
+
+struct Shared {
+    upstream: u16,
+    mix: FaultMix,
+    canned: Vec<Canned>,
+    rng: AtomicU64,
+    stop: AtomicBool,
+    heads: Mutex<Vec<String>>,
+    faults: Mutex<Vec<Fault>>,
+}
+
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
+    shared: Arc<Shared>,
+}
+
+impl Proxy {
+    pub(crate) fn start(upstream: u16, mix: FaultMix, canned: Vec<Canned>) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let shared = Arc::new(Shared {
+            upstream,
+            mix,
+            canned,
+            rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(port)),
+            stop: AtomicBool::new(false),
+            heads: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+        });
+        let s = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let s = Arc::clone(&s);
+                std::thread::spawn(move || serve(&s, conn));
+            }
+        });
+        Proxy { port, shared }
+    }
+
+    pub(crate) fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Request lines and headers seen so far.
+    pub(crate) fn heads(&self) -> Vec<String> {
+        self.shared.heads.lock().unwrap().clone()
+    }
+
+    /// The faults injected so far.
+    pub(crate) fn faults(&self) -> Vec<Fault> {
+        self.shared.faults.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn next_percent(s: &Shared) -> u64 {
+    // xorshift64: deterministic per proxy, no dependency needed.
+    let mut x = s.rng.load(Ordering::SeqCst);
+    loop {
+        let mut y = x;
+        y ^= y << 13;
+        y ^= y >> 7;
+        y ^= y << 17;
+        match s
+            .rng
+            .compare_exchange(x, y, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => return y % 100,
+            Err(current) => x = current,
+        }
+    }
+}
+
+fn choose(s: &Shared) -> Fault {
+    let r = next_percent(s);
+    let m = s.mix;
+    let table = [
+        (m.unavailable, Fault::Unavailable),
+        (m.too_many, Fault::TooMany),
+        (m.drop_before, Fault::DropBefore),
+        (m.drop_after, Fault::DropAfter),
+    ];
+    let mut acc = 0;
+    for (share, fault) in table {
+        acc += share;
+        if r < acc {
+            return fault;
+        }
+    }
+    Fault::Forward
+}
+
+/// Reads one request: head (lines) and body (by Content-Length).
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
+    let mut head = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end().to_owned();
+        if line.is_empty() {
+            break;
+        }
+        head.push(line);
+    }
+    let len = head
+        .iter()
+        .find_map(|h| {
+            let (k, v) = h.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some((head, body))
+}
+
+fn respond(conn: &mut TcpStream, status: u16, content_type: &str, extra: &str, body: &str) {
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {status} Fault\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn serve(s: &Shared, conn: TcpStream) {
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(60)));
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut conn = conn;
+    let Some((head, body)) = read_request(&mut reader) else {
+        return;
+    };
+    s.heads.lock().unwrap().push(head.join("\n"));
+    let path = head
+        .first()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or("")
+        .to_owned();
+    if let Some((_, status, ctype, text)) = s
+        .canned
+        .iter()
+        .find(|(prefix, ..)| path.starts_with(prefix.as_str()))
+    {
+        respond(&mut conn, *status, ctype, "", text);
+        return;
+    }
+    let fault = choose(s);
+    s.faults.lock().unwrap().push(fault);
+    match fault {
+        Fault::Unavailable => respond(
+            &mut conn,
+            503,
+            "text/html",
+            "Retry-After: 0\r\n",
+            "<html><body><h1>503 Service Unavailable</h1></body></html>",
+        ),
+        Fault::TooMany => respond(
+            &mut conn,
+            429,
+            "application/json",
+            "",
+            r#"{"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "slow down"}"#,
+        ),
+        Fault::DropBefore => {}
+        Fault::Forward | Fault::DropAfter => {
+            let Some(answer) = forward(s.upstream, &head, &body) else {
+                return;
+            };
+            if fault == Fault::Forward {
+                let _ = conn.write_all(&answer);
+            }
+        }
+    }
+    let _ = conn.shutdown(Shutdown::Both);
+}
+
+/// Sends the request upstream on a fresh connection and returns the raw answer.
+fn forward(upstream: u16, head: &[String], body: &[u8]) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect(("127.0.0.1", upstream)).ok()?;
+    up.set_read_timeout(Some(Duration::from_secs(120))).ok()?;
+    let mut out = String::new();
+    for (i, line) in head.iter().enumerate() {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if i > 0 && (name == "connection" || name == "host") {
+            continue;
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(&format!(
+        "Host: 127.0.0.1:{upstream}\r\nConnection: close\r\n\r\n"
+    ));
+    up.write_all(out.as_bytes()).ok()?;
+    up.write_all(body).ok()?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer).ok()?;
+    Some(answer)
+}

@@ -1,0 +1,61 @@
+//! Customer churn classification, a Kedro project in Rust.
+//!
+//! A seeded generator writes a table of telecom customers (tenure, charges
+//! with some missing values, contract type, support calls) and whether each
+//! one left. Training splits it, fits an imputer, a scaler, a one-hot
+//! encoder and a linfa logistic regression on the training rows, and scores
+//! the test rows. The inference pipeline applies the same feature nodes and
+//! the model to new customers; [`pipelines`] binds the two with
+//! `pipeline_ml_factory`, so a training run can pack inference and its
+//! fitted artifacts into one model.
+//!
+//! ```
+//! let app = churn::app()?;
+//! assert!(format!("{app:?}").contains("churn::fit_model"));
+//! let pipelines = churn::pipelines()?;
+//! let training = pipelines["training"].as_ml().unwrap();
+//! assert_eq!(training.input_name(), "customers");
+//! assert_eq!(
+//!     training.artifacts(),
+//!     ["encoder", "imputer", "model", "params:threshold", "scaler"]
+//! );
+//! # Ok::<(), tandem_pipeline_ml::Error>(())
+//! ```
+
+mod error;
+pub mod features;
+pub mod generate;
+pub mod metrics;
+pub mod model;
+mod pipelines;
+pub mod table;
+
+use tandem_cli::App;
+use tandem_pipeline_core::{FunctionRegistry, Pipeline};
+
+pub use error::Error;
+pub use pipelines::{INPUT_NAME, pipelines};
+
+/// Registers every node function under its stable id (`churn::fit_scaler`,
+/// `churn::predict`...), for spec files and packed models.
+pub fn functions(registry: &mut FunctionRegistry) {
+    for function in pipelines::Functions::new().all() {
+        registry.register_function(function.clone());
+    }
+}
+
+/// The CLI application: tandem's builtins, the churn functions and the
+/// pipelines.
+///
+/// The CLI's `App` registers plain pipelines, so a bound pipeline
+/// (`training`, `__default__`) is registered as its training pipeline: it
+/// runs the same, but the CLI does not see its inference binding.
+pub fn app() -> Result<App, tandem_pipeline_ml::Error> {
+    let mut registry = FunctionRegistry::with_builtins();
+    functions(&mut registry);
+    let mut app = App::new().with_functions(registry);
+    for (name, pipeline) in pipelines()? {
+        app = app.pipeline(name, Pipeline::clone(&pipeline));
+    }
+    Ok(app)
+}

@@ -1,0 +1,67 @@
+//! `tandem run --load-versions`: pinned versions of versioned datasets.
+
+use crate::run_support::{CARS_CSV, Project, json_failure};
+
+/// Writes a new version of cars_parquet from the current cars.csv.
+fn save_version(project: &Project) -> String {
+    let summary = project.run_json(&["--nodes", "ingest.to_parquet"]);
+    summary["run_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_pinned_version_is_loaded_instead_of_the_latest() {
+    let project = Project::new();
+    let original = project.read(CARS_CSV);
+    let first = save_version(&project);
+    let shorter: String = original.lines().take(3).map(|l| format!("{l}\n")).collect();
+    project.write(CARS_CSV, &shorter);
+    let second = save_version(&project);
+    assert!(second > first, "versions sort by time: {first} < {second}");
+
+    let back = "data/03_primary/cars_back.csv";
+    project.run_json(&["--nodes", "ingest.to_csv"]);
+    assert_eq!(project.read(back), shorter, "the latest version by default");
+
+    let pin = format!("cars_parquet:{first}");
+    project.run_json(&["--nodes", "ingest.to_csv", "--load-versions", &pin]);
+    assert_eq!(project.read(back), original, "the pinned version");
+}
+
+#[test]
+fn unknown_datasets_and_unsafe_versions_fail_the_run() {
+    let project = Project::new();
+    let base = [
+        "run",
+        "--spec",
+        "pipelines.yml",
+        "--json",
+        "--nodes",
+        "ingest.to_csv",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        project.tandem(&args)
+    };
+    let error = json_failure(
+        &with(&["--load-versions", "cars_parquett:2026-01-01T00.00.00.000Z"]),
+        1,
+    );
+    assert_eq!(error["kind"], "dataset_not_found");
+    assert!(
+        error["message"].as_str().unwrap().contains("cars_parquett"),
+        "{error}"
+    );
+
+    let error = json_failure(&with(&["--load-versions", "cars_parquet:.."]), 1);
+    assert_eq!(error["kind"], "invalid_version");
+
+    // No version saved yet: the load fails inside the run, naming the dataset.
+    let error = json_failure(&with(&[]), 1);
+    assert_eq!(error["kind"], "run_failed");
+    assert_eq!(error["cause"], "version_not_found");
+    assert!(
+        error["message"].as_str().unwrap().contains("cars_parquet"),
+        "{error}"
+    );
+}
