@@ -49,6 +49,16 @@ pub fn demo_bin() -> &'static Path {
     BIN.get_or_init(|| build_binary("tandem-demo", "tandem-demo"))
 }
 
+/// The `churn` example project's binary, built on first use like [`tandem_bin`].
+///
+/// # Panics
+///
+/// When the build fails; the panic message carries cargo's output.
+pub fn churn_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| build_binary("churn", "churn"))
+}
+
 fn build_binary(package: &str, bin: &str) -> PathBuf {
     // The test executable is `<target>/<profile dir>/deps/integration-<hash>`.
     let exe = std::env::current_exe().expect("the test executable has a path");

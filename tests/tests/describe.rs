@@ -23,6 +23,7 @@ fn json_lists_order_layers_inputs_and_outputs() {
     assert_eq!(
         run.stdout_json(),
         json!({
+            "type": "pipeline",
             "nodes": [
                 "data_processing.preprocess_companies",
                 "data_processing.preprocess_shuttles",

@@ -4,6 +4,7 @@ mod catalog_cli;
 mod catalog_s3;
 mod describe;
 mod errors;
+mod models_cli;
 mod pyarrow_interop;
 mod run_demo;
 mod run_filters;

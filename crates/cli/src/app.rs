@@ -6,7 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
-use tandem_pipeline_core::{FunctionRegistry, IntoNodeFunction, Pipeline};
+use tandem_pipeline_core::{FunctionRegistry, IntoNodeFunction};
+use tandem_pipeline_ml::AnyPipeline;
 use tandem_runners::Hook;
 
 /// A project as the CLI sees it: node functions (by id, for spec files),
@@ -33,9 +34,10 @@ use tandem_runners::Hook;
 #[derive(Clone)]
 pub struct App {
     functions: FunctionRegistry,
-    pipelines: BTreeMap<String, Pipeline>,
+    pipelines: BTreeMap<String, AnyPipeline>,
     datasets: DatasetRegistry,
     hooks: Vec<Arc<dyn Hook>>,
+    package: (String, String),
 }
 
 impl Default for App {
@@ -67,6 +69,10 @@ impl App {
             pipelines: BTreeMap::new(),
             datasets: DatasetRegistry::with_builtins(),
             hooks: Vec::new(),
+            package: (
+                env!("CARGO_PKG_NAME").to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            ),
         }
     }
 
@@ -86,11 +92,21 @@ impl App {
         self
     }
 
-    /// Registers a pipeline under `name`, for `tandem run --pipeline NAME`.
+    /// Registers a pipeline under `name`, for `tandem run --pipeline NAME`:
+    /// a plain `Pipeline` or a `PipelineMl` (whose training runs log its
+    /// inference pipeline as a model, and which `models save` packs).
     /// `__default__` is what runs when no pipeline is named; without it, the
     /// default is the sum of every registered pipeline.
-    pub fn pipeline(mut self, name: impl Into<String>, pipeline: Pipeline) -> Self {
-        self.pipelines.insert(name.into(), pipeline);
+    pub fn pipeline(mut self, name: impl Into<String>, pipeline: impl Into<AnyPipeline>) -> Self {
+        self.pipelines.insert(name.into(), pipeline.into());
+        self
+    }
+
+    /// Names the package that builds this binary, recorded in every model it
+    /// saves so a model says which code it needs:
+    /// `.package(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))`.
+    pub fn package(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.package = (name.into(), version.into());
         self
     }
 
@@ -123,7 +139,7 @@ impl App {
         &self.functions
     }
 
-    pub(crate) fn pipelines(&self) -> &BTreeMap<String, Pipeline> {
+    pub(crate) fn pipelines(&self) -> &BTreeMap<String, AnyPipeline> {
         &self.pipelines
     }
 
@@ -133,5 +149,10 @@ impl App {
 
     pub(crate) fn hooks(&self) -> &[Arc<dyn Hook>] {
         &self.hooks
+    }
+
+    /// The package name and version models record.
+    pub(crate) fn package_id(&self) -> (&str, &str) {
+        (&self.package.0, &self.package.1)
     }
 }

@@ -18,6 +18,30 @@ pub(crate) enum Failure {
     #[error(transparent)]
     Run(#[from] tandem_runners::Error),
 
+    /// Binding, packing or loading a PipelineMl model.
+    #[error(transparent)]
+    Ml(#[from] tandem_pipeline_ml::Error),
+
+    /// `models save` names a pipeline that is not a PipelineMl.
+    #[error(
+        "pipeline '{name}' is not a PipelineMl, so it has no inference pipeline to save as a \
+         model; bind one with pipeline_ml_factory (or an `ml:` spec document)"
+    )]
+    NotPipelineMl {
+        /// The pipeline name.
+        name: String,
+    },
+
+    /// Reading or writing a file named on the command line.
+    #[error("{path}: {source}")]
+    File {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// `--pipeline` names a pipeline nobody registered.
     #[error(
         "pipeline '{name}' not found{}; registered pipelines: {}",
@@ -52,6 +76,9 @@ impl Failure {
             Failure::Pipeline(e) => e.kind(),
             Failure::Catalog(e) => e.kind(),
             Failure::Run(e) => e.kind(),
+            Failure::Ml(e) => e.kind(),
+            Failure::NotPipelineMl { .. } => "not_pipeline_ml",
+            Failure::File { .. } => "io",
             Failure::UnknownPipeline { .. } => "pipeline_not_found",
             Failure::DuplicatePipeline { .. } => "duplicate_pipeline",
         }

@@ -156,6 +156,7 @@ pub(crate) trait TrackingStore: Send + Sync {
         max_results: u32,
         page_token: Option<&str>,
     ) -> Result<Page<Experiment>>;
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()>;
 
     fn create_run(&self, run: &NewRun) -> Result<Run>;
     fn get_run(&self, run_id: &str) -> Result<Run>;

@@ -45,7 +45,7 @@ impl Runner for SequentialRunner {
                             name: node.name().to_owned(),
                             duration: done.duration,
                         });
-                        tracing::info!(
+                        tracing::debug!(
                             node = %node.name(),
                             "completed {} out of {total} tasks",
                             nodes.len()

@@ -31,7 +31,7 @@ mod pipelines;
 pub mod table;
 
 use tandem_cli::App;
-use tandem_pipeline_core::{FunctionRegistry, Pipeline};
+use tandem_pipeline_core::FunctionRegistry;
 
 pub use error::Error;
 pub use pipelines::{INPUT_NAME, pipelines};
@@ -45,17 +45,17 @@ pub fn functions(registry: &mut FunctionRegistry) {
 }
 
 /// The CLI application: tandem's builtins, the churn functions and the
-/// pipelines.
-///
-/// The CLI's `App` registers plain pipelines, so a bound pipeline
-/// (`training`, `__default__`) is registered as its training pipeline: it
-/// runs the same, but the CLI does not see its inference binding.
+/// pipelines, `training` and `__default__` bound to inference (so
+/// `churn models save --pipeline training` packs the model), and this
+/// package's name and version recorded in every model it saves.
 pub fn app() -> Result<App, tandem_pipeline_ml::Error> {
     let mut registry = FunctionRegistry::with_builtins();
     functions(&mut registry);
-    let mut app = App::new().with_functions(registry);
+    let mut app = App::new()
+        .with_functions(registry)
+        .package(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     for (name, pipeline) in pipelines()? {
-        app = app.pipeline(name, Pipeline::clone(&pipeline));
+        app = app.pipeline(name, pipeline);
     }
     Ok(app)
 }

@@ -105,6 +105,7 @@ fn the_saved_model_predicts_what_training_evaluated() {
     let response = model
         .predict_request(&body, InputFormat::Json, &Map::new(), None)
         .unwrap();
+    let response: serde_json::Value = serde_json::from_slice(&response).unwrap();
     let records = response["predictions"].as_array().unwrap();
     assert_eq!(records.len(), rows);
     for (i, record) in records.iter().enumerate() {

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod filters;
+mod models;
 mod pipeline;
 mod run;
 
@@ -12,6 +13,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub(crate) use catalog::{CatalogCommand, CatalogDescribeArgs, CatalogListArgs};
 pub(crate) use filters::FilterArgs;
+pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs};
 pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
 pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
 
@@ -62,6 +64,9 @@ pub(crate) enum Command {
     /// List and describe the project's data catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Save a trained PipelineMl as a model; predict with a saved model.
+    #[command(subcommand)]
+    Models(ModelsCommand),
 }
 
 impl Command {
@@ -73,6 +78,9 @@ impl Command {
             Command::Pipeline(PipelineCommand::Check(args)) => args.common.json,
             Command::Catalog(CatalogCommand::List(args)) => args.json,
             Command::Catalog(CatalogCommand::Describe(args)) => args.json,
+            Command::Models(ModelsCommand::Save(args)) => args.json,
+            // Predictions are JSON already; errors stay human-readable.
+            Command::Models(ModelsCommand::Predict(_)) => false,
         }
     }
 }

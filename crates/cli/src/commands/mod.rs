@@ -1,35 +1,41 @@
 //! What each command does, independent of how results are printed.
 
 mod catalog;
+mod models;
 mod pipeline;
 mod registry;
 mod run;
 
 use std::sync::Arc;
 
-use tandem_pipeline_core::Pipeline;
+use tandem_pipeline_ml::AnyPipeline;
 use tandem_runners::Hook;
 
 pub(crate) use catalog::{Described, Listing};
+pub(crate) use models::{Prediction, Saved};
 pub(crate) use run::{OutputReport, RunReport};
 
 use crate::app::App;
-use crate::args::{CatalogCommand, Command, PipelineCommand};
+use crate::args::{CatalogCommand, Command, ModelsCommand, PipelineCommand};
 use crate::error::Failure;
 
 /// A command's result, handed to the render layer.
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// `pipeline describe`: the (filtered) pipeline.
-    Described(Pipeline),
+    Described(AnyPipeline),
     /// `pipeline check`: the pipeline, every function resolved.
-    Checked(Pipeline),
+    Checked(AnyPipeline),
     /// `run`: the completed run.
     Ran(Box<RunReport>),
     /// `catalog list`.
     Listed(Listing),
     /// `catalog describe`.
     DatasetDescribed(Box<Described>),
+    /// `models save`.
+    ModelSaved(Box<Saved>),
+    /// `models predict`.
+    Predicted(Prediction),
 }
 
 /// Runs `command` for `app`; `hooks` are added to the app's for `run`.
@@ -49,6 +55,12 @@ pub(crate) fn execute(
         Command::Catalog(CatalogCommand::List(args)) => Outcome::Listed(catalog::list(args, app)?),
         Command::Catalog(CatalogCommand::Describe(args)) => {
             Outcome::DatasetDescribed(Box::new(catalog::describe(args, app)?))
+        }
+        Command::Models(ModelsCommand::Save(args)) => {
+            Outcome::ModelSaved(Box::new(models::save(args, app)?))
+        }
+        Command::Models(ModelsCommand::Predict(args)) => {
+            Outcome::Predicted(models::predict(args, app)?)
         }
     })
 }

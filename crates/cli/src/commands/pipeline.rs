@@ -1,13 +1,15 @@
 //! `tandem pipeline describe|check`: spec files, no catalog.
 
-use tandem_pipeline_core::{Error, FunctionRegistry, Pipeline, PipelineSpec};
+use tandem_pipeline_core::FunctionRegistry;
+use tandem_pipeline_ml::{AnyPipeline, Error, SpecDocument};
 
 use crate::args::{CheckArgs, DescribeArgs};
 
-/// Loads the spec without resolving functions and applies the filters as one
-/// `kedro run` filter.
-pub(crate) fn describe(args: &DescribeArgs) -> Result<Pipeline, Error> {
-    let pipeline = PipelineSpec::from_path(&args.common.spec)?.to_pipeline_unresolved()?;
+/// Loads the spec (a pipeline or an `ml:` document) without resolving
+/// functions and applies the filters as one `kedro run` filter; a PipelineMl
+/// is filtered as kedro-mlflow does, keeping and re-validating the binding.
+pub(crate) fn describe(args: &DescribeArgs) -> Result<AnyPipeline, Error> {
+    let pipeline = SpecDocument::from_path(&args.common.spec)?.to_pipeline_unresolved()?;
     let filter = args.filters.to_filter();
     // Without filters there is nothing to intersect, and an empty spec is
     // still worth describing.
@@ -18,6 +20,6 @@ pub(crate) fn describe(args: &DescribeArgs) -> Result<Pipeline, Error> {
 }
 
 /// Loads the spec and resolves every function in `registry`.
-pub(crate) fn check(args: &CheckArgs, registry: &FunctionRegistry) -> Result<Pipeline, Error> {
-    PipelineSpec::from_path(&args.common.spec)?.to_pipeline(registry)
+pub(crate) fn check(args: &CheckArgs, registry: &FunctionRegistry) -> Result<AnyPipeline, Error> {
+    SpecDocument::from_path(&args.common.spec)?.to_pipeline(registry)
 }

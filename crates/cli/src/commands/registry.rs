@@ -11,7 +11,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use tandem_pipeline_core::suggest::{close_matches, close_matches_all};
-use tandem_pipeline_core::{Error, FunctionRegistry, Pipeline, PipelineSpec};
+use tandem_pipeline_core::{Error, FunctionRegistry, PipelineSpec};
+use tandem_pipeline_ml::{AnyPipeline, SpecDocument};
 
 use crate::app::App;
 use crate::args::DEFAULT_PIPELINE;
@@ -32,8 +33,8 @@ struct PipelinesFile {
 }
 
 enum Source {
-    Registered(Pipeline),
-    Spec(PipelineSpec),
+    Registered(AnyPipeline),
+    Spec(SpecDocument),
 }
 
 struct Entry {
@@ -91,7 +92,9 @@ impl<'a> PipelineRegistry<'a> {
     /// The sum of the pipelines called `names`. `__default__`, unless
     /// defined, is the sum of every pipeline (Kedro's `find_pipelines()`).
     /// Unknown function ids of all the selected specs are reported at once.
-    pub(crate) fn select(&self, names: &[String]) -> Result<Pipeline, Failure> {
+    /// A single selected `PipelineMl` stays bound (Kedro sums onto an empty
+    /// pipeline, which keeps the binding); a sum with others does not.
+    pub(crate) fn select(&self, names: &[String]) -> Result<AnyPipeline, Failure> {
         let mut chosen: Vec<&Entry> = Vec::new();
         for name in names {
             let entries: Vec<&Entry> = match self.entries.get(name) {
@@ -108,21 +111,22 @@ impl<'a> PipelineRegistry<'a> {
             }
         }
         self.check_functions(&chosen)?;
-        let pipelines = chosen
-            .iter()
-            .map(|entry| match &entry.source {
-                Source::Registered(pipeline) => Ok(pipeline.clone()),
-                Source::Spec(spec) => spec.to_pipeline(self.functions),
-            })
-            .collect::<Result<Vec<Pipeline>, Error>>()?;
-        Ok(pipelines.into_iter().sum::<Result<Pipeline, Error>>()?)
+        let mut sum = AnyPipeline::Plain(tandem_pipeline_core::Pipeline::empty());
+        for entry in chosen {
+            let pipeline = match &entry.source {
+                Source::Registered(pipeline) => pipeline.clone(),
+                Source::Spec(spec) => spec.to_pipeline(self.functions)?,
+            };
+            sum = sum.union(&pipeline)?;
+        }
+        Ok(sum)
     }
 
     fn check_functions(&self, chosen: &[&Entry]) -> Result<(), Error> {
         let mut unknown: Vec<String> = Vec::new();
         for entry in chosen {
             if let Source::Spec(spec) = &entry.source {
-                for id in spec.function_ids() {
+                for id in spec_function_ids(spec) {
                     if !self.functions.contains(id) && !unknown.iter().any(|u| u == id) {
                         unknown.push(id.to_owned());
                     }
@@ -154,19 +158,35 @@ impl<'a> PipelineRegistry<'a> {
     }
 }
 
+fn spec_function_ids(doc: &SpecDocument) -> Vec<&str> {
+    match doc {
+        SpecDocument::Pipeline(spec) => spec.function_ids().into_iter().collect(),
+        SpecDocument::Ml(ml) => ml
+            .training
+            .function_ids()
+            .into_iter()
+            .chain(ml.inference.function_ids())
+            .collect(),
+    }
+}
+
 /// The named pipelines of one spec file.
-fn read_spec_file(file: &Path) -> Result<Vec<(String, PipelineSpec)>, Error> {
+fn read_spec_file(file: &Path) -> Result<Vec<(String, SpecDocument)>, Failure> {
     let probe = tandem_pipeline_core::spec::read_document::<Probe>(file);
     if let Ok(Probe {
         pipelines: Some(IgnoredAny),
     }) = probe
     {
         let named: PipelinesFile = tandem_pipeline_core::spec::read_document(file)?;
-        return Ok(named.pipelines.into_iter().collect());
+        return Ok(named
+            .pipelines
+            .into_iter()
+            .map(|(name, spec)| (name, SpecDocument::Pipeline(spec)))
+            .collect());
     }
-    // Not a `pipelines:` file, or not a mapping at all: the plain spec
-    // parser reads it or reports why it cannot, as `pipeline describe` does.
-    let spec = PipelineSpec::from_path(file)?;
+    // Not a `pipelines:` file: a pipeline or `ml:` document, which the spec
+    // parser reads or reports why it cannot, as `pipeline describe` does.
+    let spec = SpecDocument::from_path(file)?;
     let name = file
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
@@ -177,7 +197,7 @@ fn read_spec_file(file: &Path) -> Result<Vec<(String, PipelineSpec)>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tandem_pipeline_core::node;
+    use tandem_pipeline_core::{Pipeline, node};
 
     fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
         let path = dir.join(name);

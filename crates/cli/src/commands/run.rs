@@ -48,9 +48,10 @@ pub(crate) fn run(
     extra_hooks: &[Arc<dyn Hook>],
 ) -> Result<RunReport, Failure> {
     let names = args.pipeline_names();
-    let pipeline = PipelineRegistry::new(app, &args.spec)?
+    let selected = PipelineRegistry::new(app, &args.spec)?
         .select(&names)?
         .filter(&args.filters.to_filter())?;
+    let pipeline: &tandem_pipeline_core::Pipeline = &selected;
 
     let run_id = generate_timestamp();
     let options = CatalogOptions {
@@ -77,10 +78,10 @@ pub(crate) fn run(
     let output =
         match args.runner {
             RunnerKind::Sequential => {
-                SequentialRunner.run(&pipeline, &catalog, &hooks, &run_options)
+                SequentialRunner.run(pipeline, &catalog, &hooks, &run_options)
             }
             RunnerKind::Parallel => ParallelRunner::new(args.max_workers.map(NonZeroUsize::get))?
-                .run(&pipeline, &catalog, &hooks, &run_options),
+                .run(pipeline, &catalog, &hooks, &run_options),
         }?;
     tracing::info!(
         "pipeline execution completed successfully in {:.3} s",

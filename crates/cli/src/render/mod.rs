@@ -7,6 +7,7 @@
 //! and tests can capture the output.
 
 mod catalog;
+mod models;
 mod pipeline;
 mod run;
 mod table;
@@ -28,6 +29,8 @@ pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io:
         Outcome::Ran(report) => run::ran(out, report, json),
         Outcome::Listed(listing) => catalog::listed(out, listing, json),
         Outcome::DatasetDescribed(described) => catalog::described(out, described, json),
+        Outcome::ModelSaved(saved) => models::saved(out, saved, json),
+        Outcome::Predicted(body) => models::predicted(out, body),
     }
 }
 

@@ -124,6 +124,12 @@ impl MlflowClient {
             .create_experiment(name, artifact_location, tags)
     }
 
+    /// Restores a deleted experiment (a no-op for an active one on the
+    /// local store; the server answers as MLflow does).
+    pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.store().restore_experiment(experiment_id)
+    }
+
     /// The active experiment named `name`, created if missing. Safe against
     /// a concurrent creator (the loser of the race reads the winner's), and
     /// a deleted experiment of that name is an error rather than silently

@@ -142,4 +142,32 @@ impl LocalStore {
             }
         }
     }
+
+    /// MLflow's file store restores by moving the directory back out of
+    /// `.trash` and marking it active again.
+    pub(super) fn restore_experiment_local(&self, id: &str) -> Result<()> {
+        let dir = self.experiment_dir(id)?;
+        let experiment = self.read_experiment(&dir)?;
+        if !experiment.is_deleted() {
+            return Ok(());
+        }
+        let active = self.root.join(id);
+        if dir != active {
+            std::fs::rename(&dir, &active).map_err(|e| Error::io(&active, e))?;
+        }
+        meta::write(
+            &active.join("meta.yaml"),
+            &[
+                (
+                    "artifact_location",
+                    Yaml::Str(&experiment.artifact_location),
+                ),
+                ("creation_time", experiment.creation_time.into()),
+                ("experiment_id", Yaml::Str(id)),
+                ("last_update_time", Yaml::Int(now_millis())),
+                ("lifecycle_stage", Yaml::Str("active")),
+                ("name", Yaml::Str(&experiment.name)),
+            ],
+        )
+    }
 }

@@ -244,6 +244,10 @@ impl TrackingStore for LocalStore {
         self.create_experiment_local(name, artifact_location, tags)
     }
 
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        self.restore_experiment_local(experiment_id)
+    }
+
     fn search_experiments(
         &self,
         view: ViewType,

@@ -90,6 +90,10 @@ impl TrackingStore for RestStore {
         block_on(self.search_experiments_async(view, max_results, page_token))?
     }
 
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        block_on(self.restore_experiment_async(experiment_id))?
+    }
+
     fn create_run(&self, run: &NewRun) -> Result<Run> {
         block_on(self.create_run_async(run))?
     }

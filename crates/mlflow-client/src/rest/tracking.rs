@@ -99,6 +99,16 @@ impl RestStore {
         Ok(r.experiment_id)
     }
 
+    pub(super) async fn restore_experiment_async(&self, experiment_id: &str) -> Result<()> {
+        let _: super::Empty = self
+            .post(
+                "experiments/restore",
+                json!({"experiment_id": experiment_id}),
+            )
+            .await?;
+        Ok(())
+    }
+
     pub(super) async fn search_experiments_async(
         &self,
         view: ViewType,

@@ -1,0 +1,56 @@
+//! The run a tracked pipeline is logging to, shared between the hook that
+//! starts and ends it and the MLflow datasets that log into it.
+
+use std::sync::{Arc, RwLock};
+
+use tandem_mlflow_client::MlflowClient;
+
+/// An MLflow run in progress.
+#[derive(Clone, Debug)]
+pub struct ActiveRun {
+    /// The client the run is logged with.
+    pub client: MlflowClient,
+    /// The experiment it belongs to.
+    pub experiment_id: String,
+    /// The MLflow run id.
+    pub run_id: String,
+}
+
+/// A shared slot holding the active run, if any. Cloning shares the slot:
+/// give one clone to [`MlflowHook`](super::MlflowHook) and another to
+/// [`register_datasets`](super::register_datasets).
+#[derive(Clone, Debug, Default)]
+pub struct TrackingContext {
+    active: Arc<RwLock<Option<ActiveRun>>>,
+}
+
+impl TrackingContext {
+    /// An empty context (no run active).
+    pub fn new() -> Self {
+        TrackingContext::default()
+    }
+
+    /// The active run, if a tracked pipeline is running.
+    pub fn active(&self) -> Option<ActiveRun> {
+        // A writer only ever replaces the value whole, so a poisoned lock
+        // still holds a consistent one.
+        self.active
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set(&self, run: Option<ActiveRun>) {
+        *self
+            .active
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = run;
+    }
+
+    pub(crate) fn take(&self) -> Option<ActiveRun> {
+        self.active
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
