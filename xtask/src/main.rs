@@ -118,12 +118,12 @@ fn main_job() -> Result<(), String> {
         "run",
         "--quiet",
         "-p",
-        "tandem-cli",
+        "churn",
         "--",
-        "pipeline",
-        "describe",
-        "--spec",
-        "examples/spaceflights.yml",
+        "run",
+        "--conf",
+        "examples/churn/conf",
+        "-q",
     ])
 }
 
