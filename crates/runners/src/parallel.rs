@@ -7,7 +7,6 @@
 //! Nodes share memory: no pickling, no process boundary, no GIL. Scheduling is
 //! O(1) per completion, not Kedro's O(N) ready scan.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -18,8 +17,7 @@ use tandem_pipeline_core::Pipeline;
 
 use crate::error::Error;
 use crate::hooks::{Hook, RunInfo};
-use crate::release::Releaser;
-use crate::runner::{NodeRun, RunOptions, RunOutput, Runner, failed, prepare, with_pipeline_hooks};
+use crate::runner::{Record, RunOptions, RunOutput, Runner, prepare, with_pipeline_hooks};
 use crate::task::{Datasets, NodeDone, run_node};
 
 /// Runs independent nodes concurrently on `max_workers` threads.
@@ -83,10 +81,7 @@ impl Runner for ParallelRunner {
                 stopped: RwLock::new(false),
                 started: AtomicUsize::new(0),
             };
-            let mut releaser = Releaser::new(p);
-            let free_outputs = p.outputs();
-            let mut outputs = BTreeMap::new();
-            let mut nodes = Vec::with_capacity(total);
+            let mut record = Record::new(&prepared);
             let mut failure: Option<(String, Error)> = None;
             let (tx, rx) = crossbeam_channel::unbounded::<(usize, Result<NodeDone, Error>)>();
             let ctx = WorkerContext {
@@ -112,23 +107,7 @@ impl Runner for ParallelRunner {
                     received += 1;
                     let node = &p.node_arcs()[i];
                     match result {
-                        Ok(done) => {
-                            for (name, data) in done.outputs {
-                                if free_outputs.contains(&name) {
-                                    outputs.insert(name, data);
-                                }
-                            }
-                            releaser.node_finished(node, &prepared.datasets);
-                            nodes.push(NodeRun {
-                                name: node.name().to_owned(),
-                                duration: done.duration,
-                            });
-                            tracing::debug!(
-                                node = %node.name(),
-                                "completed {} out of {total} tasks",
-                                nodes.len()
-                            );
-                        }
+                        Ok(done) => record.completed(node, done),
                         Err(cause) => {
                             if failure.is_none() {
                                 failure = Some((node.name().to_owned(), cause));
@@ -138,15 +117,10 @@ impl Runner for ParallelRunner {
                 }
             });
 
-            if let Some((node, cause)) = failure {
-                let completed = nodes.into_iter().map(|n| n.name).collect();
-                return Err(failed(&prepared, node, cause, completed));
+            match failure {
+                Some((node, cause)) => Err(record.fail(node, cause)),
+                None => Ok(record.finish()),
             }
-            Ok(RunOutput {
-                run_id: prepared.run_id.clone(),
-                outputs,
-                nodes,
-            })
         })
     }
 }

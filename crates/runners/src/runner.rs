@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tandem_catalog::DataCatalog;
-use tandem_pipeline_core::{Data, Pipeline};
+use tandem_pipeline_core::{Data, Node, Pipeline};
 
 use crate::error::{Error, RunFailure};
 use crate::hooks::{Hook, RunInfo, each};
 use crate::missing::filter_missing;
+use crate::release::Releaser;
 use crate::resume::suggest;
-use crate::task::Datasets;
+use crate::task::{Datasets, NodeDone};
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -133,6 +134,62 @@ pub(crate) fn with_pipeline_hooks(
         }
     }
     result
+}
+
+/// What the scheduling thread records as nodes complete: free outputs kept,
+/// datasets released, completions listed.
+pub(crate) struct Record<'a> {
+    prepared: &'a Prepared,
+    releaser: Releaser,
+    outputs: BTreeMap<String, Data>,
+    nodes: Vec<NodeRun>,
+}
+
+impl<'a> Record<'a> {
+    pub(crate) fn new(prepared: &'a Prepared) -> Self {
+        Record {
+            prepared,
+            releaser: Releaser::new(&prepared.pipeline),
+            outputs: BTreeMap::new(),
+            nodes: Vec::with_capacity(prepared.pipeline.len()),
+        }
+    }
+
+    /// Keeps the node's free outputs and releases what it was the last to need.
+    pub(crate) fn completed(&mut self, node: &Node, done: NodeDone) {
+        let free_outputs = self.prepared.pipeline.outputs();
+        for (name, data) in done.outputs {
+            if free_outputs.contains(&name) {
+                self.outputs.insert(name, data);
+            }
+        }
+        self.releaser.node_finished(node, &self.prepared.datasets);
+        self.nodes.push(NodeRun {
+            name: node.name().to_owned(),
+            duration: done.duration,
+        });
+        tracing::debug!(
+            node = %node.name(),
+            "completed {} out of {} tasks",
+            self.nodes.len(),
+            self.prepared.pipeline.len()
+        );
+    }
+
+    /// The successful run.
+    pub(crate) fn finish(self) -> RunOutput {
+        RunOutput {
+            run_id: self.prepared.run_id.clone(),
+            outputs: self.outputs,
+            nodes: self.nodes,
+        }
+    }
+
+    /// The failed run, once nothing is running any more.
+    pub(crate) fn fail(self, node: String, cause: Error) -> Error {
+        let completed = self.nodes.into_iter().map(|n| n.name).collect();
+        failed(self.prepared, node, cause, completed)
+    }
 }
 
 /// Builds the failure error once nothing is running any more.

@@ -1,6 +1,5 @@
 //! The sequential runner: Kedro's execution order, one node at a time.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use tandem_catalog::DataCatalog;
@@ -8,8 +7,7 @@ use tandem_pipeline_core::Pipeline;
 
 use crate::error::Error;
 use crate::hooks::Hook;
-use crate::release::Releaser;
-use crate::runner::{NodeRun, RunOptions, RunOutput, Runner, failed, prepare, with_pipeline_hooks};
+use crate::runner::{Record, RunOptions, RunOutput, Runner, prepare, with_pipeline_hooks};
 use crate::task::run_node;
 
 /// Runs nodes one after another in [`Pipeline::nodes`] order and stops at the
@@ -27,41 +25,14 @@ impl Runner for SequentialRunner {
     ) -> Result<RunOutput, Error> {
         let prepared = prepare(pipeline, catalog, options)?;
         with_pipeline_hooks(&prepared, catalog, hooks, |run| {
-            let mut releaser = Releaser::new(&prepared.pipeline);
-            let free_outputs = prepared.pipeline.outputs();
-            let mut outputs = BTreeMap::new();
-            let mut nodes = Vec::with_capacity(prepared.pipeline.len());
-            let total = prepared.pipeline.len();
+            let mut record = Record::new(&prepared);
             for node in prepared.pipeline.nodes() {
                 match run_node(node, run, hooks, &prepared.datasets) {
-                    Ok(done) => {
-                        for (name, data) in done.outputs {
-                            if free_outputs.contains(&name) {
-                                outputs.insert(name, data);
-                            }
-                        }
-                        releaser.node_finished(node, &prepared.datasets);
-                        nodes.push(NodeRun {
-                            name: node.name().to_owned(),
-                            duration: done.duration,
-                        });
-                        tracing::debug!(
-                            node = %node.name(),
-                            "completed {} out of {total} tasks",
-                            nodes.len()
-                        );
-                    }
-                    Err(cause) => {
-                        let completed = nodes.into_iter().map(|n| n.name).collect();
-                        return Err(failed(&prepared, node.name().to_owned(), cause, completed));
-                    }
+                    Ok(done) => record.completed(node, done),
+                    Err(cause) => return Err(record.fail(node.name().to_owned(), cause)),
                 }
             }
-            Ok(RunOutput {
-                run_id: prepared.run_id.clone(),
-                outputs,
-                nodes,
-            })
+            Ok(record.finish())
         })
     }
 }
