@@ -7,6 +7,8 @@ use std::process::Command;
 
 use tandem_tests::{churn_bin, workspace_file};
 
+use crate::run_support::copy_dir;
+
 fn churn(args: &[&str], cwd: &Path) -> std::process::Output {
     Command::new(churn_bin())
         .args(args)
@@ -14,19 +16,6 @@ fn churn(args: &[&str], cwd: &Path) -> std::process::Output {
         .env("NO_COLOR", "1")
         .output()
         .expect("churn starts")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn ok(output: &std::process::Output) -> String {

@@ -121,7 +121,8 @@ pub(crate) fn json_failure(run: &Run, code: i32) -> Value {
     value["error"].clone()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a directory tree (fixtures into a scratch project).
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
