@@ -22,6 +22,10 @@ pub(crate) enum Failure {
     #[error(transparent)]
     Ml(#[from] tandem_pipeline_ml::Error),
 
+    /// MLflow tracking: mlflow.yml, the tracking server or store, model logging.
+    #[error(transparent)]
+    Tracking(#[from] tandem_pipeline_ml::tracking::Error),
+
     /// `models save` names a pipeline that is not a PipelineMl.
     #[error(
         "pipeline '{name}' is not a PipelineMl, so it has no inference pipeline to save as a \
@@ -77,6 +81,7 @@ impl Failure {
             Failure::Catalog(e) => e.kind(),
             Failure::Run(e) => e.kind(),
             Failure::Ml(e) => e.kind(),
+            Failure::Tracking(e) => e.kind(),
             Failure::NotPipelineMl { .. } => "not_pipeline_ml",
             Failure::File { .. } => "io",
             Failure::UnknownPipeline { .. } => "pipeline_not_found",

@@ -36,7 +36,9 @@ pub mod model;
 mod options;
 mod pipeline_ml;
 mod pipeline_model;
+pub mod serving;
 mod spec;
+pub mod tracking;
 mod values;
 
 pub use artifacts::{Artifacts, FileArtifact, extract_artifacts};

@@ -219,6 +219,7 @@ impl PipelineModel {
         }
         let run = RunOptions {
             run_id: Some("predict".to_owned()),
+            quiet: true,
             ..RunOptions::default()
         };
         let mut output = match runner.unwrap_or(self.runner) {

@@ -22,6 +22,9 @@ pub struct RunOptions {
     pub run_id: Option<String>,
     /// Skip nodes whose persisted outputs already exist (Kedro's rules).
     pub only_missing_outputs: bool,
+    /// Log node completions at debug rather than info: for runs repeated
+    /// per request (a served model), where per-node logs are noise and cost.
+    pub quiet: bool,
 }
 
 /// One completed node.
@@ -65,6 +68,7 @@ pub(crate) struct Prepared {
     pub pipeline: Pipeline,
     pub datasets: Datasets,
     pub run_id: String,
+    pub quiet: bool,
 }
 
 pub(crate) fn prepare(
@@ -103,6 +107,7 @@ pub(crate) fn prepare(
         pipeline,
         datasets,
         run_id,
+        quiet: options.quiet,
     })
 }
 
@@ -168,12 +173,12 @@ impl<'a> Record<'a> {
             name: node.name().to_owned(),
             duration: done.duration,
         });
-        tracing::debug!(
-            node = %node.name(),
-            "completed {} out of {} tasks",
-            self.nodes.len(),
-            self.prepared.pipeline.len()
-        );
+        let (done, total) = (self.nodes.len(), self.prepared.pipeline.len());
+        if self.prepared.quiet {
+            tracing::debug!(node = %node.name(), "completed {done} out of {total} tasks");
+        } else {
+            tracing::info!(node = %node.name(), "completed {done} out of {total} tasks");
+        }
     }
 
     /// The successful run.

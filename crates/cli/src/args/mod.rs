@@ -3,6 +3,7 @@
 
 mod catalog;
 mod filters;
+mod mlflow;
 mod models;
 mod pipeline;
 mod run;
@@ -13,7 +14,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub(crate) use catalog::{CatalogCommand, CatalogDescribeArgs, CatalogListArgs};
 pub(crate) use filters::FilterArgs;
-pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs};
+pub(crate) use mlflow::{MlflowCommand, MlflowInitArgs};
+pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs};
 pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
 pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
 
@@ -64,9 +66,12 @@ pub(crate) enum Command {
     /// List and describe the project's data catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
-    /// Save a trained PipelineMl as a model; predict with a saved model.
+    /// Save a trained PipelineMl as a model; predict with or serve a saved model.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// MLflow tracking: set it up for the project.
+    #[command(subcommand)]
+    Mlflow(MlflowCommand),
 }
 
 impl Command {
@@ -81,6 +86,9 @@ impl Command {
             Command::Models(ModelsCommand::Save(args)) => args.json,
             // Predictions are JSON already; errors stay human-readable.
             Command::Models(ModelsCommand::Predict(_)) => false,
+            // A server's output is its log.
+            Command::Models(ModelsCommand::Serve(_)) => false,
+            Command::Mlflow(MlflowCommand::Init(args)) => args.json,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `tandem models save|predict`.
+//! `tandem models save|predict|serve`.
 
 use std::path::PathBuf;
 
@@ -45,6 +45,35 @@ Examples:
   churn models predict -m model -i customers.parquet -o predictions.json --params threshold=0.7"
     )]
     Predict(PredictArgs),
+    /// Serve a model over HTTP with MLflow's scoring protocol.
+    #[command(
+        long_about = "\
+Serve a model over HTTP the way `mlflow models serve` does, so MLflow clients
+work unchanged: GET /ping, GET /health and GET /version, and POST /invocations
+with an MLflow JSON envelope (application/json: dataframe_split,
+dataframe_records, instances or inputs, plus params), text/csv or
+application/vnd.apache.parquet, answered {\"predictions\": ...}.
+
+MODEL_URI is a model directory or an MLflow URI: runs:/<run_id>/<path>,
+models:/<name>/<version>, models:/<name>@<alias> or models:/m-<id>. URIs are
+downloaded to a temporary directory through MLFLOW_TRACKING_URI (./mlruns
+when unset), with MLflow's credential variables. The model is loaded once;
+its functions must be registered in this binary.
+
+Errors are MLflow's JSON {\"error_code\", \"message\"}: 400 for input that
+does not fit the signature (missing columns, unsafe conversions, unknown or
+mistyped params), 415 for another content type, 413 for a body over
+--max-body, 504 for a request running past --timeout. Ctrl-C or SIGTERM stops
+accepting connections and lets in-flight requests finish.",
+        after_long_help = "\
+Examples:
+  churn models serve -m data/06_models/churn_model
+  churn models serve -m runs:/3d26d2eaf64749c0b403d7a0540539df/model --port 8080
+  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 churn models serve -m models:/churn@champion -p 5001
+  curl -s 127.0.0.1:5000/invocations -H 'Content-Type: application/json' \\
+    -d @data/06_models/churn_model/serving_input_example.json"
+    )]
+    Serve(ServeArgs),
 }
 
 /// `models save`.
@@ -121,5 +150,55 @@ impl PredictArgs {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect()
+    }
+}
+
+/// `models serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The model: a directory, runs:/..., models:/name/version, models:/name@alias or models:/m-id.
+    #[arg(long, short = 'm', value_name = "MODEL_URI")]
+    pub(crate) model: String,
+
+    /// The address to listen on.
+    #[arg(
+        long,
+        value_name = "HOST",
+        default_value = "127.0.0.1",
+        long_help = "The address to listen on: 127.0.0.1 (the default) accepts local \
+                     clients only; 0.0.0.0 accepts any, with no authentication.\n\n\
+                     Example: --host 0.0.0.0"
+    )]
+    pub(crate) host: String,
+
+    /// The port to listen on (0 picks a free one, logged at start).
+    #[arg(long, short = 'p', value_name = "PORT", default_value_t = 5000)]
+    pub(crate) port: u16,
+
+    /// How many predictions run at once [default: the number of CPUs].
+    #[arg(long, short = 'w', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) workers: Option<u16>,
+
+    /// Seconds a request may take, body included, before a 504.
+    #[arg(
+        long,
+        short = 't',
+        value_name = "SECONDS",
+        default_value_t = 60.0,
+        value_parser = positive_seconds
+    )]
+    pub(crate) timeout: f64,
+
+    /// The largest request body accepted, in bytes (larger ones get a 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub(crate) max_body: usize,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds between 0 (excluded) and 86400"
+        )),
     }
 }

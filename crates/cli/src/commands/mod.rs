@@ -1,11 +1,13 @@
 //! What each command does, independent of how results are printed.
 
 mod catalog;
+mod mlflow;
 mod models;
 mod pipeline;
 mod registry;
 mod run;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tandem_pipeline_ml::AnyPipeline;
@@ -16,7 +18,7 @@ pub(crate) use models::{Prediction, Saved};
 pub(crate) use run::{OutputReport, RunReport};
 
 use crate::app::App;
-use crate::args::{CatalogCommand, Command, ModelsCommand, PipelineCommand};
+use crate::args::{CatalogCommand, Command, MlflowCommand, ModelsCommand, PipelineCommand};
 use crate::error::Failure;
 
 /// A command's result, handed to the render layer.
@@ -36,6 +38,10 @@ pub(crate) enum Outcome {
     ModelSaved(Box<Saved>),
     /// `models predict`.
     Predicted(Prediction),
+    /// `models serve`: the server ran and stopped.
+    Served,
+    /// `mlflow init`: the file written.
+    MlflowInitialized(PathBuf),
 }
 
 /// Runs `command` for `app`; `hooks` are added to the app's for `run`.
@@ -62,5 +68,21 @@ pub(crate) fn execute(
         Command::Models(ModelsCommand::Predict(args)) => {
             Outcome::Predicted(models::predict(args, app)?)
         }
+        Command::Models(ModelsCommand::Serve(args)) => {
+            models::serve(args, app)?;
+            Outcome::Served
+        }
+        Command::Mlflow(MlflowCommand::Init(args)) => {
+            Outcome::MlflowInitialized(mlflow::init(args)?)
+        }
     })
+}
+
+/// The project root of a configuration directory: its parent (Kedro's
+/// `<project>/conf` layout), or the current directory for a bare `conf`.
+pub(crate) fn project_root(conf_dir: &Path) -> PathBuf {
+    conf_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

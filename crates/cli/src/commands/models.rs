@@ -1,13 +1,25 @@
-//! `tandem models save|predict`: pack a trained PipelineMl, predict with a model.
+//! `tandem models save|predict|serve`: pack a trained PipelineMl, predict
+//! with a model, serve it.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use tandem_catalog::{CatalogOptions, DataCatalog};
+use tandem_mlflow_client::MlflowClient;
 use tandem_pipeline_ml::envelope::InputFormat;
+use tandem_pipeline_ml::serving::{ServeConfig, Server, shutdown_signal};
 use tandem_pipeline_ml::{LoadOptions, MlModel, PipelineModel, SaveOptions, save_model};
 
 use super::registry::PipelineRegistry;
 use crate::app::App;
-use crate::args::{InputKind, PredictArgs, SaveArgs};
+use crate::args::{InputKind, PredictArgs, SaveArgs, ServeArgs};
 use crate::error::Failure;
+
+/// How long, after the server stopped, predictions still running past
+/// their timeout may delay the exit.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
 
 /// A written model directory.
 #[derive(Debug)]
@@ -77,4 +89,126 @@ pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Prediction, Failu
         body,
         written_to: args.output.clone(),
     })
+}
+
+/// Serves `args.model` until SIGINT or SIGTERM.
+pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<(), Failure> {
+    let addr = listen_addr(&args.host, args.port)?;
+    let (dir, _download) = fetch_model(&args.model)?;
+    let options = LoadOptions {
+        registry: Some(app.datasets().clone()),
+        ..LoadOptions::default()
+    };
+    let model = Arc::new(PipelineModel::load(&dir, app.functions(), &options)?);
+    let defaults = ServeConfig::default();
+    let config = ServeConfig {
+        addr,
+        workers: args.workers.map_or(defaults.workers, usize::from),
+        timeout: Duration::from_secs_f64(args.timeout),
+        max_body: args.max_body,
+        runner: None,
+    };
+    // Connections are cheap to serve; two I/O threads suffice whatever
+    // the number of prediction slots, which run on the blocking pool.
+    let io_threads = config.workers.clamp(1, 2);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(io_threads)
+        .max_blocking_threads(config.workers)
+        .thread_name("tandem-serve")
+        .enable_all()
+        .build()
+        .map_err(|source| {
+            Failure::Ml(tandem_pipeline_ml::Error::Io {
+                operation: "start",
+                path: "the server's runtime".to_owned(),
+                source,
+            })
+        })?;
+    let served = runtime.block_on(async {
+        let server = Server::bind(model, config.clone()).await?;
+        tracing::info!(
+            "serving {} on http://{} ({} workers, timeout {:?}, max body {} bytes); Ctrl-C stops",
+            dir.display(),
+            server.local_addr(),
+            config.workers,
+            config.timeout,
+            config.max_body
+        );
+        server.run(shutdown_signal()).await
+    });
+    // A prediction still running past its timeout must not hold the exit.
+    runtime.shutdown_timeout(EXIT_GRACE);
+    served?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// `host:port` as a socket address (a name resolves to its first address).
+fn listen_addr(host: &str, port: u16) -> Result<SocketAddr, Failure> {
+    let unresolved = |source| Failure::File {
+        path: format!("{host}:{port}"),
+        source,
+    };
+    (host, port)
+        .to_socket_addrs()
+        .map_err(unresolved)?
+        .next()
+        .ok_or_else(|| {
+            unresolved(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the host resolves to no address",
+            ))
+        })
+}
+
+/// The local directory of a model: `uri` itself when it is a path, else
+/// MLflow's download of it into a temporary directory, returned with it so
+/// that it lives as long as the server.
+fn fetch_model(uri: &str) -> Result<(PathBuf, Option<tempfile::TempDir>), Failure> {
+    let path = PathBuf::from(uri);
+    if path.exists() || !has_scheme(uri) {
+        return Ok((path, None));
+    }
+    let download = tempfile::tempdir().map_err(|source| Failure::File {
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
+    let fetch = || MlflowClient::from_env()?.download_uri(uri, download.path());
+    let dir = fetch().map_err(|e| Failure::Tracking(e.into()))?;
+    tracing::info!("downloaded {uri} to {}", dir.display());
+    Ok((dir, Some(download)))
+}
+
+/// Whether `uri` starts with a URI scheme (`runs:`, `models:`, `s3:`...);
+/// a one-letter "scheme" is a Windows drive.
+fn has_scheme(uri: &str) -> bool {
+    uri.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.len() > 1
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_and_paths_are_told_apart() {
+        assert!(has_scheme("runs:/abc/model"));
+        assert!(has_scheme("models:/churn@champion"));
+        assert!(has_scheme("s3://bucket/model"));
+        assert!(!has_scheme("data/06_models/churn"));
+        assert!(!has_scheme("C:/models/churn"));
+        assert!(!has_scheme("/tmp/a:b"));
+    }
+
+    #[test]
+    fn hosts_resolve_to_one_address() {
+        let addr = listen_addr("127.0.0.1", 5000).unwrap();
+        assert_eq!(addr, SocketAddr::from(([127, 0, 0, 1], 5000)));
+        assert!(listen_addr("", 5000).is_err());
+    }
 }

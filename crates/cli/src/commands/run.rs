@@ -5,7 +5,7 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tandem_catalog::{CatalogOptions, DataCatalog, generate_timestamp};
+use tandem_catalog::{CatalogOptions, DataCatalog, ProjectConfig, generate_timestamp};
 use tandem_runners::{Hook, ParallelRunner, RunOptions, RunOutput, Runner, SequentialRunner};
 
 use super::registry::PipelineRegistry;
@@ -60,12 +60,18 @@ pub(crate) fn run(
         params_overrides: args.params_overrides(),
         registry: app.datasets().clone(),
     };
-    let catalog = DataCatalog::from_conf_dir(&args.conf.conf, args.conf.env.as_deref(), &options)?;
+    let config = ProjectConfig::load(&args.conf.conf, args.conf.env.as_deref())?;
+    let root = super::project_root(&args.conf.conf);
+    let catalog = DataCatalog::from_project(&config, &options, &root)?;
 
-    let hooks: Vec<Arc<dyn Hook>> = app.hooks().iter().chain(extra_hooks).cloned().collect();
+    let mut hooks: Vec<Arc<dyn Hook>> = app.hooks().iter().chain(extra_hooks).cloned().collect();
+    if let Some(hook) = super::mlflow::run_hook(args, app, &config, root, &names, &selected)? {
+        hooks.push(hook);
+    }
     let run_options = RunOptions {
         run_id: Some(run_id.clone()),
         only_missing_outputs: args.only_missing_outputs,
+        quiet: false,
     };
     tracing::info!(
         run_id = %run_id,

@@ -7,6 +7,7 @@
 //! and tests can capture the output.
 
 mod catalog;
+mod mlflow;
 mod models;
 mod pipeline;
 mod run;
@@ -31,6 +32,9 @@ pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io:
         Outcome::DatasetDescribed(described) => catalog::described(out, described, json),
         Outcome::ModelSaved(saved) => models::saved(out, saved, json),
         Outcome::Predicted(body) => models::predicted(out, body),
+        // The server reported itself in the log.
+        Outcome::Served => Ok(()),
+        Outcome::MlflowInitialized(path) => mlflow::initialized(out, path, json),
     }
 }
 

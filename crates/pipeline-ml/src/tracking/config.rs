@@ -155,8 +155,17 @@ impl MlflowConfig {
     /// (`local` when `env` is `None`). Missing files are empty layers, so a
     /// project without `mlflow.yml` gets every default.
     pub fn load(conf_dir: &Path, env: Option<&str>) -> Result<MlflowConfig, Error> {
+        Ok(MlflowConfig::load_if_present(conf_dir, env)?.unwrap_or_default())
+    }
+
+    /// Like [`load`](Self::load), but `None` when neither layer has an
+    /// `mlflow.yml`: the project has not opted in to tracking.
+    pub fn load_if_present(
+        conf_dir: &Path,
+        env: Option<&str>,
+    ) -> Result<Option<MlflowConfig>, Error> {
         let env = env.unwrap_or(DEFAULT_ENV);
-        let mut config = MlflowConfig::default();
+        let mut config = None;
         let mut envs = vec![BASE_ENV];
         if env != BASE_ENV {
             envs.push(env);
@@ -171,11 +180,12 @@ impl MlflowConfig {
             };
             let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
             let layer = parse_layer(&text, &path)?;
+            let merged: &mut MlflowConfig = config.get_or_insert_with(MlflowConfig::default);
             if let Some(server) = layer.server {
-                config.server = server;
+                merged.server = server;
             }
             if let Some(tracking) = layer.tracking {
-                config.tracking = tracking;
+                merged.tracking = tracking;
             }
         }
         Ok(config)
@@ -219,9 +229,11 @@ impl MlflowConfig {
 
     /// The experiment name: configured, else the project directory's name.
     pub fn experiment_name(&self, project_root: &Path) -> String {
-        self.tracking.experiment.name.clone().unwrap_or_else(|| {
-            project_name(project_root)
-        })
+        self.tracking
+            .experiment
+            .name
+            .clone()
+            .unwrap_or_else(|| project_name(project_root))
     }
 
     /// A client for this configuration: MLflow's environment settings
@@ -392,7 +404,13 @@ mod tests {
         let yes = "tracking:\n  experiment:\n    restore_if_deleted: yes\n";
         assert!(MlflowConfig::from_yaml(yes).is_err());
         let no = "tracking:\n  experiment:\n    restore_if_deleted: false\n";
-        assert!(!MlflowConfig::from_yaml(no).unwrap().tracking.experiment.restore_if_deleted);
+        assert!(
+            !MlflowConfig::from_yaml(no)
+                .unwrap()
+                .tracking
+                .experiment
+                .restore_if_deleted
+        );
     }
 
     #[test]
@@ -411,7 +429,10 @@ mod tests {
         )
         .unwrap();
         let config = MlflowConfig::load(conf.path(), None).unwrap();
-        assert_eq!(config.server.mlflow_tracking_uri.as_deref(), Some("base_runs"));
+        assert_eq!(
+            config.server.mlflow_tracking_uri.as_deref(),
+            Some("base_runs")
+        );
         assert_eq!(config.tracking.run.name, None);
         assert_eq!(config.experiment_name(conf.path()), "exp");
         let root = Path::new("/project");
@@ -422,9 +443,13 @@ mod tests {
     fn credentials_come_from_credentials_yml_and_stay_secret() {
         let config = MlflowConfig::from_yaml("server:\n  credentials: mlflow\n").unwrap();
         let all = serde_json::json!({"mlflow": {"username": "u", "password": "hunter2"}});
-        let creds = config.credentials("mlflow", all.as_object().unwrap()).unwrap();
+        let creds = config
+            .credentials("mlflow", all.as_object().unwrap())
+            .unwrap();
         assert!(!format!("{creds:?}").contains("hunter2"));
-        let err = config.credentials("other", all.as_object().unwrap()).unwrap_err();
+        let err = config
+            .credentials("other", all.as_object().unwrap())
+            .unwrap_err();
         assert!(err.to_string().contains("'other'"));
     }
 }

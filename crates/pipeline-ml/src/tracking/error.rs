@@ -73,7 +73,10 @@ impl Error {
         }
     }
 
-    pub(crate) fn io(operation: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error {
+    pub(crate) fn io(
+        operation: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.display().to_string();
         move |source| Error::Io {
             operation,

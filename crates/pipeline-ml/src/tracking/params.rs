@@ -62,7 +62,10 @@ pub fn params_to_log(
             }
             LongParamsStrategy::Tag => tags.push(Tag::new(key, text)),
             LongParamsStrategy::Truncate => {
-                params.push(Param::new(key, text.chars().take(MAX_PARAM_LENGTH).collect::<String>()));
+                params.push(Param::new(
+                    key,
+                    text.chars().take(MAX_PARAM_LENGTH).collect::<String>(),
+                ));
             }
         }
     }
@@ -104,13 +107,19 @@ mod tests {
 
     fn values() -> Vec<(String, Value)> {
         vec![
-            ("params:model".into(), json!({"alpha": 0.5, "opt": {"lr": 0.1}})),
+            (
+                "params:model".into(),
+                json!({"alpha": 0.5, "opt": {"lr": 0.1}}),
+            ),
             ("params:name".into(), json!("ridge")),
         ]
     }
 
     fn keys(params: &[Param]) -> Vec<(&str, &str)> {
-        params.iter().map(|p| (p.key.as_str(), p.value.as_str())).collect()
+        params
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect()
     }
 
     #[test]
@@ -118,30 +127,46 @@ mod tests {
         let (params, _) = params_to_log(&values(), &ParamsConfig::default()).unwrap();
         assert_eq!(
             keys(&params),
-            [("model", r#"{"alpha":0.5,"opt":{"lr":0.1}}"#), ("name", "ridge")]
+            [
+                ("model", r#"{"alpha":0.5,"opt":{"lr":0.1}}"#),
+                ("name", "ridge")
+            ]
         );
-        let mut config = ParamsConfig::default();
-        config.dict_params = DictParams {
-            flatten: true,
-            recursive: true,
-            sep: "/".into(),
+        let mut config = ParamsConfig {
+            dict_params: DictParams {
+                flatten: true,
+                recursive: true,
+                sep: "/".into(),
+            },
+            ..ParamsConfig::default()
         };
         let (params, _) = params_to_log(&values(), &config).unwrap();
         assert_eq!(
             keys(&params),
-            [("model/alpha", "0.5"), ("model/opt/lr", "0.1"), ("name", "ridge")]
+            [
+                ("model/alpha", "0.5"),
+                ("model/opt/lr", "0.1"),
+                ("name", "ridge")
+            ]
         );
         config.dict_params.recursive = false;
         let (params, _) = params_to_log(&values(), &config).unwrap();
         assert_eq!(
             keys(&params),
-            [("model/alpha", "0.5"), ("model/opt", r#"{"lr":0.1}"#), ("name", "ridge")]
+            [
+                ("model/alpha", "0.5"),
+                ("model/opt", r#"{"lr":0.1}"#),
+                ("name", "ridge")
+            ]
         );
     }
 
     #[test]
     fn long_values_fail_become_tags_or_are_truncated() {
-        let long = vec![("params:text".to_owned(), json!("x".repeat(MAX_PARAM_LENGTH + 1)))];
+        let long = vec![(
+            "params:text".to_owned(),
+            json!("x".repeat(MAX_PARAM_LENGTH + 1)),
+        )];
         let mut config = ParamsConfig::default();
         let err = params_to_log(&long, &config).unwrap_err();
         assert_eq!(err.kind(), "param_too_long");
