@@ -5,6 +5,7 @@ mod catalog_s3;
 mod describe;
 mod errors;
 mod mlflow_cli;
+mod mlflow_commands;
 mod models_cli;
 mod models_serve;
 mod pyarrow_interop;

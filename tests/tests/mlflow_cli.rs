@@ -93,6 +93,8 @@ fn init_then_run_logs_one_run_and_one_model() {
 #[test]
 fn without_mlflow_yml_a_run_is_not_tracked() {
     let project = project();
+    // The example ships an mlflow.yml; a project without one is not tracked.
+    std::fs::remove_file(project.path().join("conf/base/mlflow.yml")).unwrap();
     ok(&churn(&["run", "--params", SMALL, "-q"], project.path()));
     assert!(!project.path().join("mlruns").exists());
 }

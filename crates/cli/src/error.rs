@@ -36,6 +36,18 @@ pub(crate) enum Failure {
         name: String,
     },
 
+    /// `--experiment` names no active MLflow experiment.
+    #[error(
+        "no active MLflow experiment is called '{name}'; active experiments: {}",
+        if .active.is_empty() { "none".to_owned() } else { .active.join(", ") }
+    )]
+    UnknownExperiment {
+        /// The name asked for.
+        name: String,
+        /// The active experiments' names.
+        active: Vec<String>,
+    },
+
     /// Reading or writing a file named on the command line.
     #[error("{path}: {source}")]
     File {
@@ -83,6 +95,7 @@ impl Failure {
             Failure::Ml(e) => e.kind(),
             Failure::Tracking(e) => e.kind(),
             Failure::NotPipelineMl { .. } => "not_pipeline_ml",
+            Failure::UnknownExperiment { .. } => "not_found",
             Failure::File { .. } => "io",
             Failure::UnknownPipeline { .. } => "pipeline_not_found",
             Failure::DuplicatePipeline { .. } => "duplicate_pipeline",
@@ -103,6 +116,12 @@ impl Failure {
             Some(failure) => failure_message(failure),
             None => self.to_string(),
         }
+    }
+}
+
+impl From<tandem_mlflow_client::Error> for Failure {
+    fn from(error: tandem_mlflow_client::Error) -> Self {
+        Failure::Tracking(error.into())
     }
 }
 

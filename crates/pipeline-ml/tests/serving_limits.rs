@@ -36,17 +36,18 @@ fn a_request_past_the_timeout_gets_504_while_others_are_served() {
         (reply, started.elapsed())
     });
     thread::sleep(Duration::from_millis(50));
-    // Health checks and fast predictions do not wait for the slow one.
+    // Health checks and fast predictions do not wait for the slow one
+    // (3 s); the bound leaves room for a loaded machine.
     let started = Instant::now();
     assert_eq!(get(addr, "/ping").status, 200);
     assert_eq!(post_json(addr, &slow_request(0.0)).status, 200);
-    assert!(started.elapsed() < Duration::from_millis(250));
+    assert!(started.elapsed() < Duration::from_millis(1500));
 
     let (reply, elapsed) = slow.join().unwrap();
     let message = reply.error(504, "DEADLINE_EXCEEDED");
     assert!(message.contains("0.300"), "{message}");
     assert!(
-        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(2),
+        elapsed >= Duration::from_millis(300) && elapsed < Duration::from_millis(2500),
         "{elapsed:?}"
     );
     assert_eq!(post_json(addr, &slow_request(0.0)).status, 200);

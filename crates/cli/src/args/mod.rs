@@ -4,6 +4,8 @@
 mod catalog;
 mod filters;
 mod mlflow;
+mod mlflow_browse;
+mod mlflow_modelify;
 mod models;
 mod pipeline;
 mod run;
@@ -14,7 +16,11 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub(crate) use catalog::{CatalogCommand, CatalogDescribeArgs, CatalogListArgs};
 pub(crate) use filters::FilterArgs;
-pub(crate) use mlflow::{MlflowCommand, MlflowInitArgs};
+pub(crate) use mlflow::{
+    ArtifactsCommand, ArtifactsDownloadArgs, ArtifactsListArgs, ArtifactsLogArgs,
+    ExperimentsCommand, ExperimentsCreateArgs, MlflowCommand, MlflowInitArgs, ModelifyArgs,
+    RunsCommand, RunsListArgs, RunsShowArgs, TrackingArgs,
+};
 pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs};
 pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
 pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
@@ -69,7 +75,7 @@ pub(crate) enum Command {
     /// Save a trained PipelineMl as a model; predict with or serve a saved model.
     #[command(subcommand)]
     Models(ModelsCommand),
-    /// MLflow tracking: set it up for the project.
+    /// MLflow tracking: set it up, browse experiments, runs and artifacts, log models.
     #[command(subcommand)]
     Mlflow(MlflowCommand),
 }
@@ -88,7 +94,7 @@ impl Command {
             Command::Models(ModelsCommand::Predict(_)) => false,
             // A server's output is its log.
             Command::Models(ModelsCommand::Serve(_)) => false,
-            Command::Mlflow(MlflowCommand::Init(args)) => args.json,
+            Command::Mlflow(command) => command.json(),
         }
     }
 }

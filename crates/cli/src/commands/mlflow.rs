@@ -1,39 +1,184 @@
 //! MLflow tracking: the hook `tandem run` installs, and `tandem mlflow ...`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde_json::Map;
 use tandem_catalog::{DEFAULT_ENV, ProjectConfig};
+use tandem_mlflow_client::{Experiment, FileInfo, MlflowClient, Run};
 use tandem_pipeline_ml::tracking::{
-    MlflowConfig, MlflowHook, TrackingProject, project_name, write_default_config,
+    ClientFactory, LoggedPipelineModel, MlflowConfig, MlflowHook, TrackingContext, TrackingProject,
+    project_name, register_datasets, write_default_config,
 };
 use tandem_pipeline_ml::{AnyPipeline, SaveOptions};
 use tandem_runners::Hook;
 
+use super::{mlflow_browse, mlflow_modelify};
 use crate::app::App;
-use crate::args::{MlflowInitArgs, RunArgs};
+use crate::args::{
+    ArtifactsCommand, ExperimentsCommand, MlflowCommand, MlflowInitArgs, RunArgs, RunsCommand,
+    TrackingArgs,
+};
 use crate::error::Failure;
+
+/// What an `mlflow` command produced, handed to the render layer.
+#[derive(Debug)]
+pub(crate) enum MlflowOutcome {
+    /// `mlflow init`: the file written.
+    Initialized(PathBuf),
+    /// `experiments list`.
+    Experiments(Vec<Experiment>),
+    /// `experiments create`: the new experiment.
+    ExperimentCreated(Experiment),
+    /// `runs list`, newest first.
+    Runs(Vec<Run>),
+    /// `runs show`.
+    Run(Box<Run>),
+    /// `artifacts log`.
+    ArtifactsLogged(ArtifactsLogged),
+    /// `artifacts list`: where was listed, and what is there.
+    Artifacts {
+        /// The run or URI listed, as given.
+        source: String,
+        /// Files and directories directly under it.
+        files: Vec<FileInfo>,
+    },
+    /// `artifacts download`: the local path of what was downloaded.
+    Downloaded(PathBuf),
+    /// `modelify`: the logged model.
+    Modelified(Box<LoggedPipelineModel>),
+}
+
+/// What `artifacts log` uploaded.
+#[derive(Debug)]
+pub(crate) struct ArtifactsLogged {
+    /// The run.
+    pub(crate) run_id: String,
+    /// Where in the run's artifacts: the uploaded file's path, or the
+    /// directory the uploaded directory's files went into ("" for the root).
+    pub(crate) artifact_path: String,
+    /// How many files were uploaded.
+    pub(crate) files: usize,
+}
+
+/// Runs an `mlflow` subcommand.
+pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<MlflowOutcome, Failure> {
+    Ok(match command {
+        MlflowCommand::Init(args) => MlflowOutcome::Initialized(init(args)?),
+        MlflowCommand::Experiments(ExperimentsCommand::List(args)) => {
+            MlflowOutcome::Experiments(mlflow_browse::list_experiments(args)?)
+        }
+        MlflowCommand::Experiments(ExperimentsCommand::Create(args)) => {
+            MlflowOutcome::ExperimentCreated(mlflow_browse::create_experiment(args)?)
+        }
+        MlflowCommand::Runs(RunsCommand::List(args)) => {
+            MlflowOutcome::Runs(mlflow_browse::list_runs(args)?)
+        }
+        MlflowCommand::Runs(RunsCommand::Show(args)) => {
+            MlflowOutcome::Run(Box::new(mlflow_browse::show_run(args)?))
+        }
+        MlflowCommand::Artifacts(ArtifactsCommand::Log(args)) => {
+            MlflowOutcome::ArtifactsLogged(mlflow_browse::log_artifacts(args)?)
+        }
+        MlflowCommand::Artifacts(ArtifactsCommand::List(args)) => {
+            mlflow_browse::list_artifacts(args)?
+        }
+        MlflowCommand::Artifacts(ArtifactsCommand::Download(args)) => {
+            MlflowOutcome::Downloaded(mlflow_browse::download_artifacts(args)?)
+        }
+        MlflowCommand::Modelify(args) => {
+            MlflowOutcome::Modelified(Box::new(mlflow_modelify::modelify(args, app)?))
+        }
+    })
+}
+
+/// The project's MLflow settings (every default without an `mlflow.yml`,
+/// so the commands work outside a project too), with `--tracking-uri`
+/// replacing the configured URI.
+pub(super) fn tracking_config(args: &TrackingArgs) -> Result<MlflowConfig, Failure> {
+    let mut config = MlflowConfig::load(&args.conf.conf, args.conf.env.as_deref())?;
+    if let Some(uri) = &args.tracking_uri {
+        config.server.mlflow_tracking_uri = Some(command_line_uri(uri));
+    }
+    Ok(config)
+}
+
+/// A client for `config`, as `tandem run` would track to: credentials.yml
+/// is only read when mlflow.yml names an entry of it, so a directory
+/// without a project configuration still works.
+pub(super) fn tracking_client(
+    args: &TrackingArgs,
+    config: &MlflowConfig,
+) -> Result<MlflowClient, Failure> {
+    let root = super::project_root(&args.conf.conf);
+    let credentials = match &config.server.credentials {
+        Some(_) => ProjectConfig::load(&args.conf.conf, args.conf.env.as_deref())?.credentials,
+        None => Map::new(),
+    };
+    Ok(config.client(&root, &credentials)?)
+}
+
+/// A client for the tracking server or store the arguments select.
+pub(super) fn client(args: &TrackingArgs) -> Result<MlflowClient, Failure> {
+    tracking_client(args, &tracking_config(args)?)
+}
+
+/// `uri` as given on the command line: a relative path is made absolute
+/// against the current directory, because mlflow.yml's relative paths
+/// (which it replaces) resolve against the project root instead.
+fn command_line_uri(uri: &str) -> String {
+    if uri.contains("://") || uri.starts_with("file:") || Path::new(uri).is_absolute() {
+        return uri.to_owned();
+    }
+    std::path::absolute(uri).map_or_else(|_| uri.to_owned(), |p| p.display().to_string())
+}
 
 /// The MLflow hook for a run, when the project has an `mlflow.yml`.
 ///
 /// Tracking is opt-in (`tandem mlflow init`), unlike kedro-mlflow where
 /// installing the plugin turns it on: a project that never asked for MLflow
 /// gets no `mlruns` directory.
-pub(super) fn run_hook(
+/// The MLflow side of `tandem run`: the MLflow dataset types, added to the
+/// app's, and the tracking hook when the project has an `mlflow.yml`. Both
+/// share one [`TrackingContext`], so datasets log to the hook's run.
+pub(super) struct RunTracking {
+    /// The app's dataset types plus MLflow's.
+    pub(super) datasets: tandem_catalog::DatasetRegistry,
+    /// The hook, when the project is tracked.
+    pub(super) hook: Option<Arc<dyn Hook>>,
+}
+
+/// Sets up [`RunTracking`] for a run of `pipeline`.
+pub(super) fn run_tracking(
     args: &RunArgs,
     app: &App,
     config: &ProjectConfig,
     root: PathBuf,
     names: &[String],
     pipeline: &AnyPipeline,
-) -> Result<Option<Arc<dyn Hook>>, Failure> {
-    let Some(mlflow) = MlflowConfig::load_if_present(&args.conf.conf, args.conf.env.as_deref())?
-    else {
-        return Ok(None);
+) -> Result<RunTracking, Failure> {
+    let mlflow = MlflowConfig::load_if_present(&args.conf.conf, args.conf.env.as_deref())?;
+    let context = TrackingContext::new();
+    let mut datasets = app.datasets().clone();
+    let client_config = mlflow.clone().unwrap_or_default();
+    let (client_root, credentials) = (root.clone(), config.credentials.clone());
+    // Only used to read from a run when none is active (`run_id:` settings).
+    let clients: ClientFactory = Arc::new(move || client_config.client(&client_root, &credentials));
+    register_datasets(
+        &mut datasets,
+        context.clone(),
+        clients,
+        app.functions().clone(),
+    );
+    let Some(mlflow) = mlflow else {
+        return Ok(RunTracking {
+            datasets,
+            hook: None,
+        });
     };
     let (package, version) = app.package_id();
     let save = SaveOptions {
-        registry: app.datasets().clone(),
+        registry: datasets.clone(),
         ..SaveOptions::new(package, version)
     };
     let project = TrackingProject {
@@ -48,12 +193,16 @@ pub(super) fn run_hook(
         pipeline.as_ml().cloned(),
         save,
     )
+    .with_context(context)
     .with_command_line(command_line);
-    Ok(Some(Arc::new(hook)))
+    Ok(RunTracking {
+        datasets,
+        hook: Some(Arc::new(hook)),
+    })
 }
 
 /// `mlflow init`: writes the commented default `mlflow.yml`.
-pub(super) fn init(args: &MlflowInitArgs) -> Result<PathBuf, Failure> {
+fn init(args: &MlflowInitArgs) -> Result<PathBuf, Failure> {
     let root = super::project_root(&args.conf.conf);
     let env = args.conf.env.as_deref().unwrap_or(DEFAULT_ENV);
     Ok(write_default_config(

@@ -2,6 +2,8 @@
 
 mod catalog;
 mod mlflow;
+mod mlflow_browse;
+mod mlflow_modelify;
 mod models;
 mod pipeline;
 mod registry;
@@ -14,11 +16,12 @@ use tandem_pipeline_ml::AnyPipeline;
 use tandem_runners::Hook;
 
 pub(crate) use catalog::{Described, Listing};
+pub(crate) use mlflow::{ArtifactsLogged, MlflowOutcome};
 pub(crate) use models::{Prediction, Saved};
 pub(crate) use run::{OutputReport, RunReport};
 
 use crate::app::App;
-use crate::args::{CatalogCommand, Command, MlflowCommand, ModelsCommand, PipelineCommand};
+use crate::args::{CatalogCommand, Command, ModelsCommand, PipelineCommand};
 use crate::error::Failure;
 
 /// A command's result, handed to the render layer.
@@ -40,8 +43,8 @@ pub(crate) enum Outcome {
     Predicted(Prediction),
     /// `models serve`: the server ran and stopped.
     Served,
-    /// `mlflow init`: the file written.
-    MlflowInitialized(PathBuf),
+    /// `mlflow ...`.
+    Mlflow(Box<MlflowOutcome>),
 }
 
 /// Runs `command` for `app`; `hooks` are added to the app's for `run`.
@@ -72,9 +75,7 @@ pub(crate) fn execute(
             models::serve(args, app)?;
             Outcome::Served
         }
-        Command::Mlflow(MlflowCommand::Init(args)) => {
-            Outcome::MlflowInitialized(mlflow::init(args)?)
-        }
+        Command::Mlflow(command) => Outcome::Mlflow(Box::new(mlflow::execute(command, app)?)),
     })
 }
 

@@ -94,7 +94,7 @@ pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Prediction, Failu
 /// Serves `args.model` until SIGINT or SIGTERM.
 pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<(), Failure> {
     let addr = listen_addr(&args.host, args.port)?;
-    let (dir, _download) = fetch_model(&args.model)?;
+    let (dir, _download) = fetch_model(&args.model, MlflowClient::from_env)?;
     let options = LoadOptions {
         registry: Some(app.datasets().clone()),
         ..LoadOptions::default()
@@ -162,9 +162,12 @@ fn listen_addr(host: &str, port: u16) -> Result<SocketAddr, Failure> {
 }
 
 /// The local directory of a model: `uri` itself when it is a path, else
-/// MLflow's download of it into a temporary directory, returned with it so
-/// that it lives as long as the server.
-fn fetch_model(uri: &str) -> Result<(PathBuf, Option<tempfile::TempDir>), Failure> {
+/// its download by the client `connect` makes into a temporary directory,
+/// returned with it so that it lives as long as the server.
+fn fetch_model(
+    uri: &str,
+    connect: impl FnOnce() -> tandem_mlflow_client::Result<MlflowClient>,
+) -> Result<(PathBuf, Option<tempfile::TempDir>), Failure> {
     let path = PathBuf::from(uri);
     if path.exists() || !has_scheme(uri) {
         return Ok((path, None));
@@ -173,7 +176,7 @@ fn fetch_model(uri: &str) -> Result<(PathBuf, Option<tempfile::TempDir>), Failur
         path: std::env::temp_dir().display().to_string(),
         source,
     })?;
-    let fetch = || MlflowClient::from_env()?.download_uri(uri, download.path());
+    let fetch = || connect()?.download_uri(uri, download.path());
     let dir = fetch().map_err(|e| Failure::Tracking(e.into()))?;
     tracing::info!("downloaded {uri} to {}", dir.display());
     Ok((dir, Some(download)))
@@ -203,6 +206,41 @@ mod tests {
         assert!(!has_scheme("data/06_models/churn"));
         assert!(!has_scheme("C:/models/churn"));
         assert!(!has_scheme("/tmp/a:b"));
+    }
+
+    #[test]
+    fn run_uris_are_downloaded_and_paths_used_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model");
+        std::fs::create_dir(&model).unwrap();
+        std::fs::write(model.join("MLmodel"), "flavors: {}\n").unwrap();
+        let store = dir.path().join("mlruns");
+        let client = MlflowClient::local(&store).unwrap();
+        let experiment = client.get_or_create_experiment("serve").unwrap();
+        let run = client
+            .create_run(&tandem_mlflow_client::NewRun::new(
+                &experiment.experiment_id,
+            ))
+            .unwrap();
+        let run_id = run.info.run_id;
+        client
+            .log_artifacts(&run_id, &model, Some("model"))
+            .unwrap();
+
+        let uri = format!("runs:/{run_id}/model");
+        let (fetched, download) = fetch_model(&uri, || Ok(client.clone())).unwrap();
+        assert!(download.is_some());
+        assert_eq!(
+            std::fs::read_to_string(fetched.join("MLmodel")).unwrap(),
+            "flavors: {}\n"
+        );
+
+        let local = model.to_str().unwrap();
+        let unused = || panic!("a local model needs no client");
+        let (in_place, none) = fetch_model(local, unused).unwrap();
+        assert_eq!((in_place, none.is_none()), (model, true));
+        let missing = fetch_model("runs:/nope/model", || Ok(client.clone())).unwrap_err();
+        assert!(!missing.to_string().is_empty());
     }
 
     #[test]

@@ -54,20 +54,20 @@ pub(crate) fn run(
     let pipeline: &tandem_pipeline_core::Pipeline = &selected;
 
     let run_id = generate_timestamp();
+    let config = ProjectConfig::load(&args.conf.conf, args.conf.env.as_deref())?;
+    let root = super::project_root(&args.conf.conf);
+    let tracking =
+        super::mlflow::run_tracking(args, app, &config, root.clone(), &names, &selected)?;
     let options = CatalogOptions {
         load_versions: args.load_versions(),
         save_version: Some(run_id.clone()),
         params_overrides: args.params_overrides(),
-        registry: app.datasets().clone(),
+        registry: tracking.datasets,
     };
-    let config = ProjectConfig::load(&args.conf.conf, args.conf.env.as_deref())?;
-    let root = super::project_root(&args.conf.conf);
     let catalog = DataCatalog::from_project(&config, &options, &root)?;
 
     let mut hooks: Vec<Arc<dyn Hook>> = app.hooks().iter().chain(extra_hooks).cloned().collect();
-    if let Some(hook) = super::mlflow::run_hook(args, app, &config, root, &names, &selected)? {
-        hooks.push(hook);
-    }
+    hooks.extend(tracking.hook);
     let run_options = RunOptions {
         run_id: Some(run_id.clone()),
         only_missing_outputs: args.only_missing_outputs,

@@ -34,7 +34,7 @@ pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io:
         Outcome::Predicted(body) => models::predicted(out, body),
         // The server reported itself in the log.
         Outcome::Served => Ok(()),
-        Outcome::MlflowInitialized(path) => mlflow::initialized(out, path, json),
+        Outcome::Mlflow(outcome) => mlflow::outcome(out, outcome, json),
     }
 }
 

@@ -37,7 +37,8 @@ pub struct SaveOptions {
     /// is built with it before the model is published, so a dataset type
     /// that cannot read its copied file fails the save, not a later load.
     pub registry: DatasetRegistry,
-    /// How many rows of the input go into the input example.
+    /// How many rows of the input go into the input example; 0 logs no
+    /// example (an explicit `input_example` option is still written).
     pub example_rows: usize,
 }
 
@@ -218,7 +219,9 @@ fn write_model(
     };
     let example = match &log_model.input_example {
         Some(value) => Some(Example::from_explicit(value)?),
-        None => input.and_then(|data| Example::from_data(data, options.example_rows)),
+        None => input
+            .filter(|_| options.example_rows > 0)
+            .and_then(|data| Example::from_data(data, options.example_rows)),
     };
     if let Some(example) = &example {
         write_file(staging, INPUT_EXAMPLE, example.input.as_bytes())?;

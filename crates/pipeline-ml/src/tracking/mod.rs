@@ -5,13 +5,17 @@
 //! - [`MlflowHook`] makes every tracked run an MLflow run: experiment and
 //!   run, tags, the parameters nodes consume, and — for a [`PipelineMl`] —
 //!   the inference pipeline logged as a model at the end of training.
-//! - [`TrackingContext`] shares the active run with MLflow datasets.
+//! - [`TrackingContext`] shares the active run with the MLflow datasets
+//!   [`register_datasets`] adds to a dataset registry.
 //! - [`log_pipeline_model`] logs an already-trained pipeline (`modelify`).
 //!
 //! [`PipelineMl`]: crate::PipelineMl
 
 mod config;
 mod context;
+mod datasets;
+mod datasets_metrics;
+mod datasets_model;
 mod error;
 mod hook;
 mod logging;
@@ -23,6 +27,7 @@ pub use config::{
     project_name, write_default_config,
 };
 pub use context::{ActiveRun, TrackingContext};
+pub use datasets::{ClientFactory, register_datasets, types as dataset_types};
 pub use error::Error;
 pub use hook::{MlflowHook, TrackingProject, tags};
 pub use logging::{LoggedPipelineModel, log_pipeline_model};

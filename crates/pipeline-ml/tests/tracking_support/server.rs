@@ -23,6 +23,10 @@ pub(crate) const NO_TELEMETRY: [(&str, &str); 2] = [
 /// installs the same, so the venv is shared).
 const MLFLOW: &str = "mlflow[auth]==3.17.2";
 
+/// The basic-auth server's admin account.
+pub(crate) const ADMIN: &str = "admin";
+pub(crate) const ADMIN_PASSWORD: &str = "tandem-admin-pw-1234";
+
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -107,7 +111,9 @@ fn free_port() -> u16 {
 }
 
 impl Server {
-    pub(crate) fn start() -> Server {
+    /// Starts a server; with `basic_auth`, MLflow's basic-auth app with
+    /// the [`ADMIN`] account.
+    pub(crate) fn start(basic_auth: bool) -> Server {
         let bin = venv_bin();
         let data = tempfile::Builder::new()
             .prefix("tandem-mlflow-")
@@ -115,7 +121,7 @@ impl Server {
             .unwrap()
             .keep();
         let port = free_port();
-        let args: Vec<String> = vec![
+        let mut args: Vec<String> = vec![
             bin.join("mlflow").display().to_string(),
             "server".into(),
             "--host".into(),
@@ -132,6 +138,22 @@ impl Server {
         ];
         let mut cmd = Command::new(bin.join("python"));
         cmd.envs(NO_TELEMETRY);
+        if basic_auth {
+            args.extend(["--app-name".into(), "basic-auth".into()]);
+            let ini = data.join("auth.ini");
+            std::fs::write(
+                &ini,
+                format!(
+                    "[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{}/basic_auth.db\n\
+                     admin_username = {ADMIN}\nadmin_password = {ADMIN_PASSWORD}\n\
+                     authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+                    data.display()
+                ),
+            )
+            .unwrap();
+            cmd.env("MLFLOW_AUTH_CONFIG_PATH", &ini)
+                .env("MLFLOW_FLASK_SERVER_SECRET_KEY", "tandem-test-secret");
+        }
         let child = cmd
             .args(["-c", SUPERVISOR])
             .arg(&data)
@@ -173,7 +195,13 @@ impl Server {
 /// The plain server (SQLite backend, proxied artifacts), shared by all tests.
 pub(crate) fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(Server::start)
+    SERVER.get_or_init(|| Server::start(false))
+}
+
+/// A basic-auth server, shared by the tests that need one.
+pub(crate) fn auth_server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| Server::start(true))
 }
 
 /// Whether `GET /health` answers 200.
