@@ -59,6 +59,34 @@ pub fn churn_bin() -> &'static Path {
     BIN.get_or_init(|| build_binary("churn", "churn"))
 }
 
+/// Runs the churn binary in `cwd` with `args`, colours off and no tracking
+/// URI from the environment (each test picks its own store).
+pub fn churn(args: &[&str], cwd: &Path) -> std::process::Output {
+    Command::new(churn_bin())
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .expect("churn starts")
+}
+
+/// The stdout of a command that must have succeeded.
+///
+/// # Panics
+///
+/// When it failed; the message carries its exit code and both streams.
+pub fn ok(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
 fn build_binary(package: &str, bin: &str) -> PathBuf {
     // The test executable is `<target>/<profile dir>/deps/integration-<hash>`.
     let exe = std::env::current_exe().expect("the test executable has a path");

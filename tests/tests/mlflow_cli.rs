@@ -3,34 +3,12 @@
 //! is one FINISHED MLflow run with its parameters and one logged model.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use tandem_tests::{churn_bin, workspace_file};
+use tandem_tests::{churn, ok, workspace_file};
 
 use crate::run_support::copy_dir;
 
 const SMALL: &str = "data_generation.n_customers=600";
-
-fn churn(args: &[&str], cwd: &Path) -> Output {
-    Command::new(churn_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .expect("churn starts")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
 
 fn project() -> tempfile::TempDir {
     let project = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use tandem_tests::{churn_bin, workspace_file};
+use tandem_tests::{churn, churn_bin, ok, workspace_file};
 
 use crate::run_support::copy_dir;
 
@@ -28,27 +28,6 @@ fn trained() -> &'static Path {
             project
         })
         .path()
-}
-
-fn churn(args: &[&str], cwd: &Path) -> Output {
-    Command::new(churn_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .expect("churn starts")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 fn ok_json(output: &Output) -> Value {

@@ -2,32 +2,9 @@
 //! train, pack the PipelineMl, predict from files, and agree with the model
 //! loaded in process.
 
-use std::path::Path;
-use std::process::Command;
-
-use tandem_tests::{churn_bin, workspace_file};
+use tandem_tests::{churn, ok, workspace_file};
 
 use crate::run_support::copy_dir;
-
-fn churn(args: &[&str], cwd: &Path) -> std::process::Output {
-    Command::new(churn_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("churn starts")
-}
-
-fn ok(output: &std::process::Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
 
 #[test]
 fn train_save_and_predict_from_the_command_line() {
