@@ -18,13 +18,10 @@ pub(crate) enum Failure {
     #[error(transparent)]
     Run(#[from] tandem_runners::Error),
 
-    /// Binding, packing or loading a PipelineMl model.
+    /// Binding, packing, loading or tracking a PipelineMl model
+    /// (mlflow.yml, the tracking server or store, model logging).
     #[error(transparent)]
     Ml(#[from] tandem_pipeline_ml::Error),
-
-    /// MLflow tracking: mlflow.yml, the tracking server or store, model logging.
-    #[error(transparent)]
-    Tracking(#[from] tandem_pipeline_ml::tracking::Error),
 
     /// `models save` names a pipeline that is not a PipelineMl.
     #[error(
@@ -93,7 +90,6 @@ impl Failure {
             Failure::Catalog(e) => e.kind(),
             Failure::Run(e) => e.kind(),
             Failure::Ml(e) => e.kind(),
-            Failure::Tracking(e) => e.kind(),
             Failure::NotPipelineMl { .. } => "not_pipeline_ml",
             Failure::UnknownExperiment { .. } => "not_found",
             Failure::File { .. } => "io",
@@ -121,7 +117,7 @@ impl Failure {
 
 impl From<tandem_mlflow_client::Error> for Failure {
     fn from(error: tandem_mlflow_client::Error) -> Self {
-        Failure::Tracking(error.into())
+        Failure::Ml(error.into())
     }
 }
 

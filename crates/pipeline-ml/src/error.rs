@@ -150,6 +150,40 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `mlflow.yml` (or the credentials it names) is malformed.
+    #[error("invalid MLflow configuration in {file}: {message}")]
+    InvalidConfig {
+        /// The file at fault (or `mlflow.yml` for merged settings).
+        file: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+
+    /// A parameter value exceeds MLflow's limit under `long_params_strategy: fail`.
+    #[error(
+        "parameter '{key}' is {length} characters long, over MLflow's limit of {limit}; set \
+         tracking.params.long_params_strategy to 'tag' or 'truncate' in mlflow.yml"
+    )]
+    ParamTooLong {
+        /// The parameter key.
+        key: String,
+        /// Its value's length in characters.
+        length: usize,
+        /// MLflow's limit.
+        limit: usize,
+    },
+
+    /// A dataset was used outside a tracked run and has no `run_id` to use.
+    #[error("dataset '{dataset}' needs an active MLflow run or a `run_id` setting")]
+    NoActiveRun {
+        /// The dataset name.
+        dataset: String,
+    },
+
+    /// The MLflow client failed (server, local store, registry).
+    #[error(transparent)]
+    Mlflow(#[from] tandem_mlflow_client::Error),
+
     /// A pipeline error (filter, spec, node).
     #[error(transparent)]
     Pipeline(#[from] tandem_pipeline_core::Error),
@@ -171,6 +205,10 @@ impl Error {
             Error::InvalidInputName { .. } => "invalid_input_name",
             Error::FreeInferenceInputs { .. } => "free_inference_inputs",
             Error::InvalidOption(_) => "invalid_option",
+            Error::InvalidConfig { .. } => "invalid_config",
+            Error::ParamTooLong { .. } => "param_too_long",
+            Error::NoActiveRun { .. } => "no_active_run",
+            Error::Mlflow(e) => e.kind(),
             Error::ArtifactNotPersisted { .. } => "artifact_not_persisted",
             Error::ArtifactNotFile { .. } => "artifact_not_file",
             Error::ArtifactMissing { .. } => "artifact_missing",
@@ -185,6 +223,19 @@ impl Error {
             Error::Pipeline(e) => e.kind(),
             Error::Catalog(e) => e.kind(),
             Error::Run(e) => e.kind(),
+        }
+    }
+
+    /// Maps an I/O error on `path` to [`Error::Io`].
+    pub(crate) fn io(
+        operation: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Error + use<> {
+        let path = path.display().to_string();
+        move |source| Error::Io {
+            operation,
+            path,
+            source,
         }
     }
 }

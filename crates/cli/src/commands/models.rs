@@ -177,7 +177,7 @@ fn fetch_model(
         source,
     })?;
     let fetch = || connect()?.download_uri(uri, download.path());
-    let dir = fetch().map_err(|e| Failure::Tracking(e.into()))?;
+    let dir = fetch().map_err(|e| Failure::Ml(e.into()))?;
     tracing::info!("downloaded {uri} to {}", dir.display());
     Ok((dir, Some(download)))
 }

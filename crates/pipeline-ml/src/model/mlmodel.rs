@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::signature_text::SignatureText;
-use super::{MLMODEL, invalid_model, io_error};
+use super::{MLMODEL, invalid_model};
 use crate::error::Error;
 use crate::options::{CopyModes, RunnerChoice};
 
@@ -139,7 +139,7 @@ impl MlModel {
     /// Reads `<dir>/MLmodel`.
     pub fn read(dir: &Path) -> Result<MlModel, Error> {
         let path = dir.join(MLMODEL);
-        let text = std::fs::read_to_string(&path).map_err(io_error("read", &path))?;
+        let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
         super::from_yaml(&text, &path)
     }
 

@@ -48,17 +48,6 @@ const PARAMETERS_FILE: &str = "tandem/parameters.yml";
 /// The directory artifacts are copied into.
 pub(crate) const ARTIFACTS_DIR_NAME: &str = "artifacts";
 
-fn io_error<'a>(
-    operation: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io {
-        operation,
-        path: path.display().to_string(),
-        source,
-    }
-}
-
 fn invalid_model(path: &Path, message: impl fmt::Display) -> Error {
     Error::InvalidModel {
         path: path.display().to_string(),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use tandem_pipeline_core::PipelineSpec;
 
 use super::mlmodel::{MlModel, TandemFlavor};
-use super::{from_yaml, inside, invalid_model, io_error};
+use super::{from_yaml, inside, invalid_model};
 use crate::error::Error;
 
 /// The parsed files of a model directory.
@@ -51,7 +51,7 @@ impl ModelFiles {
 }
 
 fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
-    let text = std::fs::read_to_string(path).map_err(io_error("read", path))?;
+    let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
     from_yaml(&text, path)
 }
 

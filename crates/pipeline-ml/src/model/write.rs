@@ -16,7 +16,7 @@ use super::{
     CATALOG_FILE, FLAVOR, INPUT_EXAMPLE, MLMODEL, PARAMETERS_FILE, PIPELINE_FILE,
     SERVING_INPUT_EXAMPLE,
 };
-use super::{invalid_model, io_error, to_yaml};
+use super::{invalid_model, to_yaml};
 use crate::artifacts::{Artifacts, extract_artifacts};
 use crate::error::Error;
 use crate::options::SignatureChoice;
@@ -112,7 +112,7 @@ fn refuse_non_empty(dir: &Path) -> Result<(), Error> {
             None => Ok(()),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io_error("read", dir)(e)),
+        Err(e) => Err(Error::io("read", dir)(e)),
     }
 }
 
@@ -124,22 +124,22 @@ fn staging_dir(dir: &Path) -> Result<PathBuf, Error> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+    std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
     let staging = parent.join(format!(
         ".{}.tmp-{:016x}",
         name.to_string_lossy(),
         fastrand::u64(..)
     ));
-    std::fs::create_dir(&staging).map_err(io_error("create", &staging))?;
+    std::fs::create_dir(&staging).map_err(Error::io("create", &staging))?;
     Ok(staging)
 }
 
 fn publish(staging: &Path, dir: &Path) -> Result<(), Error> {
     if dir.exists() {
         // Checked empty before writing; renaming onto a directory is not portable.
-        std::fs::remove_dir(dir).map_err(io_error("replace", dir))?;
+        std::fs::remove_dir(dir).map_err(Error::io("replace", dir))?;
     }
-    std::fs::rename(staging, dir).map_err(io_error("rename into", dir))
+    std::fs::rename(staging, dir).map_err(Error::io("rename into", dir))
 }
 
 /// The data signatures and examples are inferred from: the explicit example
@@ -308,16 +308,16 @@ fn arrow_fields(data: &Data) -> Option<Vec<FieldText>> {
 fn write_file(dir: &Path, relative: &str, bytes: &[u8]) -> Result<(), Error> {
     let path = dir.join(relative);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+        std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
     }
-    std::fs::write(&path, bytes).map_err(io_error("write", &path))
+    std::fs::write(&path, bytes).map_err(Error::io("write", &path))
 }
 
 fn directory_size(dir: &Path) -> Result<u64, Error> {
     let mut total = 0;
-    for entry in std::fs::read_dir(dir).map_err(io_error("read", dir))? {
-        let entry = entry.map_err(io_error("read", dir))?;
-        let metadata = entry.metadata().map_err(io_error("read", &entry.path()))?;
+    for entry in std::fs::read_dir(dir).map_err(Error::io("read", dir))? {
+        let entry = entry.map_err(Error::io("read", dir))?;
+        let metadata = entry.metadata().map_err(Error::io("read", &entry.path()))?;
         total += if metadata.is_dir() {
             directory_size(&entry.path())?
         } else {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use tandem_catalog::{BASE_ENV, DEFAULT_ENV};
 use tandem_mlflow_client::{Config, Credentials, MlflowClient, Secret};
 
-use super::error::Error;
+use crate::error::Error;
 
 /// The file names tried in each environment directory, in order.
 const FILE_NAMES: [&str; 2] = ["mlflow.yml", "mlflow.yaml"];

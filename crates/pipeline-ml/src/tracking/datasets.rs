@@ -19,7 +19,7 @@ use tandem_pipeline_core::{Data, FunctionRegistry};
 use super::context::{ActiveRun, TrackingContext};
 use super::datasets_metrics::{MetricDataset, MetricHistoryDataset, MetricsHistoryDataset};
 use super::datasets_model::ModelDataset;
-use super::error::Error;
+use crate::error::Error;
 
 /// Dataset type names [`register_datasets`] registers.
 pub mod types {

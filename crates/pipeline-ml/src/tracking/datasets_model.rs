@@ -179,7 +179,7 @@ impl Dataset for ModelDataset {
             ..LoadOptions::default()
         };
         let model = PipelineModel::load(&dir, &self.services.functions, &options)
-            .map_err(|e| super::datasets::failure("load the model of", &self.dataset, e.into()))?;
+            .map_err(|e| super::datasets::failure("load the model of", &self.dataset, e))?;
         self.downloads
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

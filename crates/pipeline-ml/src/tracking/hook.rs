@@ -13,9 +13,9 @@ use tandem_runners::{DataMap, Hook, HookResult, RunInfo};
 
 use super::config::MlflowConfig;
 use super::context::{ActiveRun, TrackingContext};
-use super::error::Error;
 use super::logging::{check_registry, log_pipeline_model};
 use super::params::{consumed_parameters, params_to_log};
+use crate::error::Error;
 use crate::model::SaveOptions;
 use crate::pipeline_ml::PipelineMl;
 

@@ -10,7 +10,7 @@ use tandem_mlflow_client::{
     LoggedModelStatus, MlflowClient, ModelVersion, NewLoggedModel, NewModelVersion,
 };
 
-use super::error::Error;
+use crate::error::Error;
 use crate::model::{MLMODEL, MlModel, SaveOptions, save_model};
 use crate::pipeline_ml::PipelineMl;
 

@@ -16,7 +16,6 @@ mod context;
 mod datasets;
 mod datasets_metrics;
 mod datasets_model;
-mod error;
 mod hook;
 mod logging;
 mod params;
@@ -28,7 +27,6 @@ pub use config::{
 };
 pub use context::{ActiveRun, TrackingContext};
 pub use datasets::{ClientFactory, register_datasets, types as dataset_types};
-pub use error::Error;
 pub use hook::{MlflowHook, TrackingProject, tags};
 pub use logging::{LoggedPipelineModel, log_pipeline_model};
 pub use params::{consumed_parameters, params_to_log};

@@ -7,7 +7,7 @@ use tandem_mlflow_client::{Param, Tag};
 use tandem_pipeline_core::Pipeline;
 
 use super::config::{LongParamsStrategy, MAX_PARAM_LENGTH, ParamsConfig};
-use super::error::Error;
+use crate::error::Error;
 
 /// The parameter datasets the nodes of `pipeline` consume: every
 /// `params:<key>` and `parameters`, sorted (no node produces them, so they
