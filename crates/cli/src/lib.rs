@@ -44,7 +44,12 @@
 //!   like `kedro run`, with a progress bar on a terminal.
 //! - `tandem catalog list|describe`: the project's catalog, credentials masked.
 //! - `tandem pipeline describe|check --spec FILE`: a spec's execution order,
-//!   after filters, and whether every function is registered.
+//!   after filters (for an `ml:` spec also its inference side), and whether
+//!   every function is registered.
+//! - `tandem models save|predict|serve`: pack a trained PipelineMl as a model
+//!   directory, predict from a file, serve MLflow's scoring protocol.
+//! - `tandem mlflow init|modelify|experiments|runs|artifacts`: tracking
+//!   configuration, logging a trained PipelineMl, browsing the store.
 //!
 //! Logs go through `tracing`: tandem's crates log at info (`-v` debug, `-vv`
 //! trace, `-q` warnings only); a project's own crates log when `RUST_LOG`

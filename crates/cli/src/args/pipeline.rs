@@ -20,7 +20,12 @@ repeated. Each flag selects nodes from the whole pipeline on its own and the
 result keeps only the nodes every flag selected (an intersection), so the order
 of the flags does not matter. A filter that selects nothing is an error
 (empty_pipeline), as is naming a node, dataset or namespace the pipeline does
-not have.",
+not have.
+
+A spec whose top level is an `ml:` section (training, inference, input_name)
+describes a PipelineMl: the filters apply to its training pipeline and keep
+the binding, re-checking it, and --json adds \"type\": \"pipeline_ml\", the
+inference nodes, inputs and outputs, input_name and the artifacts.",
         after_long_help = "\
 Examples:
   # The whole pipeline, as text
