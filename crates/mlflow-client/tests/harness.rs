@@ -125,8 +125,11 @@ impl Server {
             "127.0.0.1".into(),
             "--port".into(),
             port.to_string(),
+            // One worker: two workers initialise the model-registry tables of
+            // the shared SQLite file concurrently on first use, and the loser
+            // answered 500 to every registry call (seen in CI).
             "--workers".into(),
-            "2".into(),
+            "1".into(),
             "--backend-store-uri".into(),
             format!("sqlite:///{}/mlflow.db", data.display()),
             "--serve-artifacts".into(),
