@@ -7,6 +7,7 @@ mod errors;
 mod mlflow_cli;
 mod mlflow_commands;
 mod models_cli;
+mod models_embedded;
 mod models_serve;
 mod pyarrow_interop;
 mod run_demo;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
 use tandem_pipeline_core::{FunctionRegistry, IntoNodeFunction};
-use tandem_pipeline_ml::AnyPipeline;
+use tandem_pipeline_ml::{AnyPipeline, SaveOptions};
 use tandem_runners::Hook;
 
 /// A project as the CLI sees it: node functions (by id, for spec files),
@@ -151,8 +151,25 @@ impl App {
         &self.hooks
     }
 
-    /// The package name and version models record.
-    pub(crate) fn package_id(&self) -> (&str, &str) {
-        (&self.package.0, &self.package.1)
+    /// How this binary saves models: its package, its dataset types and,
+    /// with `embed`, itself as the model's executable (it registers the
+    /// functions the model calls).
+    pub(crate) fn save_options(&self, embed: bool) -> SaveOptions {
+        let executable = embed
+            .then(|| {
+                std::env::current_exe()
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            "the model will not embed this executable: its path is unknown ({e})"
+                        );
+                    })
+                    .ok()
+            })
+            .flatten();
+        SaveOptions {
+            registry: self.datasets.clone(),
+            executable,
+            ..SaveOptions::new(&self.package.0, &self.package.1)
+        }
     }
 }

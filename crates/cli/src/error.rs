@@ -80,6 +80,16 @@ pub(crate) enum Failure {
         /// Where it was defined again.
         second: String,
     },
+
+    /// The model needs functions this binary lacks, and its embedded
+    /// executable cannot stand in.
+    #[error("{missing}; {reason}")]
+    CannotDelegate {
+        /// The load error naming the missing functions.
+        missing: Box<tandem_pipeline_ml::Error>,
+        /// Why the embedded executable cannot run it.
+        reason: String,
+    },
 }
 
 impl Failure {
@@ -95,6 +105,7 @@ impl Failure {
             Failure::File { .. } => "io",
             Failure::UnknownPipeline { .. } => "pipeline_not_found",
             Failure::DuplicatePipeline { .. } => "duplicate_pipeline",
+            Failure::CannotDelegate { missing, .. } => missing.kind(),
         }
     }
 

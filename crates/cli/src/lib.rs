@@ -138,6 +138,7 @@ fn execute(
     let is_run = matches!(command, Command::Run(_));
     // If stderr is gone too there is nowhere to report; the exit code remains.
     match commands::execute(command, app, hooks) {
+        Ok(commands::Outcome::Delegated(code)) => code,
         Ok(outcome) => match render::outcome(out, &outcome, json) {
             Ok(()) => 0,
             Err(e) => {

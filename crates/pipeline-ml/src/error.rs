@@ -101,6 +101,16 @@ pub enum Error {
         target: String,
     },
 
+    /// A model's embedded executable cannot be embedded or run here
+    /// (another platform, altered bytes, missing file).
+    #[error("cannot use the model's executable {path}: {message}")]
+    Executable {
+        /// The executable.
+        path: String,
+        /// Why not.
+        message: String,
+    },
+
     /// A model directory is malformed (MLmodel, tandem files, unsafe paths).
     #[error("invalid model at {path}: {message}")]
     InvalidModel {
@@ -113,6 +123,10 @@ pub enum Error {
     /// Input data for the model is malformed or does not fit its signature.
     #[error("invalid model input: {0}")]
     InvalidInput(String),
+
+    /// A `models worker` frame is malformed or of another protocol version.
+    #[error("worker protocol: {0}")]
+    WorkerProtocol(String),
 
     /// A predict-time parameter the model does not have.
     #[error("unknown parameter '{name}'; the model's parameters are: {}", listed(.valid))]
@@ -214,8 +228,10 @@ impl Error {
             Error::ArtifactMissing { .. } => "artifact_missing",
             Error::ModelExists { .. } => "model_exists",
             Error::MissingFunctions { .. } => "missing_functions",
+            Error::Executable { .. } => "executable",
             Error::InvalidModel { .. } => "invalid_model",
             Error::InvalidInput(_) => "invalid_input",
+            Error::WorkerProtocol(_) => "worker_protocol",
             Error::UnknownParameter { .. } => "unknown_parameter",
             Error::InvalidSignature(_) => "invalid_signature",
             Error::Unserializable { .. } => "unserializable",

@@ -40,6 +40,7 @@ pub mod serving;
 mod spec;
 pub mod tracking;
 mod values;
+pub mod worker;
 
 pub use artifacts::{Artifacts, FileArtifact, extract_artifacts};
 pub use error::Error;

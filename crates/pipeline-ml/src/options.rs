@@ -125,6 +125,10 @@ pub struct LogModelOptions {
     pub name: String,
     /// Registers a new version of this registered model when set.
     pub registered_model_name: Option<String>,
+    /// Aliases moved to the new registered version (`champion`), so that
+    /// `models:/<name>@<alias>` serves it. A tandem addition: MLflow's
+    /// `log_model` registers without aliases. Needs `registered_model_name`.
+    pub aliases: Vec<String>,
     /// The signature to log.
     pub signature: SignatureChoice,
     /// An explicit input example (MLflow's split-oriented JSON); by default
@@ -137,6 +141,7 @@ impl Default for LogModelOptions {
         LogModelOptions {
             name: "model".to_owned(),
             registered_model_name: None,
+            aliases: Vec::new(),
             signature: SignatureChoice::Auto,
             input_example: None,
         }

@@ -63,6 +63,11 @@ pub(crate) struct ModelifyArgs {
     #[arg(long, value_name = "NAME")]
     pub(crate) registered_model_name: Option<String>,
 
+    /// Point this alias at the registered version (repeatable; needs
+    /// --registered-model-name).
+    #[arg(long, value_name = "ALIAS", requires = "registered_model_name")]
+    pub(crate) alias: Vec<String>,
+
     /// How the model hands data between its datasets: assign, copy or deepcopy.
     #[arg(
         long,
@@ -84,6 +89,11 @@ pub(crate) struct ModelifyArgs {
     /// Log the first row of the input data as the model's input example.
     #[arg(long)]
     pub(crate) infer_input_example: bool,
+
+    /// Do not copy this executable into the model's bin/ (smaller model,
+    /// but only a binary registering its functions can then run it).
+    #[arg(long)]
+    pub(crate) no_executable: bool,
 
     /// Log the model as an output of this run instead of as a run-less logged model.
     #[arg(long, value_name = "ID")]

@@ -21,7 +21,7 @@ pub(crate) use mlflow::{
     ExperimentsCommand, ExperimentsCreateArgs, MlflowCommand, MlflowInitArgs, ModelifyArgs,
     RunsCommand, RunsListArgs, RunsShowArgs, TrackingArgs,
 };
-pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs};
+pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs, WorkerArgs};
 pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
 pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
 
@@ -94,6 +94,8 @@ impl Command {
             Command::Models(ModelsCommand::Predict(_)) => false,
             // A server's output is its log.
             Command::Models(ModelsCommand::Serve(_)) => false,
+            // stdout is the worker protocol; errors stay human-readable on stderr.
+            Command::Models(ModelsCommand::Worker(_)) => false,
             Command::Mlflow(command) => command.json(),
         }
     }

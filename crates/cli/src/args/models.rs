@@ -37,12 +37,18 @@ The input is an MLflow JSON envelope (dataframe_split, dataframe_records,
 instances or inputs, with optional params), a CSV file with a header, or a
 parquet file; its format comes from -t or the file extension. Columns are
 checked against the model's signature: missing columns and unsafe conversions
-are errors, extra columns are ignored. The model's functions must be
-registered in this binary (the error lists any that are not).",
+are errors, extra columns are ignored.
+
+MODEL_URI is a model directory or an MLflow URI (runs:/, models:/), as for
+`models serve`. When this binary does not register the model's functions
+(the bundled `tandem` given a project's model), the model's embedded
+executable (bin/, written by `models save` and tracked runs) runs the
+prediction, once its target triple and SHA-256 match.",
         after_long_help = "\
 Examples:
   churn models predict -m data/06_models/churn_model -i customers.json
-  churn models predict -m model -i customers.parquet -o predictions.json --params threshold=0.7"
+  churn models predict -m model -i customers.parquet -o predictions.json --params threshold=0.7
+  tandem models predict -m models:/churn@champion -i customers.csv   # runs the model's bin/churn"
     )]
     Predict(PredictArgs),
     /// Serve a model over HTTP with MLflow's scoring protocol.
@@ -57,8 +63,10 @@ application/vnd.apache.parquet, answered {\"predictions\": ...}.
 MODEL_URI is a model directory or an MLflow URI: runs:/<run_id>/<path>,
 models:/<name>/<version>, models:/<name>@<alias> or models:/m-<id>. URIs are
 downloaded to a temporary directory through MLFLOW_TRACKING_URI (./mlruns
-when unset), with MLflow's credential variables. The model is loaded once;
-its functions must be registered in this binary.
+when unset), with MLflow's credential variables. The model is loaded once
+and shared by the workers. When this binary does not register the model's
+functions, the model's embedded executable serves it, once its target triple
+and SHA-256 are checked (a model saved with --no-executable cannot be).
 
 Errors are MLflow's JSON {\"error_code\", \"message\"}: 400 for input that
 does not fit the signature (missing columns, unsafe conversions, unknown or
@@ -74,6 +82,17 @@ Examples:
     -d @data/06_models/churn_model/serving_input_example.json"
     )]
     Serve(ServeArgs),
+    /// Answer predictions over stdin/stdout for MLflow's Python loader.
+    #[command(
+        hide = true,
+        long_about = "\
+Load a model directory and answer prediction frames on stdin with frames on
+stdout until stdin closes: the worker mode the model's `python_function`
+loader (code/tandem_pyfunc.py) starts, so that `mlflow models serve`,
+`mlflow models predict` and `mlflow.pyfunc.load_model` run the model in
+this binary. stdout carries the binary protocol only; logs go to stderr."
+    )]
+    Worker(WorkerArgs),
 }
 
 /// `models save`.
@@ -94,6 +113,11 @@ pub(crate) struct SaveArgs {
     #[command(flatten)]
     pub(crate) conf: ConfArgs,
 
+    /// Do not copy this executable into the model's bin/ (smaller model,
+    /// but only a binary registering its functions can then run it).
+    #[arg(long)]
+    pub(crate) no_executable: bool,
+
     /// Print the written MLmodel as JSON.
     #[arg(long)]
     pub(crate) json: bool,
@@ -113,9 +137,9 @@ pub(crate) enum InputKind {
 /// `models predict`.
 #[derive(Debug, Args)]
 pub(crate) struct PredictArgs {
-    /// The model directory.
-    #[arg(long, short = 'm', value_name = "MODEL")]
-    pub(crate) model: PathBuf,
+    /// The model: a directory, runs:/..., models:/name/version, models:/name@alias or models:/m-id.
+    #[arg(long, short = 'm', value_name = "MODEL_URI")]
+    pub(crate) model: String,
 
     /// The input file.
     #[arg(long, short = 'i', value_name = "INPUT")]
@@ -141,6 +165,17 @@ pub(crate) struct PredictArgs {
     pub(crate) params: Vec<String>,
 }
 
+impl InputKind {
+    /// The name `-t` takes.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            InputKind::Json => "json",
+            InputKind::Csv => "csv",
+            InputKind::Parquet => "parquet",
+        }
+    }
+}
+
 impl PredictArgs {
     /// Every `--params` pair, in order.
     pub(crate) fn param_pairs(&self) -> Vec<&str> {
@@ -151,6 +186,14 @@ impl PredictArgs {
             .filter(|p| !p.is_empty())
             .collect()
     }
+}
+
+/// `models worker`.
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// The model directory.
+    #[arg(long, short = 'm', value_name = "MODEL_DIR")]
+    pub(crate) model: PathBuf,
 }
 
 /// `models serve`.

@@ -176,10 +176,9 @@ pub(super) fn run_tracking(
             hook: None,
         });
     };
-    let (package, version) = app.package_id();
     let save = SaveOptions {
         registry: datasets.clone(),
-        ..SaveOptions::new(package, version)
+        ..app.save_options(mlflow.tracking.model.embed_executable)
     };
     let project = TrackingProject {
         root,

@@ -39,15 +39,13 @@ pub(super) fn modelify(args: &ModelifyArgs, app: &App) -> Result<LoggedPipelineM
     let conf = &args.tracking.conf;
     let options = CatalogOptions::new(app.datasets().clone());
     let catalog = DataCatalog::from_conf_dir(&conf.conf, conf.env.as_deref(), &options)?;
-    let (package, version) = app.package_id();
     let save = SaveOptions {
-        registry: app.datasets().clone(),
         example_rows: if args.infer_input_example {
             EXAMPLE_ROWS
         } else {
             0
         },
-        ..SaveOptions::new(package, version)
+        ..app.save_options(!args.no_executable)
     };
     Ok(log_pipeline_model(
         &client,
@@ -78,6 +76,7 @@ fn rebind(registered: &PipelineMl, args: &ModelifyArgs) -> Result<PipelineMl, Fa
             .clone()
             .unwrap_or_else(|| format!("model-{}", args.pipeline)),
         registered_model_name: args.registered_model_name.clone(),
+        aliases: args.alias.clone(),
         signature: if args.infer_signature {
             SignatureChoice::Auto
         } else {

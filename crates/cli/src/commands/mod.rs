@@ -1,6 +1,7 @@
 //! What each command does, independent of how results are printed.
 
 mod catalog;
+mod delegate;
 mod mlflow;
 mod mlflow_browse;
 mod mlflow_modelify;
@@ -8,6 +9,7 @@ mod models;
 mod pipeline;
 mod registry;
 mod run;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,8 +43,11 @@ pub(crate) enum Outcome {
     ModelSaved(Box<Saved>),
     /// `models predict`.
     Predicted(Prediction),
-    /// `models serve`: the server ran and stopped.
+    /// `models serve` or `models worker`: the server ran and stopped.
     Served,
+    /// `models serve|predict` ran in the model's embedded executable, which
+    /// wrote its own output and exited with this code.
+    Delegated(u8),
     /// `mlflow ...`.
     Mlflow(Box<MlflowOutcome>),
 }
@@ -68,11 +73,10 @@ pub(crate) fn execute(
         Command::Models(ModelsCommand::Save(args)) => {
             Outcome::ModelSaved(Box::new(models::save(args, app)?))
         }
-        Command::Models(ModelsCommand::Predict(args)) => {
-            Outcome::Predicted(models::predict(args, app)?)
-        }
-        Command::Models(ModelsCommand::Serve(args)) => {
-            models::serve(args, app)?;
+        Command::Models(ModelsCommand::Predict(args)) => models::predict(args, app)?,
+        Command::Models(ModelsCommand::Serve(args)) => models::serve(args, app)?,
+        Command::Models(ModelsCommand::Worker(args)) => {
+            worker::worker(args, app)?;
             Outcome::Served
         }
         Command::Mlflow(command) => Outcome::Mlflow(Box::new(mlflow::execute(command, app)?)),

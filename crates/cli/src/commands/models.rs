@@ -1,8 +1,9 @@
 //! `tandem models save|predict|serve`: pack a trained PipelineMl, predict
 //! with a model, serve it.
 
+use std::ffi::OsString;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +11,10 @@ use tandem_catalog::{CatalogOptions, DataCatalog};
 use tandem_mlflow_client::MlflowClient;
 use tandem_pipeline_ml::envelope::InputFormat;
 use tandem_pipeline_ml::serving::{ServeConfig, Server, shutdown_signal};
-use tandem_pipeline_ml::{LoadOptions, MlModel, PipelineModel, SaveOptions, save_model};
+use tandem_pipeline_ml::{LoadOptions, MlModel, PipelineModel, save_model};
 
 use super::registry::PipelineRegistry;
+use super::{Outcome, delegate};
 use crate::app::App;
 use crate::args::{InputKind, PredictArgs, SaveArgs, ServeArgs};
 use crate::error::Failure;
@@ -39,12 +41,12 @@ pub(crate) fn save(args: &SaveArgs, app: &App) -> Result<Saved, Failure> {
     })?;
     let options = CatalogOptions::new(app.datasets().clone());
     let catalog = DataCatalog::from_conf_dir(&args.conf.conf, args.conf.env.as_deref(), &options)?;
-    let (package, version) = app.package_id();
-    let save_options = SaveOptions {
-        registry: app.datasets().clone(),
-        ..SaveOptions::new(package, version)
-    };
-    let mlmodel = save_model(ml, &catalog, &args.output, &save_options)?;
+    let mlmodel = save_model(
+        ml,
+        &catalog,
+        &args.output,
+        &app.save_options(!args.no_executable),
+    )?;
     Ok(Saved {
         dir: args.output.clone(),
         mlmodel,
@@ -60,13 +62,53 @@ pub(crate) struct Prediction {
     pub(crate) written_to: Option<std::path::PathBuf>,
 }
 
-/// Predicts on `args.input`; writes the predictions to `-o` when given.
-pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Prediction, Failure> {
+/// A model loaded with this binary's functions, or the embedded
+/// executable that must run it instead.
+enum Loaded {
+    Here(Box<PipelineModel>),
+    Embedded(PathBuf),
+}
+
+fn load(dir: &Path, app: &App) -> Result<Loaded, Failure> {
     let options = LoadOptions {
         registry: Some(app.datasets().clone()),
         ..LoadOptions::default()
     };
-    let model = PipelineModel::load(&args.model, app.functions(), &options)?;
+    match PipelineModel::load(dir, app.functions(), &options) {
+        Ok(model) => Ok(Loaded::Here(Box::new(model))),
+        Err(missing @ tandem_pipeline_ml::Error::MissingFunctions { .. }) => {
+            delegate::embedded_executable(dir, missing).map(Loaded::Embedded)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Predicts on `args.input`; writes the predictions to `-o` when given.
+pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Outcome, Failure> {
+    let (dir, _download) = fetch_model(&args.model, MlflowClient::from_env)?;
+    let model = match load(&dir, app)? {
+        Loaded::Here(model) => model,
+        Loaded::Embedded(executable) => {
+            let mut forwarded: Vec<OsString> = vec![
+                "models".into(),
+                "predict".into(),
+                "-m".into(),
+                dir.clone().into(),
+                "-i".into(),
+                args.input.clone().into(),
+            ];
+            if let Some(output) = &args.output {
+                forwarded.extend(["-o".into(), output.clone().into()]);
+            }
+            if let Some(format) = args.format {
+                forwarded.extend(["-t".into(), format.name().into()]);
+            }
+            for params in &args.params {
+                forwarded.extend(["--params".into(), params.into()]);
+            }
+            return Ok(Outcome::Delegated(delegate::run(&executable, &forwarded)?));
+        }
+    };
     let body = std::fs::read(&args.input).map_err(|source| Failure::File {
         path: args.input.display().to_string(),
         source,
@@ -85,21 +127,39 @@ pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Prediction, Failu
             source,
         })?;
     }
-    Ok(Prediction {
+    Ok(Outcome::Predicted(Prediction {
         body,
         written_to: args.output.clone(),
-    })
+    }))
 }
 
 /// Serves `args.model` until SIGINT or SIGTERM.
-pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<(), Failure> {
+pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
     let addr = listen_addr(&args.host, args.port)?;
     let (dir, _download) = fetch_model(&args.model, MlflowClient::from_env)?;
-    let options = LoadOptions {
-        registry: Some(app.datasets().clone()),
-        ..LoadOptions::default()
+    let model = match load(&dir, app)? {
+        Loaded::Here(model) => Arc::from(model),
+        Loaded::Embedded(executable) => {
+            let mut forwarded: Vec<OsString> = vec![
+                "models".into(),
+                "serve".into(),
+                "-m".into(),
+                dir.clone().into(),
+                "--host".into(),
+                args.host.clone().into(),
+                "--port".into(),
+                args.port.to_string().into(),
+                "--timeout".into(),
+                args.timeout.to_string().into(),
+                "--max-body".into(),
+                args.max_body.to_string().into(),
+            ];
+            if let Some(workers) = args.workers {
+                forwarded.extend(["--workers".into(), workers.to_string().into()]);
+            }
+            return Ok(Outcome::Delegated(delegate::run(&executable, &forwarded)?));
+        }
     };
-    let model = Arc::new(PipelineModel::load(&dir, app.functions(), &options)?);
     let defaults = ServeConfig::default();
     let config = ServeConfig {
         addr,
@@ -140,7 +200,7 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<(), Failure> {
     runtime.shutdown_timeout(EXIT_GRACE);
     served?;
     tracing::info!("server stopped");
-    Ok(())
+    Ok(Outcome::Served)
 }
 
 /// `host:port` as a socket address (a name resolves to its first address).

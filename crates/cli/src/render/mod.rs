@@ -34,6 +34,8 @@ pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io:
         Outcome::Predicted(body) => models::predicted(out, body),
         // The server reported itself in the log.
         Outcome::Served => Ok(()),
+        // The embedded executable wrote its own output.
+        Outcome::Delegated(_) => Ok(()),
         Outcome::Mlflow(outcome) => mlflow::outcome(out, outcome, json),
     }
 }

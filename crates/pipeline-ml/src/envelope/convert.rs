@@ -4,8 +4,8 @@
 //! pandas' `astype` (`1.5` → `1`, `"false"` → `True`, `3e9` → an overflowed
 //! int32): integers must fit, floats become integers only when integral,
 //! integers become floats only when exactly representable, JSON strings
-//! are never parsed into numbers or booleans, and typed (parquet) columns
-//! are converted only within their kind (number, text, bytes, time).
+//! are never parsed into numbers or booleans, and typed (parquet, Arrow)
+//! columns are converted only within their kind (number, text, bytes, time).
 
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub(crate) enum Source<'a> {
     Json(&'a [Value]),
     /// CSV text (empty cells are missing values).
     Text(&'a StringArray),
-    /// A typed column (parquet).
+    /// A typed column (parquet, Arrow IPC).
     Arrow(&'a ArrayRef),
 }
 
@@ -298,6 +298,10 @@ fn from_arrow(array: &ArrayRef, target: &DataType, column: &str) -> Result<Array
     let source = array.data_type();
     if source == target {
         return Ok(Arc::clone(array));
+    }
+    if *source == DataType::Null {
+        // pyarrow types a column of nothing but None as null; any type holds it.
+        return Ok(arrow_array::new_null_array(target, array.len()));
     }
     if is_text(source) && is_time(target) {
         return cast(array.as_ref(), target, column);

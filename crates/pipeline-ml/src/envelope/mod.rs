@@ -2,8 +2,8 @@
 //! MLflow's scoring server read and write them.
 //!
 //! Inputs: MLflow's JSON envelopes (`dataframe_split`, `dataframe_records`,
-//! `instances`, `inputs`, with optional `params`), CSV and parquet, parsed
-//! into an arrow `RecordBatch` (or, for a model fed a list, a `Vec`). With
+//! `instances`, `inputs`, with optional `params`), CSV, parquet and Arrow
+//! IPC streams, parsed into an arrow `RecordBatch` (or, for a model fed a list, a `Vec`). With
 //! an [`InputSpec`] (the model's signature), columns are checked and
 //! converted as MLflow's schema enforcement does: missing required columns
 //! are errors, missing optional ones are nulls, extra ones are dropped, the
@@ -49,12 +49,16 @@ pub enum InputFormat {
     Csv,
     /// Apache Parquet.
     Parquet,
+    /// An Arrow IPC stream (what pyarrow's `ipc.new_stream` writes): typed
+    /// columns like parquet, without the encoding cost, which is why MLflow's
+    /// Python loader sends its DataFrames this way.
+    ArrowStream,
 }
 
 impl FromStr for InputFormat {
     type Err = Error;
 
-    /// `json`, `csv` or `parquet`, or the matching content types.
+    /// `json`, `csv`, `parquet` or `arrow`, or the matching content types.
     fn from_str(s: &str) -> Result<Self, Error> {
         let essence = s
             .split(';')
@@ -66,15 +70,17 @@ impl FromStr for InputFormat {
             "json" | "application/json" => Ok(InputFormat::Json),
             "csv" | "text/csv" => Ok(InputFormat::Csv),
             "parquet" | "application/vnd.apache.parquet" => Ok(InputFormat::Parquet),
+            "arrow" | "application/vnd.apache.arrow.stream" => Ok(InputFormat::ArrowStream),
             _ => Err(Error::InvalidInput(format!(
-                "unknown input format '{s}'; use json, csv or parquet"
+                "unknown input format '{s}'; use json, csv, parquet or arrow"
             ))),
         }
     }
 }
 
 impl InputFormat {
-    /// The format a file's extension names (`.csv`, `.parquet`/`.pq`), JSON otherwise.
+    /// The format a file's extension names (`.csv`, `.parquet`/`.pq`,
+    /// `.arrows` for an Arrow IPC stream), JSON otherwise.
     pub fn from_path(path: &std::path::Path) -> InputFormat {
         match path
             .extension()
@@ -84,6 +90,7 @@ impl InputFormat {
         {
             Some("csv") => InputFormat::Csv,
             Some("parquet" | "pq") => InputFormat::Parquet,
+            Some("arrows") => InputFormat::ArrowStream,
             _ => InputFormat::Json,
         }
     }
@@ -94,7 +101,8 @@ impl InputFormat {
 pub struct ModelInput {
     /// A `RecordBatch`, or a `Vec` for a list input.
     pub data: Data,
-    /// Predict-time parameters (JSON envelopes only).
+    /// Predict-time parameters (JSON envelopes only; the other formats
+    /// carry none).
     pub params: Map<String, Value>,
 }
 
@@ -223,6 +231,10 @@ pub fn parse_input(
         }),
         InputFormat::Parquet => Ok(ModelInput {
             data: table::parquet(body, spec)?,
+            params: Map::new(),
+        }),
+        InputFormat::ArrowStream => Ok(ModelInput {
+            data: table::arrow_stream(body, spec)?,
             params: Map::new(),
         }),
     }

@@ -24,7 +24,7 @@ pub(crate) enum Parsed {
     List(Vec<Value>),
     /// CSV cells as text.
     Text(RecordBatch),
-    /// Typed columns (parquet).
+    /// Typed columns (parquet, Arrow IPC).
     Arrow(RecordBatch),
 }
 
@@ -237,5 +237,17 @@ pub(crate) fn parquet(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Err
     let batches = reader
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
+    assemble(Parsed::Arrow(concat(&schema, &batches)?), spec)
+}
+
+/// An Arrow IPC stream's batches as one batch, checked like parquet's
+/// typed columns.
+pub(crate) fn arrow_stream(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Error> {
+    let reader = arrow_ipc::reader::StreamReader::try_new(Cursor::new(body), None)
+        .map_err(|e| invalid(format!("cannot read the Arrow IPC stream: {e}")))?;
+    let schema = reader.schema();
+    let batches = reader
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(format!("cannot read the Arrow IPC stream: {e}")))?;
     assemble(Parsed::Arrow(concat(&schema, &batches)?), spec)
 }

@@ -8,6 +8,7 @@ use arrow_schema::{DataType, Field};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::executable::EmbeddedExecutable;
 use super::signature_text::SignatureText;
 use super::{MLMODEL, invalid_model};
 use crate::error::Error;
@@ -83,6 +84,9 @@ pub struct TandemFlavor {
     pub format_version: u32,
     /// Every node function id the inference pipeline calls, sorted.
     pub functions: Vec<String>,
+    /// The executable holding the model's functions, when one is embedded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executable: Option<EmbeddedExecutable>,
     /// The dataset that receives the data to predict on.
     pub input_name: String,
     /// The exact arrow schema of the training-time input, when it was a
@@ -101,7 +105,7 @@ pub struct TandemFlavor {
     pub pipeline: String,
     /// The default runner.
     pub runner: RunnerChoice,
-    /// The platform that built the model (`<arch>-<os>`).
+    /// The target triple of the build that saved the model.
     pub target: String,
 }
 

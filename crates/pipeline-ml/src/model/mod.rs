@@ -3,18 +3,27 @@
 //!
 //! ```text
 //! <dir>/
-//! ├── MLmodel                      MLflow metadata + the `tandem` flavor
+//! ├── MLmodel                      MLflow metadata: the `tandem` and
+//! │                                `python_function` flavors
 //! ├── input_example.json           first rows, split orient (or {"inputs": [...]})
 //! ├── serving_input_example.json   a ready-to-POST /invocations body
 //! ├── tandem/
 //! │   ├── pipeline.yml             the inference pipeline spec
 //! │   ├── catalog.yml              artifact entries rewritten into the model
 //! │   └── parameters.yml           the `params:` values the model uses
-//! └── artifacts/<name>/<file>      the artifacts' bytes, one version each
+//! ├── artifacts/<name>/<file>      the artifacts' bytes, one version each
+//! ├── code/tandem_pyfunc.py        MLflow's loader: runs bin/ in worker mode
+//! ├── requirements.txt             the loader's Python packages (MLflow, pandas, pyarrow)
+//! ├── python_env.yaml              MLflow's virtualenv spec (Python version, requirements)
+//! ├── conda.yaml                   the same as a conda environment
+//! └── bin/<executable>             the binary holding the model's functions
+//!                                  (optional; target triple and SHA-256 in MLmodel)
 //! ```
 
 mod example;
+mod executable;
 mod mlmodel;
+mod pyfunc;
 mod pyjson;
 mod read;
 mod signature;
@@ -26,7 +35,9 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::Error;
 
+pub use executable::{BUILD_TARGET, EmbeddedExecutable};
 pub use mlmodel::{ExampleInfo, FORMAT_VERSION, FieldText, MlModel, TandemFlavor};
+pub use pyfunc::{PYFUNC_FLAVOR, PYTHON_VERSION};
 pub(crate) use read::ModelFiles;
 pub use signature::{
     ColSpec, ColType, ParamSpec, Property, infer_inputs, infer_param, infer_schema,

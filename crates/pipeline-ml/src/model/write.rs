@@ -9,6 +9,7 @@ use tandem_catalog::{CatalogOptions, DataCatalog, DatasetRegistry};
 use tandem_pipeline_core::{Data, PipelineSpec};
 
 use super::example::Example;
+use super::executable::{BUILD_TARGET, EmbeddedExecutable};
 use super::mlmodel::{FORMAT_VERSION, FieldText, MlModel, TandemFlavor};
 use super::signature::{infer_inputs, infer_param};
 use super::signature_text::SignatureText;
@@ -31,8 +32,15 @@ pub struct SaveOptions {
     pub package_name: String,
     /// Its version.
     pub package_version: String,
-    /// The platform, `<arch>-<os>` of this process by default.
+    /// The target triple recorded as the model's platform
+    /// ([`BUILD_TARGET`], this build's, by default).
     pub target: String,
+    /// The executable to embed in `bin/`: the binary that registers the
+    /// model's functions, so that the bundled `tandem` and MLflow's Python
+    /// loader can run the model. `None` (the default for library callers,
+    /// whose process is rarely that binary) embeds nothing; the CLI passes
+    /// its own executable.
+    pub executable: Option<PathBuf>,
     /// The dataset types the model's catalog may use; the written catalog
     /// is built with it before the model is published, so a dataset type
     /// that cannot read its copied file fails the save, not a later load.
@@ -49,7 +57,8 @@ impl SaveOptions {
         SaveOptions {
             package_name: package_name.into(),
             package_version: package_version.into(),
-            target: format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS),
+            target: BUILD_TARGET.to_owned(),
+            executable: None,
             registry: DatasetRegistry::with_builtins(),
             example_rows: 5,
         }
@@ -228,10 +237,16 @@ fn write_model(
         write_file(staging, SERVING_INPUT_EXAMPLE, example.serving.as_bytes())?;
     }
 
+    let executable = options
+        .executable
+        .as_deref()
+        .map(|exe| EmbeddedExecutable::embed(exe, staging))
+        .transpose()?;
     let flavor = TandemFlavor {
         artifacts: artifact_paths,
         catalog: CATALOG_FILE.to_owned(),
         copy_mode: ml.options().model.copy_mode.clone(),
+        executable,
         format_version: FORMAT_VERSION,
         functions: spec.function_ids().into_iter().map(str::to_owned).collect(),
         input_name: ml.input_name().to_owned(),
@@ -245,9 +260,13 @@ fn write_model(
         target: options.target.clone(),
     };
     let flavor = serde_json::to_value(&flavor).map_err(|e| invalid_model(staging, e))?;
+    let python_function = super::pyfunc::write_python_flavor(staging)?;
     let model = MlModel {
         artifact_path: Some(log_model.name.clone()),
-        flavors: BTreeMap::from([(FLAVOR.to_owned(), flavor)]),
+        flavors: BTreeMap::from([
+            (FLAVOR.to_owned(), flavor),
+            (super::PYFUNC_FLAVOR.to_owned(), python_function),
+        ]),
         model_size_bytes: Some(directory_size(staging)?),
         model_uuid: Some(uuid4_hex()),
         run_id: None,

@@ -30,7 +30,7 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
     }
 
-    /// 415: a content type other than MLflow's three.
+    /// 415: a content type the server does not read.
     pub(crate) fn unsupported_media_type(message: impl Into<String>) -> ApiError {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -89,6 +89,16 @@ impl ApiError {
     /// The status code.
     pub(crate) fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// MLflow's `error_code` (`BAD_REQUEST`, `INTERNAL_ERROR`...).
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 
     /// The JSON response MLflow's clients parse.

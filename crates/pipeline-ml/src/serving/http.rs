@@ -16,7 +16,8 @@ use super::errors::ApiError;
 use super::{PROTOCOL_VERSION, State};
 use crate::envelope::InputFormat;
 
-const FORMATS: &str = "application/json, text/csv or application/vnd.apache.parquet";
+const FORMATS: &str = "application/json, text/csv, application/vnd.apache.parquet or \
+                       application/vnd.apache.arrow.stream";
 
 /// Answers one request; every failure becomes an error response, so the
 /// connection (and the server) outlives any request.
@@ -88,7 +89,8 @@ async fn invocations(state: &State, request: Request<Incoming>) -> Result<Vec<u8
         .map_err(|_| ApiError::timed_out(state.timeout))?
 }
 
-/// MLflow's rule: one of three media types, with no parameter but
+/// MLflow's rule: one of its three media types (plus Arrow IPC streams,
+/// which MLflow's server does not take), with no parameter but
 /// `charset=utf-8` (the 1.x `format=pandas-split` is refused).
 fn input_format(headers: &HeaderMap) -> Result<InputFormat, ApiError> {
     let Some(value) = headers.get(CONTENT_TYPE) else {
@@ -117,6 +119,7 @@ fn input_format(headers: &HeaderMap) -> Result<InputFormat, ApiError> {
         "application/json" => Ok(InputFormat::Json),
         "text/csv" => Ok(InputFormat::Csv),
         "application/vnd.apache.parquet" => Ok(InputFormat::Parquet),
+        "application/vnd.apache.arrow.stream" => Ok(InputFormat::ArrowStream),
         _ => Err(ApiError::unsupported_media_type(format!(
             "unsupported Content-Type '{text}'; send {FORMATS}"
         ))),
@@ -192,6 +195,10 @@ mod tests {
         assert_eq!(
             format_of("application/vnd.apache.parquet"),
             Ok(InputFormat::Parquet)
+        );
+        assert_eq!(
+            format_of("application/vnd.apache.arrow.stream"),
+            Ok(InputFormat::ArrowStream)
         );
         let refused = Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(format_of("application/json; format=pandas-split"), refused);

@@ -6,7 +6,8 @@
 //!   whose protocol is spoken.
 //! - `POST /invocations` with `application/json` (`dataframe_split`,
 //!   `dataframe_records`, `instances` or `inputs`, plus `params`),
-//!   `text/csv` or `application/vnd.apache.parquet`: 200 and
+//!   `text/csv`, `application/vnd.apache.parquet` or (tandem only)
+//!   `application/vnd.apache.arrow.stream`: 200 and
 //!   `{"predictions": ...}` exactly as [`PipelineModel::predict_request`]
 //!   writes it.
 //! - Errors are MLflow's JSON, `{"error_code": ..., "message": ...}`: 400
@@ -37,7 +38,7 @@
 //! # }
 //! ```
 
-mod errors;
+pub(crate) mod errors;
 mod http;
 
 use std::future::Future;

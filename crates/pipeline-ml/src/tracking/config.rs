@@ -56,6 +56,49 @@ pub struct TrackingConfig {
     pub run: RunConfig,
     /// How parameters are logged.
     pub params: ParamsConfig,
+    /// How the PipelineMl's model is logged.
+    pub model: ModelLogging,
+}
+
+/// `tracking.model:`, a tandem addition: how a PipelineMl's model is
+/// logged, without touching the code that builds the pipeline (kedro-mlflow
+/// only reads these from `log_model_kwargs`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelLogging {
+    /// Register the model under this name (tracking server only);
+    /// replaces the pipeline's `registered_model_name` when set.
+    pub registered_model_name: Option<String>,
+    /// Move these aliases (`champion`) to the registered version; replaces
+    /// the pipeline's `aliases` when not empty.
+    pub aliases: Vec<String>,
+    /// Embed the binary that runs the pipeline in the model (`bin/`), so
+    /// the bundled `tandem` and MLflow's Python loader can run it.
+    pub embed_executable: bool,
+}
+
+impl Default for ModelLogging {
+    fn default() -> Self {
+        ModelLogging {
+            registered_model_name: None,
+            aliases: Vec::new(),
+            embed_executable: true,
+        }
+    }
+}
+
+impl ModelLogging {
+    /// `options` with this configuration's settings applied over them.
+    pub fn apply(&self, options: &crate::LogModelOptions) -> crate::LogModelOptions {
+        let mut options = options.clone();
+        if let Some(name) = &self.registered_model_name {
+            options.registered_model_name = Some(name.clone());
+        }
+        if !self.aliases.is_empty() {
+            options.aliases = self.aliases.clone();
+        }
+        options
+    }
 }
 
 /// `tracking.disable_tracking:`.
@@ -351,6 +394,16 @@ tracking:
       sep: "."
     # Values over MLflow's 6000 characters: fail, tag or truncate.
     long_params_strategy: fail
+
+  model:
+    # Register the logged model under this name (needs a tracking server);
+    # null keeps the pipeline's registered_model_name.
+    registered_model_name: null
+    # Aliases moved to the new registered version, e.g. [champion].
+    aliases: []
+    # Carry the binary that runs the model in it (bin/), so that the bundled
+    # `tandem` and `mlflow models serve` can run it without this project.
+    embed_executable: true
 "#,
         name = serde_json::Value::String(project_name.to_owned())
     )
@@ -387,6 +440,24 @@ mod tests {
         let mut expected = MlflowConfig::default();
         expected.tracking.experiment.name = Some("demo".to_owned());
         assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn model_settings_replace_the_pipelines_when_set() {
+        let config = MlflowConfig::from_yaml(
+            "tracking:\n  model:\n    registered_model_name: churn\n    aliases: [champion]\n",
+        )
+        .unwrap();
+        assert!(config.tracking.model.embed_executable);
+        let code = crate::LogModelOptions {
+            registered_model_name: Some("from_code".to_owned()),
+            aliases: vec!["staging".to_owned()],
+            ..crate::LogModelOptions::default()
+        };
+        let applied = config.tracking.model.apply(&code);
+        assert_eq!(applied.registered_model_name.as_deref(), Some("churn"));
+        assert_eq!(applied.aliases, ["champion"]);
+        assert_eq!(ModelLogging::default().apply(&code), code);
     }
 
     #[test]

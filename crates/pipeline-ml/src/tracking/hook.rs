@@ -88,6 +88,11 @@ impl MlflowHook {
         ml: Option<PipelineMl>,
         save: SaveOptions,
     ) -> Self {
+        let ml = ml.map(|ml| {
+            let mut options = ml.options().clone();
+            options.log_model = config.tracking.model.apply(&options.log_model);
+            ml.with_options(options)
+        });
         MlflowHook {
             config,
             project,
@@ -133,12 +138,9 @@ impl MlflowHook {
         let client = self
             .config
             .client(&self.project.root, &self.project.credentials)?;
-        check_registry(
-            &client,
-            self.ml
-                .as_ref()
-                .and_then(|ml| ml.options().log_model.registered_model_name.as_deref()),
-        )?;
+        if let Some(ml) = &self.ml {
+            check_registry(&client, &ml.options().log_model)?;
+        }
         let experiment_id = self.experiment(&client)?;
         let mut tags = vec![
             Tag::new(tags::VERSION, env!("CARGO_PKG_VERSION")),

@@ -12,6 +12,7 @@ use tandem_mlflow_client::{
 
 use crate::error::Error;
 use crate::model::{MLMODEL, MlModel, SaveOptions, save_model};
+use crate::options::LogModelOptions;
 use crate::pipeline_ml::PipelineMl;
 
 /// How long a new model version may stay PENDING_REGISTRATION (MLflow's
@@ -46,7 +47,7 @@ pub fn log_pipeline_model(
     save: &SaveOptions,
 ) -> Result<LoggedPipelineModel, Error> {
     let log_options = &ml.options().log_model;
-    check_registry(client, log_options.registered_model_name.as_deref())?;
+    check_registry(client, log_options)?;
     let tmp = tempfile::Builder::new()
         .prefix("tandem-model-")
         .tempdir()
@@ -83,16 +84,22 @@ pub fn log_pipeline_model(
         }
     };
     let version = match &log_options.registered_model_name {
-        Some(name) => Some(client.create_model_version(
-            &NewModelVersion {
-                name: name.clone(),
-                source: model_uri.clone(),
-                run_id: run_id.map(str::to_owned),
-                model_id: model_id.clone(),
-                ..NewModelVersion::default()
-            },
-            REGISTRATION_WAIT,
-        )?),
+        Some(name) => {
+            let version = client.create_model_version(
+                &NewModelVersion {
+                    name: name.clone(),
+                    source: model_uri.clone(),
+                    run_id: run_id.map(str::to_owned),
+                    model_id: model_id.clone(),
+                    ..NewModelVersion::default()
+                },
+                REGISTRATION_WAIT,
+            )?;
+            for alias in &log_options.aliases {
+                client.set_model_alias(name, alias, &version.version)?;
+            }
+            Some(version)
+        }
         None => None,
     };
     Ok(LoggedPipelineModel {
@@ -108,9 +115,18 @@ pub fn log_pipeline_model(
 /// does not run for nothing.
 pub(crate) fn check_registry(
     client: &MlflowClient,
-    registered_model_name: Option<&str>,
+    options: &LogModelOptions,
 ) -> Result<(), Error> {
-    match registered_model_name {
+    if options.registered_model_name.is_none() && !options.aliases.is_empty() {
+        return Err(Error::InvalidConfig {
+            file: "log_model options".to_owned(),
+            message: format!(
+                "aliases {:?} need a registered_model_name: only registered versions have aliases",
+                options.aliases
+            ),
+        });
+    }
+    match options.registered_model_name.as_deref() {
         Some(name) if client.is_local() => Err(Error::InvalidConfig {
             file: "log_model options".to_owned(),
             message: format!(

@@ -22,8 +22,8 @@ mod params;
 
 pub use config::{
     DictParams, DisableTracking, ExperimentConfig, LongParamsStrategy, MAX_PARAM_LENGTH,
-    MlflowConfig, ParamsConfig, RunConfig, ServerConfig, TrackingConfig, default_config_text,
-    project_name, write_default_config,
+    MlflowConfig, ModelLogging, ParamsConfig, RunConfig, ServerConfig, TrackingConfig,
+    default_config_text, project_name, write_default_config,
 };
 pub use context::{ActiveRun, TrackingContext};
 pub use datasets::{ClientFactory, register_datasets, types as dataset_types};

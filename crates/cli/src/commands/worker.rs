@@ -1,0 +1,23 @@
+//! `models worker`: a model answering MLflow's Python loader over
+//! stdin/stdout (see `tandem_pipeline_ml::worker` for the frames).
+
+use tandem_pipeline_ml::worker::run_worker;
+use tandem_pipeline_ml::{LoadOptions, PipelineModel};
+
+use crate::app::App;
+use crate::args::WorkerArgs;
+use crate::error::Failure;
+
+/// Loads `args.model` as `models serve` does and answers frames until
+/// stdin closes. Nothing but frames reaches stdout: logs and a load
+/// failure go to stderr, where the loader's user sees them.
+pub(crate) fn worker(args: &WorkerArgs, app: &App) -> Result<(), Failure> {
+    let options = LoadOptions {
+        registry: Some(app.datasets().clone()),
+        ..LoadOptions::default()
+    };
+    let model = PipelineModel::load(&args.model, app.functions(), &options)?;
+    tracing::debug!("worker ready for {}", args.model.display());
+    run_worker(&model, std::io::stdin().lock(), std::io::stdout().lock())?;
+    Ok(())
+}
