@@ -187,5 +187,6 @@ pub fn tandem<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> R
     }
 }
 
+pub mod mlflow_venv;
 pub mod moto;
 pub mod python;

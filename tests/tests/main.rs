@@ -6,6 +6,7 @@ mod describe;
 mod errors;
 mod mlflow_cli;
 mod mlflow_commands;
+mod mlflow_pyfunc;
 mod models_cli;
 mod models_embedded;
 mod models_serve;

@@ -206,7 +206,7 @@ def _answer(kind, payload):
         error = json.loads(payload)
         try:
             code = ErrorCode.Value(error.get("error_code"))
-        except ValueError:
+        except (TypeError, ValueError):
             code = INTERNAL_ERROR
         raise MlflowException(error.get("message"), error_code=code)
     raise MlflowException(f"The tandem worker answered a {kind!r} frame", INTERNAL_ERROR)

@@ -101,6 +101,39 @@ fn every_input_format_predicts_like_predict_request() {
         String::from_utf8_lossy(&reply.body)
     );
     assert_eq!(reply.body, expected(&model, &parquet, InputFormat::Parquet));
+
+    // Arrow IPC (tandem's server only; MLflow's Python loader sends
+    // DataFrames this way), its columns out of the signature's order.
+    let reordered = arrow_array::RecordBatch::try_from_iter([
+        ("x2", Arc::clone(table.column_by_name("x2").unwrap())),
+        ("x1", Arc::clone(table.column_by_name("x1").unwrap())),
+    ])
+    .unwrap();
+    let mut stream = Vec::new();
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(&mut stream, &reordered.schema()).unwrap();
+    writer.write(&reordered).unwrap();
+    writer.finish().unwrap();
+    let reply = post(
+        server.addr,
+        "/invocations",
+        Some("application/vnd.apache.arrow.stream"),
+        &stream,
+    );
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.body, expected(&model, &parquet, InputFormat::Parquet));
+    let garbage = post(
+        server.addr,
+        "/invocations",
+        Some("application/vnd.apache.arrow.stream"),
+        b"not arrow",
+    );
+    garbage.error(400, "BAD_REQUEST");
 }
 
 #[test]

@@ -73,7 +73,7 @@ fn a_training_run_logs_one_run_with_params_tags_and_one_model() {
         &client.tracking_uri(),
         &format!("models:/{}", model.model_id),
     );
-    assert_eq!(info["flavors"], json!(["tandem"]));
+    assert_eq!(info["flavors"], json!(["python_function", "tandem"]));
     assert_eq!(info["run_id"], json!(run.info.run_id));
     assert_eq!(info["inputs"], json!(["x1", "x2"]));
     // kedro-mlflow adds a `runner` param; tandem's runner is not one.

@@ -140,11 +140,10 @@ fn a_training_run_logs_params_metrics_tags_and_a_registered_model() {
     let mut options = PipelineMlOptions::default();
     options.log_model.registered_model_name = Some("tandem-demo".to_owned());
     let ml = training_with_metric(options);
-    let tracked = Tracked::new(
-        &yaml(&server.uri, "server-training", None),
-        json!({}),
-        serde_json::from_str(METRICS).unwrap(),
-    );
+    // The registered name comes from the code (kedro-mlflow's
+    // log_model_kwargs), the alias from mlflow.yml's `tracking.model`.
+    let config = yaml(&server.uri, "server-training", None) + "  model:\n    aliases: [champion]\n";
+    let tracked = Tracked::new(&config, json!({}), serde_json::from_str(METRICS).unwrap());
     tracked.run(ml.training(), Some(ml.clone())).unwrap();
 
     let client = tracked.client();
@@ -183,7 +182,7 @@ fn a_training_run_logs_params_metrics_tags_and_a_registered_model() {
         );
     }
     let info = python_model_info(&server.uri, &format!("models:/{}", model.model_id));
-    assert_eq!(info["flavors"], json!(["tandem"]));
+    assert_eq!(info["flavors"], json!(["python_function", "tandem"]));
     assert_eq!(info["run_id"], json!(run.info.run_id));
     assert_eq!(info["inputs"], json!(["x1", "x2"]));
     assert_eq!(info["example"]["artifact_path"], "input_example.json");
@@ -192,9 +191,10 @@ fn a_training_run_logs_params_metrics_tags_and_a_registered_model() {
         .search_model_versions(Some("name='tandem-demo'"))
         .unwrap();
     assert_eq!(versions.len(), 1);
-    client
-        .set_model_alias("tandem-demo", "champion", &versions[0].version)
+    let champion = client
+        .get_model_version_by_alias("tandem-demo", "champion")
         .unwrap();
+    assert_eq!(champion.version, versions[0].version);
 
     // The registry dataset loads the registered version in a fresh catalog.
     let reader = Tracked::new(

@@ -34,10 +34,10 @@ downloaded), run its inference pipeline on an input file and write
 {\"predictions\": ...} as `mlflow models predict` does.
 
 The input is an MLflow JSON envelope (dataframe_split, dataframe_records,
-instances or inputs, with optional params), a CSV file with a header, or a
-parquet file; its format comes from -t or the file extension. Columns are
-checked against the model's signature: missing columns and unsafe conversions
-are errors, extra columns are ignored.
+instances or inputs, with optional params), a CSV file with a header, a
+parquet file or an Arrow IPC stream (.arrows); its format comes from -t or the
+file extension. Columns are checked against the model's signature: missing
+columns and unsafe conversions are errors, extra columns are ignored.
 
 MODEL_URI is a model directory or an MLflow URI (runs:/, models:/), as for
 `models serve`. When this binary does not register the model's functions
@@ -57,8 +57,9 @@ Examples:
 Serve a model over HTTP the way `mlflow models serve` does, so MLflow clients
 work unchanged: GET /ping, GET /health and GET /version, and POST /invocations
 with an MLflow JSON envelope (application/json: dataframe_split,
-dataframe_records, instances or inputs, plus params), text/csv or
-application/vnd.apache.parquet, answered {\"predictions\": ...}.
+dataframe_records, instances or inputs, plus params), text/csv,
+application/vnd.apache.parquet or application/vnd.apache.arrow.stream (which
+MLflow's server does not take), answered {\"predictions\": ...}.
 
 MODEL_URI is a model directory or an MLflow URI: runs:/<run_id>/<path>,
 models:/<name>/<version>, models:/<name>@<alias> or models:/m-<id>. URIs are

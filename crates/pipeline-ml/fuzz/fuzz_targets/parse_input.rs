@@ -2,9 +2,9 @@
 //! `Ok` or an error for any body, never panic, whatever the format and
 //! with or without a signature to enforce.
 //!
-//! The first byte picks the format (JSON, CSV, parquet) and whether the
-//! body is checked against a signature covering every column kind; the
-//! rest is the body.
+//! The first byte picks the format (JSON, CSV, parquet, Arrow IPC) and
+//! whether the body is checked against a signature covering every column
+//! kind; the rest is the body.
 //!
 //! Run from `crates/pipeline-ml` (needs nightly and `cargo install cargo-fuzz`):
 //! `cargo +nightly fuzz run parse_input fuzz/corpus/parse_input`.
@@ -58,12 +58,13 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let format = match selector % 3 {
+    let format = match selector % 4 {
         0 => InputFormat::Json,
         1 => InputFormat::Csv,
-        _ => InputFormat::Parquet,
+        2 => InputFormat::Parquet,
+        _ => InputFormat::ArrowStream,
     };
-    let spec = match (selector / 3) % 3 {
+    let spec = match (selector / 4) % 3 {
         0 => None,
         1 => Some(spec()),
         _ => Some(list_spec()),
