@@ -220,9 +220,9 @@ fn worker_errors_reach_mlflow_with_the_servers_error_code() {
             .contains("missing inputs ['contract']"),
         "{answers}"
     );
-    // tandem's server answers a missing column with 400 BAD_REQUEST.
+    // tandem's server and worker answer as MLflow does.
     let worker = &answers["worker"];
-    assert_eq!(worker["error_code"], "BAD_REQUEST", "{answers}");
+    assert_eq!(worker["error_code"], "INVALID_PARAMETER_VALUE", "{answers}");
     let message = worker["message"].as_str().unwrap();
     assert!(
         message.contains("missing required input column(s) 'contract'"),

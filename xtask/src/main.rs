@@ -1,11 +1,18 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
-//! - `ci`: formatting check, clippy with warnings denied, every test (the
-//!   command `.ci/run` and the README use).
-//! - `e2e`: the workspace-level integration tests and the README's main job.
+//! - `ci`: formatting check, clippy with warnings denied, every test, the
+//!   README's main job, then `e2e` (the command `.ci/run` and the README use).
+//! - `e2e`: the maintainers' end-to-end run (issue #8, [`e2e`]): the churn
+//!   project trained with its data on a moto S3 server and tracking on an
+//!   MLflow server, the logged model checked through MLflow's REST API and
+//!   served by `churn`, the bundled `tandem` and `mlflow models serve`, which
+//!   must answer the same requests alike; ends with a summary table.
 //! - `bench`: the criterion/divan benchmarks whose figures docs/benchmarks.md records.
 //!
-//! Kept dependency-free so it builds in seconds on a cold machine.
+//! Kept light (serde_json is its one dependency) so it builds in seconds on a
+//! cold machine.
+
+mod e2e;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -15,8 +22,13 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci     cargo fmt --check, clippy -D warnings, and all tests (what CI runs)
-  e2e    integration tests that drive the built `tandem` binary, then the main job
+  ci     cargo fmt --check, clippy -D warnings, all tests, the README's main
+         job, then e2e (what CI runs)
+  e2e    end-to-end: churn trained with data on a moto S3 server and tracking
+         on an MLflow server (Python venvs under target/ are created if
+         missing), the logged model checked over MLflow's REST API, served
+         by churn, the bundled tandem and `mlflow models serve`, the same
+         requests compared, `models predict` compared; prints a summary
   bench  run the benchmarks recorded in docs/benchmarks.md";
 
 fn main() -> ExitCode {
@@ -54,12 +66,12 @@ fn ci() -> Result<(), String> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--no-fail-fast"])?;
-    main_job()
+    main_job()?;
+    e2e()
 }
 
 fn e2e() -> Result<(), String> {
-    cargo(&["test", "-p", "tandem-tests", "--no-fail-fast"])?;
-    main_job()
+    e2e::run(&workspace_root())
 }
 
 fn bench() -> Result<(), String> {

@@ -120,9 +120,19 @@ pub enum Error {
         message: String,
     },
 
-    /// Input data for the model is malformed or does not fit its signature.
+    /// Input data for the model is malformed, or a value cannot be
+    /// converted to its column's type.
     #[error("invalid model input: {0}")]
     InvalidInput(String),
+
+    /// The input's shape does not fit the model's signature: required
+    /// columns missing, a table where a list is expected, or the reverse.
+    #[error("the input does not fit the model's signature: {0}")]
+    SchemaMismatch(String),
+
+    /// A predict-time parameter value of the wrong kind or syntax.
+    #[error("invalid parameter value: {0}")]
+    InvalidParameter(String),
 
     /// A `models worker` frame is malformed or of another protocol version.
     #[error("worker protocol: {0}")]
@@ -231,6 +241,8 @@ impl Error {
             Error::Executable { .. } => "executable",
             Error::InvalidModel { .. } => "invalid_model",
             Error::InvalidInput(_) => "invalid_input",
+            Error::SchemaMismatch(_) => "schema_mismatch",
+            Error::InvalidParameter(_) => "invalid_parameter",
             Error::WorkerProtocol(_) => "worker_protocol",
             Error::UnknownParameter { .. } => "unknown_parameter",
             Error::InvalidSignature(_) => "invalid_signature",

@@ -267,14 +267,14 @@ impl PipelineModel {
         let mut out = Map::new();
         for pair in pairs {
             let (name, text) = pair.split_once('=').ok_or_else(|| {
-                Error::InvalidInput(format!("parameter '{pair}' must be written name=value"))
+                Error::InvalidParameter(format!("parameter '{pair}' must be written name=value"))
             })?;
             let name = name.trim();
             let (_, (default, _)) = self.parameter(name)?;
             let value = match default {
                 Value::String(_) => Value::String(text.to_owned()),
                 _ => serde_json::from_str(text.trim()).map_err(|_| {
-                    Error::InvalidInput(format!(
+                    Error::InvalidParameter(format!(
                         "parameter '{name}': '{text}' is not a valid value (default: {default})"
                     ))
                 })?,
@@ -306,7 +306,7 @@ impl PipelineModel {
         for (name, value) in params {
             let (key, (default, _)) = self.parameter(name)?;
             if !same_kind(default, value) {
-                return Err(Error::InvalidInput(format!(
+                return Err(Error::InvalidParameter(format!(
                     "parameter '{key}' must be of the same kind as its default {default}, got {value}"
                 )));
             }

@@ -199,13 +199,13 @@ fn predict_time_params_apply_to_one_call_only() {
     let err = model
         .predict(input, wrong_kind.as_object().unwrap(), None)
         .unwrap_err();
-    assert_eq!(err.kind(), "invalid_input");
+    assert_eq!(err.kind(), "invalid_parameter");
 
     let parsed = model.parse_params(["threshold=0.75"]).unwrap();
     assert_eq!(parsed["threshold"], 0.75);
     assert_eq!(
         model.parse_params(["threshold"]).unwrap_err().kind(),
-        "invalid_input"
+        "invalid_parameter"
     );
     assert_eq!(
         model.parse_params(["nope=1"]).unwrap_err().kind(),
@@ -213,7 +213,7 @@ fn predict_time_params_apply_to_one_call_only() {
     );
     assert_eq!(
         model.parse_params(["threshold=abc"]).unwrap_err().kind(),
-        "invalid_input"
+        "invalid_parameter"
     );
 }
 
@@ -344,7 +344,7 @@ fn predict_request_reads_envelopes_like_mlflow_models_predict() {
     assert_eq!(out["predictions"].as_array().unwrap().len(), 1);
     let missing = br#"{"dataframe_records": [{"x1": 1.0}]}"#;
     let err = request(&model, missing, "json".parse().unwrap(), &no_params(), None).unwrap_err();
-    assert_eq!(err.kind(), "invalid_input");
+    assert_eq!(err.kind(), "schema_mismatch");
     assert!(err.to_string().contains("'x2'"), "{err}");
 }
 

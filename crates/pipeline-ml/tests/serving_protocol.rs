@@ -168,9 +168,12 @@ fn bad_requests_get_mlflow_errors_and_the_server_carries_on() {
     invocations(json_type, b"{}").error(400, "BAD_REQUEST");
     let both = json!({"instances": [], "inputs": {}});
     post_json(addr, &both).error(400, "BAD_REQUEST");
-    let message =
-        post_json(addr, &json!({"dataframe_records": [{"x1": 1.0}]})).error(400, "BAD_REQUEST");
+    // MLflow's schema-enforcement answer, class included.
+    let missing = post_json(addr, &json!({"dataframe_records": [{"x1": 1.0}]}));
+    let message = missing.error(400, "INVALID_PARAMETER_VALUE");
     assert!(message.contains("x2"), "{message}");
+    let answer: serde_json::Value = serde_json::from_slice(&missing.body).unwrap();
+    assert_eq!(answer["error_class"], "SCHEMA_ENFORCEMENT_FAILED");
     let uncastable = json!({"dataframe_split": {"columns": ["x1", "x2"], "data": [["a", 1.0]]}});
     let message = post_json(addr, &uncastable).error(400, "BAD_REQUEST");
     assert!(message.contains("x1"), "{message}");
@@ -185,7 +188,7 @@ fn bad_requests_get_mlflow_errors_and_the_server_carries_on() {
     let message = post_json(addr, &body).error(400, "INVALID_PARAMETER_VALUE");
     assert!(message.contains("threshold"), "{message}");
     body["params"] = json!({"threshold": "high"});
-    post_json(addr, &body).error(400, "BAD_REQUEST");
+    post_json(addr, &body).error(400, "INVALID_PARAMETER_VALUE");
 
     for content_type in [
         None,

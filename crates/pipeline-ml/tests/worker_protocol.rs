@@ -93,7 +93,7 @@ fn a_worker_answers_each_request_in_order_then_stops_at_eof() {
     // The HTTP server's code and message for the same failures.
     assert_eq!(answers[3].kind, FrameKind::Error);
     let missing = json_of(&answers[3]);
-    assert_eq!(missing["error_code"], "BAD_REQUEST");
+    assert_eq!(missing["error_code"], "INVALID_PARAMETER_VALUE");
     let message = missing["message"].as_str().unwrap();
     assert!(
         message.contains("missing required input column(s) 'x2'"),
@@ -130,5 +130,5 @@ fn a_broken_stream_gets_an_error_frame_and_ends_the_worker() {
     let mut output = Vec::new();
     run_worker(&model, &input[..], &mut output).unwrap();
     let answer = json_of(&frames(&output)[1]);
-    assert_eq!(answer["error_code"], "BAD_REQUEST", "{answer}");
+    assert_eq!(answer["error_code"], "INVALID_PARAMETER_VALUE", "{answer}");
 }

@@ -38,7 +38,13 @@ impl Response {
         let text = self.text();
         serde_json::from_str(&text)
             .or_else(|_| serde_json::from_str(&nan_to_null(&text)))
-            .map_err(|e| format!("HTTP {}: body is not JSON ({e}): {}", self.status, clip(&text)))
+            .map_err(|e| {
+                format!(
+                    "HTTP {}: body is not JSON ({e}): {}",
+                    self.status,
+                    clip(&text)
+                )
+            })
     }
 
     /// The JSON body of a 200 response, or an error naming the status and body.

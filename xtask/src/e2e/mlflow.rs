@@ -46,7 +46,7 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> Result<&'a str, String> {
 }
 
 /// `key → value` of MLflow's `[{key, value}]` lists.
-fn entries<'a>(list: Option<&'a Value>) -> Vec<(&'a str, &'a Value)> {
+fn entries(list: Option<&Value>) -> Vec<(&str, &Value)> {
     list.and_then(Value::as_array)
         .map(|items| {
             items
@@ -63,7 +63,10 @@ fn entries<'a>(list: Option<&'a Value>) -> Vec<(&'a str, &'a Value)> {
 pub fn check_run(port: u16, experiment: &str) -> Result<(TrainingRun, String), String> {
     let found = get(
         port,
-        &format!("experiments/get-by-name?experiment_name={}", encode(experiment)),
+        &format!(
+            "experiments/get-by-name?experiment_name={}",
+            encode(experiment)
+        ),
     )?;
     let experiment_id = str_at(&found, "/experiment/experiment_id")?.to_owned();
     let search = post(
@@ -100,7 +103,11 @@ pub fn check_run(port: u16, experiment: &str) -> Result<(TrainingRun, String), S
             other => {
                 return Err(format!(
                     "param {key}: expected {expected}, found {other:?} (params: {})",
-                    params.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    params
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -118,7 +125,11 @@ pub fn check_run(port: u16, experiment: &str) -> Result<(TrainingRun, String), S
             other => {
                 return Err(format!(
                     "metric {key}: expected a value in [0, 1], found {other:?} (metrics: {})",
-                    metrics.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    metrics
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
         }
@@ -207,7 +218,10 @@ pub fn check_registry(
     run: &TrainingRun,
     model: &LoggedModel,
 ) -> Result<String, String> {
-    get(port, &format!("registered-models/get?name={}", encode(name)))?;
+    get(
+        port,
+        &format!("registered-models/get?name={}", encode(name)),
+    )?;
     let filter = format!("name='{name}'");
     let search = get(
         port,

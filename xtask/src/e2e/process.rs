@@ -54,10 +54,8 @@ impl WorkDir {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
-        let path = std::env::temp_dir().join(format!(
-            "tandem-e2e-{}-{nanos:09}",
-            std::process::id()
-        ));
+        let path =
+            std::env::temp_dir().join(format!("tandem-e2e-{}-{nanos:09}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
         Ok(WorkDir { path })
     }
@@ -69,8 +67,11 @@ impl WorkDir {
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.path) {
-            eprintln!("xtask e2e: could not remove {}: {e}", self.path.display());
+        match std::fs::remove_dir_all(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                eprintln!("xtask e2e: could not remove {}: {e}", self.path.display());
+            }
+            _ => {}
         }
     }
 }

@@ -52,15 +52,24 @@ fn provision(
     let marker = venv.join(marker);
     let wanted = packages.join("\n");
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
-        eprintln!("xtask e2e: installing {} into {}", packages.join(" "), venv.display());
+        eprintln!(
+            "xtask e2e: installing {} into {}",
+            packages.join(" "),
+            venv.display()
+        );
         if !venv.join("bin/python").is_file() {
             run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
         }
         run(Command::new(venv.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(packages))?;
-        std::fs::write(&marker, &wanted)
-            .map_err(|e| format!("write {}: {e}", marker.display()))?;
+        std::fs::write(&marker, &wanted).map_err(|e| format!("write {}: {e}", marker.display()))?;
     }
     // Dropping the file releases the lock (also when xtask dies).
     drop(lock);

@@ -31,7 +31,8 @@ const SHORT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Server {
     pub port: u16,
-    pub service: Service,
+    /// Held so the server runs as long as this value lives.
+    _service: Service,
 }
 
 impl Server {
@@ -41,7 +42,11 @@ impl Server {
 }
 
 /// Starts `moto_server` from the tools venv and waits until it answers.
-pub fn start_moto(tools_bin: &Path, work: &Path, janitor: &JanitorHandle) -> Result<Server, String> {
+pub fn start_moto(
+    tools_bin: &Path,
+    work: &Path,
+    janitor: &JanitorHandle,
+) -> Result<Server, String> {
     let port = free_port()?;
     let mut command = Command::new(tools_bin.join("moto_server"));
     command
@@ -51,7 +56,10 @@ pub fn start_moto(tools_bin: &Path, work: &Path, janitor: &JanitorHandle) -> Res
     service.wait_ready(Duration::from_secs(60), || {
         http::get(port, "/", SHORT).is_ok_and(|r| r.status == 200)
     })?;
-    Ok(Server { port, service })
+    Ok(Server {
+        port,
+        _service: service,
+    })
 }
 
 /// Creates `bucket` (path-style, unsigned: moto does not check signatures).
@@ -112,7 +120,11 @@ fn xml_values(xml: &str, tag: &str) -> Vec<String> {
 
 /// Starts `mlflow server` (SQLite backend, `--serve-artifacts`, one worker)
 /// with its data under `work/mlflow-server` and waits for `/health`.
-pub fn start_mlflow(mlflow_bin: &Path, work: &Path, janitor: &JanitorHandle) -> Result<Server, String> {
+pub fn start_mlflow(
+    mlflow_bin: &Path,
+    work: &Path,
+    janitor: &JanitorHandle,
+) -> Result<Server, String> {
     let data = work.join("mlflow-server");
     std::fs::create_dir_all(&data).map_err(|e| format!("create {}: {e}", data.display()))?;
     let port = free_port()?;
@@ -131,12 +143,20 @@ pub fn start_mlflow(mlflow_bin: &Path, work: &Path, janitor: &JanitorHandle) -> 
         .envs(NO_TELEMETRY)
         .envs(NO_CLOUD)
         .env("PATH", with_path(mlflow_bin));
-    let mut service = Service::spawn("mlflow server", command, &work.join("mlflow-server.log"), janitor)?;
+    let mut service = Service::spawn(
+        "mlflow server",
+        command,
+        &work.join("mlflow-server.log"),
+        janitor,
+    )?;
     // The first start creates and migrates the database: slow on 2 cores.
     service.wait_ready(Duration::from_secs(240), || {
         http::get(port, "/health", SHORT).is_ok_and(|r| r.status == 200)
     })?;
-    Ok(Server { port, service })
+    Ok(Server {
+        port,
+        _service: service,
+    })
 }
 
 /// `PATH` with `dir` first, so tools that start `mlflow` or `python` by name

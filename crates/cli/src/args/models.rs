@@ -69,9 +69,10 @@ and shared by the workers. When this binary does not register the model's
 functions, the model's embedded executable serves it, once its target triple
 and SHA-256 are checked (a model saved with --no-executable cannot be).
 
-Errors are MLflow's JSON {\"error_code\", \"message\"}: 400 for input that
-does not fit the signature (missing columns, unsafe conversions, unknown or
-mistyped params), 415 for another content type, 413 for a body over
+Errors are MLflow's JSON {\"error_code\", \"message\"} with MLflow's codes:
+400 BAD_REQUEST for an unreadable body or an unsafe conversion, 400
+INVALID_PARAMETER_VALUE for missing columns or unknown or mistyped params,
+415 for another content type, 413 for a body over
 --max-body, 504 for a request running past --timeout. Ctrl-C or SIGTERM stops
 accepting connections and lets in-flight requests finish.",
         after_long_help = "\

@@ -28,6 +28,10 @@ pub(crate) enum Parsed {
     Arrow(RecordBatch),
 }
 
+fn schema_mismatch(message: String) -> Error {
+    Error::SchemaMismatch(message)
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidInput(message.into())
 }
@@ -64,7 +68,7 @@ pub(crate) fn assemble(parsed: Parsed, spec: Option<&InputSpec>) -> Result<Data,
             [(name, source)] => {
                 list_data(&convert(source, &spec.columns[0].data_type, name)?, name)
             }
-            _ => Err(invalid(format!(
+            _ => Err(schema_mismatch(format!(
                 "the model takes a list of values (one column), got {} columns",
                 sources.len()
             ))),
@@ -118,7 +122,7 @@ fn list(values: &[Value], spec: Option<&InputSpec>) -> Result<Data, Error> {
                 let name = only.name.clone().unwrap_or_default();
                 enforce(&[(name, source)], values.len(), spec).map(Data::new)
             }
-            _ => Err(invalid(format!(
+            _ => Err(schema_mismatch(format!(
                 "the model expects the columns {}, got a list of values",
                 names(spec).join(", ")
             ))),
@@ -151,7 +155,7 @@ fn enforce(
         .map(|(_, name)| name.as_str())
         .collect();
     if !missing.is_empty() {
-        return Err(invalid(format!(
+        return Err(schema_mismatch(format!(
             "the model is missing required input column(s) {}; it expects {}",
             quoted(&missing),
             quoted(&expected.iter().map(String::as_str).collect::<Vec<_>>())

@@ -13,6 +13,8 @@ use crate::error::Error;
 pub(crate) struct ApiError {
     status: StatusCode,
     code: &'static str,
+    /// MLflow's `error_class`, which it sets for schema failures only.
+    class: Option<&'static str>,
     message: String,
 }
 
@@ -21,6 +23,7 @@ impl ApiError {
         ApiError {
             status,
             code,
+            class: None,
             message: message.into(),
         }
     }
@@ -103,7 +106,10 @@ impl ApiError {
 
     /// The JSON response MLflow's clients parse.
     pub(crate) fn into_response(self) -> Response<Full<Bytes>> {
-        let body = serde_json::json!({"error_code": self.code, "message": self.message});
+        let mut body = serde_json::json!({"error_code": self.code, "message": self.message});
+        if let Some(class) = self.class {
+            body["error_class"] = class.into();
+        }
         let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
         *response.status_mut() = self.status;
         response
@@ -114,14 +120,24 @@ impl ApiError {
 }
 
 impl From<Error> for ApiError {
-    /// What MLflow answers: the input's fault is a 400 (`BAD_REQUEST`, or
-    /// `INVALID_PARAMETER_VALUE` for a parameter the model does not have),
-    /// and so is a failing node, as MLflow reports exceptions inside
-    /// `predict`; a model that cannot produce JSON is the server's fault.
+    /// What MLflow answers: the input's fault is a 400 — `BAD_REQUEST` for
+    /// an unreadable body or an unconvertible value, `INVALID_PARAMETER_VALUE`
+    /// for an input that does not fit the signature (with MLflow's
+    /// `SCHEMA_ENFORCEMENT_FAILED` class) or a bad parameter — and so is a
+    /// failing node, as MLflow reports exceptions inside `predict`; a model
+    /// that cannot produce JSON is the server's fault.
     fn from(error: Error) -> ApiError {
         match &error {
             Error::InvalidInput(_) => ApiError::bad_request(error.to_string()),
-            Error::UnknownParameter { .. } => ApiError::new(
+            Error::SchemaMismatch(_) => ApiError {
+                class: Some("SCHEMA_ENFORCEMENT_FAILED"),
+                ..ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_PARAMETER_VALUE",
+                    error.to_string(),
+                )
+            },
+            Error::UnknownParameter { .. } | Error::InvalidParameter(_) => ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "INVALID_PARAMETER_VALUE",
                 error.to_string(),

@@ -142,7 +142,7 @@ fn predict(model: &PipelineModel, sections: &[Vec<u8>]) -> Result<Frame, Error> 
         )));
     };
     let params: Map<String, Value> = serde_json::from_slice(params)
-        .map_err(|e| Error::InvalidInput(format!("the params are not a JSON object: {e}")))?;
+        .map_err(|e| Error::InvalidParameter(format!("the params are not a JSON object: {e}")))?;
     let input = envelope::parse_input(table, InputFormat::ArrowStream, model.input_spec())?;
     let output = model.predict(input.data, &params, None)?;
     output_frame(&output)
