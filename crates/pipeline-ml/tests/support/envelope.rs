@@ -37,8 +37,13 @@ pub fn batch(input: &ModelInput) -> &RecordBatch {
     input.data.downcast_ref::<RecordBatch>().unwrap()
 }
 
+/// The message of an input the model refuses: malformed or unconvertible
+/// (`invalid_input`), or not the signature's shape (`schema_mismatch`).
 pub fn error(result: Result<ModelInput, tandem_pipeline_ml::Error>) -> String {
     let err = result.unwrap_err();
-    assert_eq!(err.kind(), "invalid_input", "{err}");
+    assert!(
+        matches!(err.kind(), "invalid_input" | "schema_mismatch"),
+        "{err}"
+    );
     err.to_string()
 }
