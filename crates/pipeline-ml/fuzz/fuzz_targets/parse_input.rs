@@ -6,8 +6,9 @@
 //! whether the body is checked against a signature covering every column
 //! kind; the rest is the body.
 //!
-//! Run from `crates/pipeline-ml` (needs nightly and `cargo install cargo-fuzz`):
-//! `cargo +nightly fuzz run parse_input fuzz/corpus/parse_input`.
+//! Run from `crates/pipeline-ml/fuzz` (needs nightly and `cargo install
+//! cargo-fuzz`; see README.md):
+//! `cargo +nightly fuzz run --fuzz-dir . parse_input corpus/parse_input seeds/parse_input`.
 
 #![no_main]
 

@@ -42,7 +42,7 @@ pub(crate) fn convert(
     column: &str,
 ) -> Result<ArrayRef, Error> {
     match source {
-        Source::Json(values) => from_json(values, target, column),
+        Source::Json(values) => from_json(&values.iter().collect::<Vec<_>>(), target, column),
         Source::Text(strings) => from_text(strings, target, column),
         Source::Arrow(array) => from_arrow(array, target, column),
     }
@@ -51,7 +51,7 @@ pub(crate) fn convert(
 /// `source` with a type inferred from its values.
 pub(crate) fn infer(source: &Source<'_>, column: &str) -> Result<ArrayRef, Error> {
     match source {
-        Source::Json(values) => infer_json(values, column),
+        Source::Json(values) => infer_json(&values.iter().collect::<Vec<_>>(), column),
         Source::Text(strings) => Ok(infer_text(strings)),
         Source::Arrow(array) => Ok(Arc::clone(array)),
     }
@@ -97,7 +97,11 @@ fn is_list(t: &DataType) -> bool {
     )
 }
 
-fn from_json(values: &[Value], target: &DataType, column: &str) -> Result<ArrayRef, Error> {
+/// `values` as `target`. Values are borrowed all the way down: a list
+/// column's items are the values of the next level, not copies of them
+/// (copies would hold each level's subtree at once, for as many levels
+/// as the JSON nests).
+fn from_json(values: &[&Value], target: &DataType, column: &str) -> Result<ArrayRef, Error> {
     match target {
         DataType::Boolean => {
             let mut builder = BooleanBuilder::with_capacity(values.len());
@@ -160,7 +164,7 @@ fn from_json(values: &[Value], target: &DataType, column: &str) -> Result<ArrayR
             offsets.push(0_i32);
             for value in values {
                 match value {
-                    Value::Array(items) => flat.extend(items.iter().cloned()),
+                    Value::Array(items) => flat.extend(items),
                     Value::Null => {}
                     other => {
                         return Err(invalid(column, format!("expected a list, found {other}")));
@@ -181,6 +185,10 @@ fn from_json(values: &[Value], target: &DataType, column: &str) -> Result<ArrayR
             )
             .map_err(|e| invalid(column, e))?;
             cast(&list, target, column)
+        }
+        // The items of lists that are all empty or null.
+        DataType::Null if values.iter().all(|v| v.is_null()) => {
+            Ok(Arc::new(NullArray::new(values.len())))
         }
         other => Err(invalid(
             column,
@@ -331,10 +339,20 @@ fn from_arrow(array: &ArrayRef, target: &DataType, column: &str) -> Result<Array
 
 /// JSON types: booleans, integers (int64), numbers (float64), strings,
 /// lists of those; nulls anywhere.
-fn infer_json(values: &[Value], column: &str) -> Result<ArrayRef, Error> {
-    let present = || values.iter().filter(|v| !v.is_null());
+fn infer_json(values: &[&Value], column: &str) -> Result<ArrayRef, Error> {
+    match json_type(values, column)? {
+        Some(target) => from_json(values, &target, column),
+        None => Ok(Arc::new(NullArray::new(values.len()))),
+    }
+}
+
+/// The type [`infer_json`] gives `values`, `None` when all are null. Only
+/// the type: a list's items are built once, by [`from_json`], not at
+/// every level of nesting.
+fn json_type(values: &[&Value], column: &str) -> Result<Option<DataType>, Error> {
+    let present = || values.iter().copied().filter(|v| !v.is_null());
     if present().next().is_none() {
-        return Ok(Arc::new(NullArray::new(values.len())));
+        return Ok(None);
     }
     let target = if present().all(Value::is_boolean) {
         DataType::Boolean
@@ -345,12 +363,8 @@ fn infer_json(values: &[Value], column: &str) -> Result<ArrayRef, Error> {
     } else if present().all(Value::is_string) {
         DataType::Utf8
     } else if present().all(Value::is_array) {
-        let flat: Vec<Value> = present()
-            .filter_map(Value::as_array)
-            .flatten()
-            .cloned()
-            .collect();
-        let item = infer_json(&flat, column)?.data_type().clone();
+        let flat: Vec<&Value> = present().filter_map(Value::as_array).flatten().collect();
+        let item = json_type(&flat, column)?.unwrap_or(DataType::Null);
         DataType::List(Arc::new(Field::new_list_field(item, true)))
     } else {
         return Err(invalid(
@@ -358,7 +372,7 @@ fn infer_json(values: &[Value], column: &str) -> Result<ArrayRef, Error> {
             "values of different JSON types (or objects) cannot form a column",
         ));
     };
-    from_json(values, &target, column)
+    Ok(Some(target))
 }
 
 /// pandas' CSV inference: integers, else floats, else booleans, else text.

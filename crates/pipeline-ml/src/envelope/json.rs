@@ -1,11 +1,13 @@
 //! MLflow's JSON envelopes → columns of JSON values.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::InputSpec;
+use super::limits::{JSON_CELLS_PER_VALUE, MIN_JSON_CELLS};
 use super::table::Parsed;
 use crate::error::Error;
 
@@ -16,6 +18,9 @@ const FORMAT_KEYS: [&str; 4] = [
     "instances",
     "inputs",
 ];
+
+/// Objects up to this many keys find a repeated key by scanning them.
+const SCANNED_KEYS: usize = 16;
 
 /// A JSON document with object keys in document order: `serde_json`'s map
 /// sorts them, and the order of `dataframe_records` and `inputs` keys is
@@ -133,10 +138,26 @@ impl<'de> Visitor<'de> for JsonVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut entries: Vec<(String, Json)> = Vec::new();
+        // Repeated keys are looked up by scanning small objects and through
+        // an index past that: scanning alone is quadratic in the keys.
+        let mut index: HashMap<String, usize> = HashMap::new();
         while let Some((key, value)) = map.next_entry::<String, Json>()? {
-            match entries.iter_mut().find(|(k, _)| *k == key) {
-                Some(entry) => entry.1 = value,
-                None => entries.push((key, value)),
+            let seen = if entries.len() <= SCANNED_KEYS {
+                entries.iter().position(|(k, _)| *k == key)
+            } else {
+                if index.is_empty() {
+                    index.extend(entries.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)));
+                }
+                index.get(&key).copied()
+            };
+            match seen {
+                Some(i) => entries[i].1 = value,
+                None => {
+                    if !index.is_empty() {
+                        index.insert(key.clone(), entries.len());
+                    }
+                    entries.push((key, value));
+                }
             }
         }
         Ok(Json::Object(entries))
@@ -281,30 +302,53 @@ fn split(value: &Json, spec: Option<&InputSpec>) -> Result<Parsed, Error> {
 
 /// pandas' records orient: a list of row objects; a key missing from a
 /// row is a missing value; columns in order of first appearance.
+///
+/// Rows may leave keys out, but not so many that the table outgrows the
+/// body: it has at most [`JSON_CELLS_PER_VALUE`] cells per value given
+/// (or [`MIN_JSON_CELLS`]), where a row per distinct key would otherwise
+/// turn n small rows into n² cells.
 fn records(rows: &[Json]) -> Result<Parsed, Error> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
     let mut names: Vec<&str> = Vec::new();
+    let mut given = rows.len();
     for (i, row) in rows.iter().enumerate() {
         let Json::Object(entries) = row else {
             return Err(invalid(format!("row {i} must be an object, found {row}")));
         };
+        given += entries.len();
         for (key, _) in entries {
-            if !names.contains(&key.as_str()) {
+            index.entry(key).or_insert_with(|| {
                 names.push(key);
+                names.len() - 1
+            });
+        }
+    }
+    let cells = rows.len().saturating_mul(names.len());
+    if cells > MIN_JSON_CELLS.max(given.saturating_mul(JSON_CELLS_PER_VALUE)) {
+        return Err(invalid(format!(
+            "dataframe_records describes {} rows of {} columns but gives {given} values: \
+             too sparse a table to build (send dataframe_split, or fewer rows at a time)",
+            rows.len(),
+            names.len()
+        )));
+    }
+    let mut columns: Vec<Vec<Value>> = (0..names.len())
+        .map(|_| Vec::with_capacity(rows.len()))
+        .collect();
+    for (i, row) in rows.iter().enumerate() {
+        if let Json::Object(entries) = row {
+            for (key, value) in entries {
+                let column = &mut columns[index[key.as_str()]];
+                column.resize(i, Value::Null);
+                column.push(value.to_value());
             }
         }
     }
-    let columns = names
-        .into_iter()
-        .map(|name| {
-            let values = rows
-                .iter()
-                .map(|row| row.get(name).map_or(Value::Null, Json::to_value))
-                .collect();
-            (name.to_owned(), values)
-        })
-        .collect();
+    for column in &mut columns {
+        column.resize(rows.len(), Value::Null);
+    }
     Ok(Parsed::Json {
-        columns,
+        columns: names.into_iter().map(str::to_owned).zip(columns).collect(),
         rows: rows.len(),
     })
 }
@@ -372,5 +416,22 @@ mod tests {
         assert_eq!(json.get("b").unwrap().to_value(), 2);
         assert!(json.get("a").is_some_and(|a| !a.is_scalar()));
         assert_eq!(Json::from(&json.to_value()).to_value(), json.to_value());
+    }
+
+    #[test]
+    fn large_objects_keep_document_order() {
+        // Past SCANNED_KEYS, repeated keys are found through an index.
+        let keys: Vec<String> = (0..100).map(|i| format!(r#""k{}": {i}"#, 99 - i)).collect();
+        let text = format!("{{{}, \"k99\": -1, \"k0\": -2}}", keys.join(", "));
+        let json: Json = serde_json::from_str(&text).unwrap();
+        let Json::Object(entries) = &json else {
+            panic!("{json}")
+        };
+        assert_eq!(entries.len(), 100);
+        assert_eq!(entries[0].0, "k99");
+        assert_eq!(entries[0].1.to_value(), -1);
+        assert_eq!(entries[99].0, "k0");
+        assert_eq!(entries[99].1.to_value(), -2);
+        assert_eq!(entries[50].1.to_value(), 50);
     }
 }

@@ -11,6 +11,12 @@
 //!
 //! Outputs: `{"predictions": ...}`, as a JSON value or as text.
 //!
+//! Bodies are untrusted: a malformed one is an error, never a panic, and
+//! what a body decodes to is bounded by its size (the larger of 128 MiB
+//! and 64 bytes a byte of body; a `dataframe_records` table, of 4 million
+//! cells and 8 cells a value given): a body over that is refused, not
+//! allocated. `crates/pipeline-ml/fuzz` fuzzes [`parse_input`].
+//!
 //! ```
 //! use tandem_pipeline_ml::envelope::{self, InputFormat};
 //!
@@ -25,8 +31,11 @@
 //! ```
 
 mod convert;
+mod ipc;
 mod json;
+mod limits;
 mod output;
+mod pages;
 mod table;
 
 use std::str::FromStr;

@@ -9,8 +9,9 @@ use arrow_schema::{DataType, Field, Schema};
 use serde_json::Value;
 use tandem_pipeline_core::Data;
 
-use super::InputSpec;
 use super::convert::{Source, convert, infer, list_data};
+use super::limits::{Budget, dictionary_expansion};
+use super::{InputSpec, ipc, pages};
 use crate::error::Error;
 
 /// A body split into columns, before types are settled.
@@ -229,29 +230,83 @@ pub(crate) fn csv(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Error> 
     assemble(Parsed::Text(concat(&schema, &batches)?), spec)
 }
 
-/// A parquet file's rows as one batch.
+/// A parquet file's rows as one batch, no bigger than [`Budget`] allows
+/// a body of its size: parquet compresses, so the rows its metadata
+/// states are checked before any is read, and what the rows take as they
+/// are read.
 pub(crate) fn parquet(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Error> {
+    let budget = Budget::for_body(body.len());
     let bytes = bytes::Bytes::copy_from_slice(body);
     let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
         .map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
+    let metadata = builder.metadata();
+    pages::check_file(metadata, body, budget)?;
+    let rows = metadata
+        .row_groups()
+        .iter()
+        .try_fold(0_usize, |rows, group| {
+            usize::try_from(group.num_rows())
+                .ok()
+                .and_then(|n| rows.checked_add(n))
+        })
+        .ok_or_else(|| invalid("cannot read the parquet file: invalid row counts"))?;
+    let columns = metadata.file_metadata().schema_descr().num_columns();
+    budget.check_cells(rows, width(columns, spec))?;
     let schema = Arc::clone(builder.schema());
     let reader = builder
         .build()
         .map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
-    assemble(Parsed::Arrow(concat(&schema, &batches)?), spec)
+    let mut batches = Vec::new();
+    let mut decoded = 0_usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
+        decoded = decoded.saturating_add(batch.get_array_memory_size());
+        budget.check_bytes(decoded, "columns")?;
+        batches.push(batch);
+    }
+    let batch = concat(&schema, &batches)?;
+    check_dictionaries(&batch, budget)?;
+    assemble(Parsed::Arrow(batch), spec)
 }
 
 /// An Arrow IPC stream's batches as one batch, checked like parquet's
-/// typed columns.
+/// typed columns. The stream is checked first for what the reader would
+/// panic on (see [`super::ipc`]), and its rows as they are read: a batch
+/// states its row count, and a batch without columns or of null columns
+/// takes no bytes per row.
 pub(crate) fn arrow_stream(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Error> {
+    let budget = Budget::for_body(body.len());
+    ipc::check_stream(body)?;
     let reader = arrow_ipc::reader::StreamReader::try_new(Cursor::new(body), None)
         .map_err(|e| invalid(format!("cannot read the Arrow IPC stream: {e}")))?;
     let schema = reader.schema();
-    let batches = reader
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(format!("cannot read the Arrow IPC stream: {e}")))?;
-    assemble(Parsed::Arrow(concat(&schema, &batches)?), spec)
+    let width = width(schema.fields().len(), spec);
+    let mut batches = Vec::new();
+    let mut rows = 0_usize;
+    for batch in reader {
+        let batch = batch.map_err(|e| invalid(format!("cannot read the Arrow IPC stream: {e}")))?;
+        rows = rows.saturating_add(batch.num_rows());
+        budget.check_cells(rows, width)?;
+        batches.push(batch);
+    }
+    let batch = concat(&schema, &batches)?;
+    check_dictionaries(&batch, budget)?;
+    assemble(Parsed::Arrow(batch), spec)
+}
+
+/// The columns a table of `columns` columns is checked as: the spec's
+/// when more (missing optional columns are filled with nulls).
+fn width(columns: usize, spec: Option<&InputSpec>) -> usize {
+    columns.max(spec.map_or(0, |s| s.columns.len()))
+}
+
+/// Text dictionaries are one value for many rows, expanded when
+/// converted: what they expand to must be within the budget.
+fn check_dictionaries(batch: &RecordBatch, budget: Budget) -> Result<(), Error> {
+    let expanded = batch
+        .columns()
+        .iter()
+        .map(|column| dictionary_expansion(column.as_ref()))
+        .fold(0, usize::saturating_add);
+    budget.check_bytes(expanded, "dictionary values")
 }
