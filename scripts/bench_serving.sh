@@ -60,31 +60,36 @@ measure() {
     wrk -t"$threads" -c"$conns" -d"${duration}s" --latency -s "$work/$script.lua" \
         "http://127.0.0.1:$port/invocations" |
         awk '/^ +50%/{p50=$2} /^ +90%/{p90=$2} /^ +99%/{p99=$2} /^Requests\/sec/{rps=$2}
-             END{printf "%s %s %s %s", p50, p90, p99, rps}'
+             END{printf "%s %s %s %s\n", p50, p90, p99, rps}'
 }
 
-tandem_port=$(free_port)
-"$churn" models serve -m "$work/model" --port "$tandem_port" --workers 2 2>"$work/tandem.log" &
-pids+=($!)
-mlflow_port=$(free_port)
-MLFLOW_TRACKING_URI=$work/mlruns "$mlflow" models serve -m "$work/model" --env-manager local \
-    -h 127.0.0.1 -p "$mlflow_port" 2>"$work/mlflow.log" >/dev/null &
-pids+=($!)
-wait_ping "$tandem_port"
-wait_ping "$mlflow_port" || { cat "$work/mlflow.log" >&2; exit 1; }
-# One request each before measuring: the Python side starts its worker lazily.
-for port in "$tandem_port" "$mlflow_port"; do
+# Each server is measured alone, so the other's threads take no CPU.
+serve_and_measure() {
+    local label=$1; shift
+    local port
+    port=$(free_port)
+    "$@" "$port" 2>"$work/server.log" >/dev/null &
+    local pid=$!
+    pids+=("$pid")
+    wait_ping "$port" || { cat "$work/server.log" >&2; exit 1; }
+    # One request before measuring: MLflow's loader starts its worker lazily.
     curl -sf "http://127.0.0.1:$port/invocations" -H 'Content-Type: application/json' \
         -d @"$work/model/serving_input_example.json" >/dev/null
-done
-
-printf '| Server | Request | Connections | p50 | p90 | p99 | Requests/s |\n|---|---|---:|---:|---:|---:|---:|\n'
-for server in tandem mlflow; do
-    port=${server}_port
+    local run
     for run in "one 1 1 1 row" "one 2 8 1 row" "rows10k 1 1 10,000 rows"; do
         set -- $run
-        read -r p50 p90 p99 rps < <(measure "${!port}" "$2" "$3" "$1")
-        label=$([ "$server" = tandem ] && echo '`tandem models serve`' || echo '`mlflow models serve`')
+        read -r p50 p90 p99 rps < <(measure "$port" "$2" "$3" "$1")
         printf '| %s | %s %s | %s | %s | %s | %s | %s |\n' "$label" "$4" "$5" "$3" "$p50" "$p90" "$p99" "$rps"
     done
-done
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+}
+tandem_serve() { exec "$churn" models serve -m "$work/model" --workers 2 --port "$1"; }
+mlflow_serve() {
+    PATH="$target/py-mlflow/bin:$PATH" MLFLOW_TRACKING_URI=$work/mlruns \
+        exec "$mlflow" models serve -m "$work/model" --env-manager local -h 127.0.0.1 -p "$1"
+}
+
+printf '| Server | Request | Connections | p50 | p90 | p99 | Requests/s |\n|---|---|---:|---:|---:|---:|---:|\n'
+serve_and_measure '`tandem models serve`' tandem_serve
+serve_and_measure '`mlflow models serve`' mlflow_serve

@@ -88,7 +88,23 @@ fn bench() -> Result<(), String> {
         "--",
         "1024",
     ])?;
-    kedro_side_by_side()
+    kedro_side_by_side()?;
+    serving_side_by_side()
+}
+
+/// `tandem models serve` and `mlflow models serve` on the churn model under
+/// wrk (the script skips itself when wrk or the MLflow venv is missing).
+fn serving_side_by_side() -> Result<(), String> {
+    let script = workspace_root().join("scripts/bench_serving.sh");
+    let status = Command::new("bash")
+        .arg(&script)
+        .status()
+        .map_err(|e| format!("scripts/bench_serving.sh ({e})"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("scripts/bench_serving.sh".to_owned())
+    }
 }
 
 /// Kedro's figures for the same runner pipelines, when Python can provide

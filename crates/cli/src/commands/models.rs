@@ -168,9 +168,13 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
         max_body: args.max_body,
         runner: None,
     };
-    // Connections are cheap to serve; two I/O threads suffice whatever
-    // the number of prediction slots, which run on the blocking pool.
-    let io_threads = config.workers.clamp(1, 2);
+    // Connections are cheap to serve next to predictions, which run on the
+    // blocking pool: one I/O thread per two cores (at most four) leaves the
+    // cores to them. On 2 cores one I/O thread instead of two took 8
+    // connections from 20,000 to 23,000 requests/s (docs/benchmarks.md):
+    // fewer threads, fewer context switches per hand-off.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let io_threads = (cores / 2).clamp(1, 4);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(io_threads)
         .max_blocking_threads(config.workers)
