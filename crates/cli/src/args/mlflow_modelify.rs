@@ -24,7 +24,8 @@ directory `models save` writes is logged:
 the training pipeline's inputs instead, and logs a model that cannot load);
 the error lists the valid ones. --registered-model-name also registers a new
 model version, which needs a tracking server: the local mlruns store has no
-model registry.
+model registry; --alias then points aliases (champion) at that version. The
+model embeds this executable (bin/) unless --no-executable is given.
 
 Prints the model id and URI; `tandem mlflow artifacts download --uri <URI>`
 fetches the model for `models predict`.";
@@ -35,7 +36,7 @@ Examples:
   churn mlflow modelify -p training -i customers --infer-signature --infer-input-example
   churn mlflow modelify -p training -i customers --run-id 3d26d2eaf64749c0b403d7a0540539df --json
   MLFLOW_TRACKING_URI=http://127.0.0.1:5000 churn mlflow modelify -p training -i customers \\
-    --registered-model-name churn";
+    --registered-model-name churn --alias champion";
 
 /// `mlflow modelify`.
 #[derive(Debug, Args)]
