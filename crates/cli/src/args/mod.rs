@@ -177,7 +177,14 @@ mod tests {
         let modelify = ["tandem", "mlflow", "modelify", "-p", "training", "-i", "x"];
         let alone = Cli::try_parse_from(modelify.iter().chain(&["--alias", "champion"]));
         assert_eq!(alone.unwrap_err().exit_code(), 2);
-        let named = ["--registered-model-name", "churn", "--alias", "a", "--alias", "b"];
+        let named = [
+            "--registered-model-name",
+            "churn",
+            "--alias",
+            "a",
+            "--alias",
+            "b",
+        ];
         let cli = Cli::try_parse_from(modelify.iter().chain(&named)).unwrap();
         let Command::Mlflow(MlflowCommand::Modelify(args)) = cli.command else {
             panic!("not modelify: {:?}", cli.command)
