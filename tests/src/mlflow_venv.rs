@@ -3,12 +3,11 @@
 //! the same directory, marker and lock file, so that whichever test
 //! process comes first installs it and the others reuse it.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use crate::python::target_dir;
+use crate::python::provision;
 
 /// The release installed; the marker holds it, as the harness writes it.
 const MLFLOW: &str = "mlflow[auth]==3.17.2";
@@ -27,30 +26,7 @@ pub const NO_TELEMETRY: [(&str, &str); 2] = [
 /// When `python3` is missing or the install fails.
 pub fn mlflow_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let target = target_dir();
-        std::fs::create_dir_all(&target).expect("the target directory can be created");
-        let venv = target.join("py-mlflow");
-        let marker = venv.join(".tandem-installed");
-        let lock = File::create(target.join("py-mlflow.lock")).expect("the lock file opens");
-        lock.lock().expect("the venv lock can be taken");
-        if std::fs::read_to_string(&marker).ok().as_deref() != Some(MLFLOW) {
-            if !venv.join("bin/python").exists() {
-                run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-            }
-            run(Command::new(venv.join("bin/python")).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                MLFLOW,
-            ]));
-            std::fs::write(&marker, MLFLOW).expect("the venv marker can be written");
-        }
-        drop(lock);
-        venv.join("bin")
-    })
+    BIN.get_or_init(|| provision("py-mlflow", ".tandem-installed", &[MLFLOW]).join("bin"))
 }
 
 /// A command running `program` from the venv, with the venv first on
@@ -69,17 +45,4 @@ pub fn mlflow_command(program: &str) -> Command {
         .envs(NO_TELEMETRY)
         .stdin(Stdio::null());
     command
-}
-
-fn run(command: &mut Command) {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }

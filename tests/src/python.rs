@@ -33,42 +33,47 @@ pub fn target_dir() -> PathBuf {
 /// When `python3` is missing or `pip install` fails; the message says which.
 pub fn venv() -> &'static Path {
     static VENV: OnceLock<PathBuf> = OnceLock::new();
-    VENV.get_or_init(|| {
-        let target = target_dir();
-        std::fs::create_dir_all(&target).expect("the target directory can be created");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(target.join("py-venv.lock"))
-            .expect("the venv lock file can be opened");
-        lock.lock().expect("the venv lock can be taken");
-        let venv = target.join("py-venv");
-        ensure_installed(&venv);
-        drop(lock);
-        venv
-    })
+    VENV.get_or_init(|| provision("py-venv", ".tandem-requirements", REQUIREMENTS))
 }
 
-fn ensure_installed(venv: &Path) {
-    let marker = venv.join(".tandem-requirements");
-    let wanted = REQUIREMENTS.join("\n");
-    if std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
-        return;
-    }
-    if !python_in(venv).is_file() {
+/// `<target dir>/<name>`, a venv holding `requirements`, installed unless
+/// its `marker` file already lists them (one per line), under the lock
+/// `<target dir>/<name>.lock`. The MLflow venv ([`crate::mlflow_venv`]) is
+/// provisioned the same way, with the names the mlflow-client harness uses.
+///
+/// # Panics
+///
+/// When `python3` is missing or `pip install` fails; the message says which.
+pub(crate) fn provision(name: &str, marker: &str, requirements: &[&str]) -> PathBuf {
+    let target = target_dir();
+    std::fs::create_dir_all(&target).expect("the target directory can be created");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(target.join(format!("{name}.lock")))
+        .expect("the venv lock file can be opened");
+    lock.lock().expect("the venv lock can be taken");
+    let venv = target.join(name);
+    let marker = venv.join(marker);
+    let wanted = requirements.join("\n");
+    if !std::fs::read_to_string(&marker).is_ok_and(|installed| installed == wanted) {
+        if !python_in(&venv).is_file() {
+            run_checked(
+                Command::new("python3").args(["-m", "venv"]).arg(&venv),
+                "python3 -m venv",
+            );
+        }
         run_checked(
-            Command::new("python3").args(["-m", "venv"]).arg(venv),
-            "python3 -m venv",
+            Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .args(requirements),
+            "pip install",
         );
+        std::fs::write(&marker, wanted).expect("the venv marker can be written");
     }
-    run_checked(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(REQUIREMENTS),
-        "pip install",
-    );
-    std::fs::write(&marker, wanted).expect("the venv marker can be written");
+    drop(lock);
+    venv
 }
 
 fn python_in(venv: &Path) -> PathBuf {

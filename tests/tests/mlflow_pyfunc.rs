@@ -7,18 +7,17 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tandem_tests::mlflow_venv::mlflow_command;
-use tandem_tests::{churn, ok, workspace_file};
+use tandem_tests::{churn, ok};
 
-use crate::run_support::copy_dir;
+use crate::run_support::trained_churn;
 
-/// A trained churn project, its model saved by `models save` (which
-/// embeds the churn binary), and a request body: the serving example with
-/// an optional value missing.
+/// A trained churn project ([`trained_churn`]), its model, and a request
+/// body: the serving example with an optional value missing.
 struct Trained {
     _dir: tempfile::TempDir,
     project: PathBuf,
@@ -27,18 +26,8 @@ struct Trained {
 }
 
 fn trained() -> Trained {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = trained_churn();
     let project = dir.path().to_path_buf();
-    copy_dir(
-        &workspace_file("examples/churn/conf"),
-        &project.join("conf"),
-    );
-    let small = "data_generation.n_customers=600";
-    ok(&churn(&["run", "--params", small, "-q"], &project));
-    ok(&churn(
-        &["models", "save", "--pipeline", "training", "-o", "model"],
-        &project,
-    ));
     let model = project.join("model");
     let mut body: Value =
         serde_json::from_slice(&std::fs::read(model.join("serving_input_example.json")).unwrap())
@@ -67,17 +56,6 @@ fn mlflow(program: &str, cwd: &Path) -> Command {
     let mut command = mlflow_command(program);
     command.current_dir(cwd).env_remove("TANDEM_EXECUTABLE");
     command
-}
-
-fn succeeded(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
 }
 
 /// `churn models predict` on the same body: the reference.
@@ -147,32 +125,28 @@ fn mlflow_predicts_what_tandem_predicts() {
     }
 
     let out = trained.project.join("mlflow-predictions.json");
-    succeeded(
-        &mlflow("mlflow", &trained.project)
-            .args(["models", "predict", "-m"])
-            .arg(&trained.model)
-            .arg("-i")
-            .arg(&trained.request)
-            .args(["-t", "json", "-o"])
-            .arg(&out)
-            .args(["--env-manager", "local"])
-            .output()
-            .unwrap(),
-    );
+    ok(&mlflow("mlflow", &trained.project)
+        .args(["models", "predict", "-m"])
+        .arg(&trained.model)
+        .arg("-i")
+        .arg(&trained.request)
+        .args(["-t", "json", "-o"])
+        .arg(&out)
+        .args(["--env-manager", "local"])
+        .output()
+        .unwrap());
     let from_mlflow: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     let expected = tandem_predictions(trained, &[]);
     assert_eq!(expected["predictions"].as_array().unwrap().len(), 5);
     assert_same(&from_mlflow, &expected);
 
-    let printed = succeeded(
-        &mlflow("python", &trained.project)
-            .args(["-c", PYFUNC_PREDICT])
-            .arg(&trained.model)
-            .arg(&trained.request)
-            .arg("0.9")
-            .output()
-            .unwrap(),
-    );
+    let printed = ok(&mlflow("python", &trained.project)
+        .args(["-c", PYFUNC_PREDICT])
+        .arg(&trained.model)
+        .arg(&trained.request)
+        .arg("0.9")
+        .output()
+        .unwrap());
     let from_pyfunc: Value = serde_json::from_str(&printed).unwrap();
     let strict = tandem_predictions(trained, &["--params", "threshold=0.9"]);
     assert_ne!(strict, expected, "the parameter must change something");
@@ -203,14 +177,12 @@ json.dump(answers, sys.stdout)
 #[test]
 fn worker_errors_reach_mlflow_with_the_servers_error_code() {
     let trained = &trained();
-    let printed = succeeded(
-        &mlflow("python", &trained.project)
-            .args(["-c", PYFUNC_ERRORS])
-            .arg(&trained.model)
-            .arg(&trained.request)
-            .output()
-            .unwrap(),
-    );
+    let printed = ok(&mlflow("python", &trained.project)
+        .args(["-c", PYFUNC_ERRORS])
+        .arg(&trained.model)
+        .arg(&trained.request)
+        .output()
+        .unwrap());
     let answers: Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(answers["mlflow"]["error_code"], "INVALID_PARAMETER_VALUE");
     assert!(

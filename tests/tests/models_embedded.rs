@@ -3,35 +3,32 @@
 //! through the model's `bin/churn`, after checking it; and explains why not
 //! when the model has no executable or a tampered one.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output};
 
-use tandem_tests::{churn, ok, tandem_bin, workspace_file};
+use tandem_tests::{churn, ok, tandem_bin};
 
-use crate::run_support::copy_dir;
+use crate::models_serve::{Serving, request};
+use crate::run_support::trained_churn;
 
 /// A trained churn project with two saved models: `model` (embedding
 /// bin/churn) and `bare` (saved with --no-executable).
 fn trained_project() -> tempfile::TempDir {
-    let project = tempfile::tempdir().unwrap();
-    copy_dir(
-        &workspace_file("examples/churn/conf"),
-        &project.path().join("conf"),
-    );
-    std::fs::remove_file(project.path().join("conf/base/mlflow.yml")).unwrap();
-    let small = "data_generation.n_customers=300";
-    ok(&churn(&["run", "--params", small, "-q"], project.path()));
-    let save = |dir: &str, extra: &[&str]| {
-        let mut args = vec!["models", "save", "--pipeline", "training", "-o", dir];
-        args.extend_from_slice(extra);
-        ok(&churn(&args, project.path()));
-    };
-    save("model", &[]);
-    save("bare", &["--no-executable"]);
+    let project = trained_churn();
+    ok(&churn(
+        &[
+            "models",
+            "save",
+            "--pipeline",
+            "training",
+            "-o",
+            "bare",
+            "--no-executable",
+        ],
+        project.path(),
+    ));
     project
 }
 
@@ -113,74 +110,38 @@ fn the_bundled_cli_predicts_with_the_embedded_executable_after_checking_it() {
 #[test]
 fn the_bundled_cli_serves_through_the_embedded_executable_and_stops_it_on_sigterm() {
     let project = trained_project();
-    let mut server = Command::new(tandem_bin())
-        .args([
-            "models",
-            "serve",
-            "-m",
-            "model",
-            "--port",
-            "0",
-            "--workers",
-            "2",
-        ])
-        .current_dir(project.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("tandem starts");
-    let (lines, log) = mpsc::channel();
-    let stderr = server.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let addr = loop {
-        let line = log
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("no address logged; log so far: {seen:#?}"));
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-        seen.push(line);
-    };
+    let server = Serving::start(
+        tandem_bin(),
+        project.path(),
+        &["-m", "model", "--workers", "2"],
+    );
     assert!(
-        seen.iter().any(|l| l.contains("embedded executable")),
-        "{seen:#?}"
+        server
+            .startup
+            .iter()
+            .any(|l| l.contains("embedded executable")),
+        "{:#?}",
+        server.startup
     );
 
     let body = std::fs::read(project.path().join("model/serving_input_example.json")).unwrap();
-    let mut stream = TcpStream::connect(&addr).unwrap();
-    write!(
-        stream,
-        "POST /invocations HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    stream.write_all(&body).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let (status, response) = request(
+        server.addr,
+        "POST",
+        "/invocations",
+        "application/json",
+        &body,
+    );
+    let response = String::from_utf8_lossy(&response);
+    assert_eq!(status, 200, "{response}");
     assert!(response.contains("churn_probability"), "{response}");
 
     // SIGTERM to the bundled CLI reaches the server it started.
-    let pid = server.id().to_string();
+    let addr = server.addr;
+    let (clean, log) = server.terminate();
+    assert!(clean, "{log}");
     assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = server.wait().unwrap();
-    assert!(status.success(), "{status}");
-    assert!(
-        TcpStream::connect(&addr).is_err(),
+        TcpStream::connect(addr).is_err(),
         "the embedded server outlived the CLI"
     );
 }

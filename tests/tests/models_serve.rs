@@ -11,35 +11,23 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::Value;
-use tandem_tests::{churn_bin, workspace_file};
+use tandem_tests::{churn, churn_bin, ok};
 
-use crate::run_support::copy_dir;
-
-fn churn(args: &[&str], cwd: &Path) -> String {
-    let output = Command::new(churn_bin())
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("churn starts");
-    assert!(
-        output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use crate::run_support::trained_churn;
 
 /// A running `models serve`, its address read from its log.
-struct Serving {
+pub(crate) struct Serving {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
+    /// What it logged before its address.
+    pub(crate) startup: Vec<String>,
     log: mpsc::Receiver<String>,
 }
 
 impl Serving {
-    fn start(cwd: &Path, args: &[&str]) -> Serving {
-        let mut child = Command::new(churn_bin())
+    /// `binary models serve --port 0 <args>` in `cwd`.
+    pub(crate) fn start(binary: &Path, cwd: &Path, args: &[&str]) -> Serving {
+        let mut child = Command::new(binary)
             .args(["models", "serve", "--port", "0"])
             .args(args)
             .current_dir(cwd)
@@ -48,7 +36,7 @@ impl Serving {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("churn starts");
+            .expect("the server starts");
         let stderr = child.stderr.take().unwrap();
         let (lines, log) = mpsc::channel();
         thread::spawn(move || {
@@ -56,20 +44,27 @@ impl Serving {
                 let _ = lines.send(line);
             }
         });
+        let mut startup = Vec::new();
         let addr = loop {
             let line = log
                 .recv_timeout(Duration::from_secs(60))
-                .expect("the server logs its address");
+                .unwrap_or_else(|_| panic!("no address logged; log so far: {startup:#?}"));
             if let Some(rest) = line.split("http://").nth(1) {
                 let addr = rest.split_whitespace().next().unwrap();
                 break addr.parse().unwrap();
             }
+            startup.push(line);
         };
-        Serving { child, addr, log }
+        Serving {
+            child,
+            addr,
+            startup,
+            log,
+        }
     }
 
     /// SIGTERM, then the exit status and the rest of the log.
-    fn terminate(mut self) -> (bool, String) {
+    pub(crate) fn terminate(mut self) -> (bool, String) {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(killed.success());
@@ -87,7 +82,7 @@ impl Drop for Serving {
 }
 
 /// One HTTP/1.1 request (`Connection: close`): status and body.
-fn request(
+pub(crate) fn request(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -112,19 +107,10 @@ fn request(
 
 #[test]
 fn the_churn_model_is_served_over_http() {
-    let project = tempfile::tempdir().unwrap();
+    let project = trained_churn();
     let cwd = project.path();
-    copy_dir(&workspace_file("examples/churn/conf"), &cwd.join("conf"));
-    churn(
-        &["run", "--params", "data_generation.n_customers=600", "-q"],
-        cwd,
-    );
-    churn(
-        &["models", "save", "--pipeline", "training", "-o", "model"],
-        cwd,
-    );
     let example = cwd.join("model/serving_input_example.json");
-    let from_cli: Value = serde_json::from_str(&churn(
+    let from_cli: Value = serde_json::from_str(&ok(&churn(
         &[
             "models",
             "predict",
@@ -134,10 +120,11 @@ fn the_churn_model_is_served_over_http() {
             example.to_str().unwrap(),
         ],
         cwd,
-    ))
+    )))
     .unwrap();
 
     let server = Serving::start(
+        churn_bin(),
         cwd,
         &["-m", "model", "--workers", "2", "--max-body", "100000"],
     );

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use tandem_tests::{Run, demo_bin, tandem_bin, workspace_file};
+use tandem_tests::{Run, churn, demo_bin, ok, tandem_bin, workspace_file};
 
 /// The fixture every run test copies.
 pub(crate) const FIXTURE: &str = "tests/fixtures/cars_project";
@@ -133,4 +133,23 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// A churn project trained on 600 customers, without tracking (no
+/// `mlflow.yml`: a tracked run would also log a model), its model saved by
+/// `models save` to `<project>/model`, the churn binary embedded in it.
+pub(crate) fn trained_churn() -> tempfile::TempDir {
+    let project = tempfile::tempdir().unwrap();
+    let cwd = project.path();
+    copy_dir(&workspace_file("examples/churn/conf"), &cwd.join("conf"));
+    std::fs::remove_file(cwd.join("conf/base/mlflow.yml")).unwrap();
+    ok(&churn(
+        &["run", "--params", "data_generation.n_customers=600", "-q"],
+        cwd,
+    ));
+    ok(&churn(
+        &["models", "save", "--pipeline", "training", "-o", "model"],
+        cwd,
+    ));
+    project
 }
