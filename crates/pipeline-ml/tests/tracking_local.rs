@@ -13,7 +13,9 @@ use tandem_mlflow_client::RunStatus;
 use tandem_pipeline_core::{Pipeline, node};
 use tandem_pipeline_ml::tracking::{MlflowConfig, log_pipeline_model, tags};
 use tandem_pipeline_ml::{LogModelOptions, PipelineMl, PipelineMlOptions, save_options};
-use tracking_support::{Project, fresh_catalog, logged_models, python_model_info, runs};
+use tracking_support::{
+    Project, assert_model_files, fresh_catalog, logged_models, python_model_info, runs,
+};
 
 fn config(extra: &str) -> String {
     format!("tracking:\n  experiment:\n    name: demo\n{extra}")
@@ -56,18 +58,7 @@ fn a_training_run_logs_one_run_with_params_tags_and_one_model() {
         model.source_run_id.as_deref(),
         Some(run.info.run_id.as_str())
     );
-    let files: Vec<String> = client
-        .list_artifacts_at(&model.artifact_uri)
-        .unwrap()
-        .into_iter()
-        .map(|f| f.path)
-        .collect();
-    for expected in ["MLmodel", "input_example.json", "artifacts", "tandem"] {
-        assert!(
-            files.iter().any(|f| f.ends_with(expected)),
-            "{expected}: {files:?}"
-        );
-    }
+    assert_model_files(&client, &model.artifact_uri);
 
     let info = python_model_info(
         &client.tracking_uri(),

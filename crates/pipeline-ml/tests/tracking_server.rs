@@ -22,7 +22,7 @@ use tandem_pipeline_ml::tracking::{
 use tandem_pipeline_ml::{PipelineMl, PipelineMlOptions, PipelineModel, save_options};
 use tandem_runners::{Hook, RunOptions, Runner, SequentialRunner};
 use tracking_support::server::{ADMIN, ADMIN_PASSWORD, auth_server, server};
-use tracking_support::{logged_models, python_model_info, runs};
+use tracking_support::{assert_model_files, logged_models, python_model_info, runs};
 
 /// A tracked project: its directory, `mlflow.yml` and credentials, and a
 /// catalog whose MLflow datasets share the hook's context.
@@ -169,18 +169,7 @@ fn a_training_run_logs_params_metrics_tags_and_a_registered_model() {
         model.source_run_id.as_deref(),
         Some(run.info.run_id.as_str())
     );
-    let files: Vec<String> = client
-        .list_artifacts_at(&model.artifact_uri)
-        .unwrap()
-        .into_iter()
-        .map(|f| f.path)
-        .collect();
-    for expected in ["MLmodel", "input_example.json", "artifacts", "tandem"] {
-        assert!(
-            files.iter().any(|f| f.ends_with(expected)),
-            "{expected}: {files:?}"
-        );
-    }
+    assert_model_files(&client, &model.artifact_uri);
     let info = python_model_info(&server.uri, &format!("models:/{}", model.model_id));
     assert_eq!(info["flavors"], json!(["python_function", "tandem"]));
     assert_eq!(info["run_id"], json!(run.info.run_id));

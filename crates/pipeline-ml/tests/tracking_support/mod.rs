@@ -108,6 +108,22 @@ pub fn logged_models(client: &MlflowClient, experiment: &str) -> Vec<LoggedModel
         .items
 }
 
+/// Checks the files of a logged tandem model at `artifact_uri`.
+pub fn assert_model_files(client: &MlflowClient, artifact_uri: &str) {
+    let files: Vec<String> = client
+        .list_artifacts_at(artifact_uri)
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    for expected in ["MLmodel", "input_example.json", "artifacts", "tandem"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(expected)),
+            "{expected}: {files:?}"
+        );
+    }
+}
+
 /// Runs `script` with the venv's Python (MLflow installed) against
 /// `tracking_uri` and returns its stdout parsed as JSON.
 pub fn python(tracking_uri: &str, script: &str) -> Value {
