@@ -482,3 +482,47 @@ fn modelify_rejects_input_names_of_training_only() {
         "{error}"
     );
 }
+
+/// Every file below `dir`, as paths relative to it.
+fn files_below(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let relative = path.strip_prefix(dir).unwrap();
+                found.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn tracked_runs_embed_the_executable_unless_mlflow_yml_says_not_to() {
+    let logged = files_below(&trained().join("mlruns"));
+    assert!(
+        logged.iter().any(|f| f.ends_with("bin/churn")),
+        "{logged:#?}"
+    );
+
+    let project = tempfile::tempdir().unwrap();
+    let conf = project.path().join("conf");
+    copy_dir(&workspace_file("examples/churn/conf"), &conf);
+    let mlflow_yml = conf.join("base/mlflow.yml");
+    let text = std::fs::read_to_string(&mlflow_yml).unwrap();
+    assert!(text.contains("embed_executable: true"), "{text}");
+    std::fs::write(
+        &mlflow_yml,
+        text.replace("embed_executable: true", "embed_executable: false"),
+    )
+    .unwrap();
+    let small = "data_generation.n_customers=300";
+    ok(&churn(&["run", "--params", small, "-q"], project.path()));
+    let logged = files_below(&project.path().join("mlruns"));
+    assert!(logged.iter().any(|f| f.ends_with("MLmodel")), "{logged:#?}");
+    assert!(!logged.iter().any(|f| f.contains("/bin/")), "{logged:#?}");
+}
