@@ -14,7 +14,10 @@ pub(crate) enum ModelsCommand {
 Write the model directory of a registered PipelineMl: an MLmodel file (MLflow's
 format, with a `tandem` flavor and a signature inferred from the input data),
 the inference pipeline, its catalog with every artifact copied into the model,
-the parameters it uses, and input examples.
+the parameters it uses, and input examples. The model also embeds this
+executable (bin/, with its target triple and SHA-256; --no-executable leaves
+it out) and a python_function flavor, so that the bundled `tandem` and
+`mlflow models serve|predict` can run it without this project.
 
 The training outputs the inference pipeline needs (fitted models, scalers...)
 must already exist in the catalog: run the training pipeline first. A
