@@ -169,6 +169,28 @@ pub enum Error {
     /// The async I/O runtime could not be started.
     #[error("could not start the I/O runtime: {0}")]
     Runtime(String),
+
+    /// A dataset type defined in another crate failed in its own terms (an
+    /// MLflow dataset's tracking error, a project type's error): the source
+    /// keeps that crate's error, and `kind` its stable kind.
+    #[error("{operation} {dataset}: {source}")]
+    External {
+        /// What was attempted (`load`, `save`, `log the metric of`...).
+        operation: &'static str,
+        /// The dataset, as the failing type names it.
+        dataset: String,
+        /// The other crate's stable error kind.
+        kind: &'static str,
+        /// The other crate's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl From<tandem_io::RuntimeError> for Error {
+    fn from(e: tandem_io::RuntimeError) -> Error {
+        Error::Runtime(e.0)
+    }
 }
 
 impl Error {
@@ -194,6 +216,7 @@ impl Error {
             Error::Value(e) => e.kind(),
             Error::MissingCredentials { .. } => "missing_credentials",
             Error::Runtime(_) => "runtime",
+            Error::External { kind, .. } => kind,
         }
     }
 

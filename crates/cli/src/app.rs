@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
 use tandem_pipeline_core::{FunctionRegistry, IntoNodeFunction};
-use tandem_pipeline_ml::{AnyPipeline, SaveOptions};
+use tandem_pipeline_ml::AnyPipeline;
+use tandem_pipeline_model::SaveOptions;
 use tandem_runners::Hook;
 
 /// A project as the CLI sees it: node functions (by id, for spec files),

@@ -18,10 +18,21 @@ pub(crate) enum Failure {
     #[error(transparent)]
     Run(#[from] tandem_runners::Error),
 
-    /// Binding, packing, loading or tracking a PipelineMl model
-    /// (mlflow.yml, the tracking server or store, model logging).
+    /// Binding a PipelineMl or extracting its artifacts.
     #[error(transparent)]
     Ml(#[from] tandem_pipeline_ml::Error),
+
+    /// Saving, loading or running a model.
+    #[error(transparent)]
+    Model(#[from] tandem_pipeline_model::Error),
+
+    /// Serving a model.
+    #[error(transparent)]
+    Serving(#[from] tandem_serving::Error),
+
+    /// Tracking a run (mlflow.yml, the tracking server or store, model logging).
+    #[error(transparent)]
+    Tracking(#[from] tandem_tracking::Error),
 
     /// `models save` names a pipeline that is not a PipelineMl.
     #[error(
@@ -86,7 +97,7 @@ pub(crate) enum Failure {
     #[error("{missing}; {reason}")]
     CannotDelegate {
         /// The load error naming the missing functions.
-        missing: Box<tandem_pipeline_ml::Error>,
+        missing: Box<tandem_pipeline_model::Error>,
         /// Why the embedded executable cannot run it.
         reason: String,
     },
@@ -100,6 +111,9 @@ impl Failure {
             Failure::Catalog(e) => e.kind(),
             Failure::Run(e) => e.kind(),
             Failure::Ml(e) => e.kind(),
+            Failure::Model(e) => e.kind(),
+            Failure::Serving(e) => e.kind(),
+            Failure::Tracking(e) => e.kind(),
             Failure::NotPipelineMl { .. } => "not_pipeline_ml",
             Failure::UnknownExperiment { .. } => "not_found",
             Failure::File { .. } => "io",
@@ -128,7 +142,7 @@ impl Failure {
 
 impl From<tandem_mlflow_client::Error> for Failure {
     fn from(error: tandem_mlflow_client::Error) -> Self {
-        Failure::Ml(error.into())
+        Failure::Tracking(error.into())
     }
 }
 

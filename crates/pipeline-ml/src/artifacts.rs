@@ -48,13 +48,12 @@ impl FileArtifact {
             "" => self.name.as_str(),
             base => base,
         };
-        format!(
-            "{}/{}/{basename}",
-            crate::model::ARTIFACTS_DIR_NAME,
-            self.name
-        )
+        format!("{ARTIFACTS_DIR}/{}/{basename}", self.name)
     }
 }
+
+/// The model directory's folder the artifacts are copied into.
+pub const ARTIFACTS_DIR: &str = "artifacts";
 
 /// Entry keys that only make sense where training ran.
 const DROPPED_KEYS: &[&str] = &["credentials", "versioned", "version", "metadata", "fs_args"];

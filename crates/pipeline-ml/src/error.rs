@@ -1,6 +1,7 @@
 //! The crate's error type; every variant has a stable kind (see [`Error::kind`]).
 
-/// Why a `PipelineMl` could not be built, filtered, packed or run.
+/// Why a `PipelineMl` could not be built, filtered or configured, or its
+/// artifacts could not be extracted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -77,80 +78,6 @@ pub enum Error {
         location: String,
     },
 
-    /// The model directory already holds files.
-    #[error("'{path}' already exists and is not empty; choose another directory or remove it")]
-    ModelExists {
-        /// The directory.
-        path: String,
-    },
-
-    /// The model needs node functions this binary does not register.
-    #[error(
-        "the model needs functions this binary does not register: {}; it was built by {package} \
-         {version} ({target}): load it with that package's function registry",
-        listed(.ids)
-    )]
-    MissingFunctions {
-        /// Every missing function id, sorted.
-        ids: Vec<String>,
-        /// The package that built the model.
-        package: String,
-        /// Its version.
-        version: String,
-        /// The target it was built for.
-        target: String,
-    },
-
-    /// A model's embedded executable cannot be embedded or run here
-    /// (another platform, altered bytes, missing file).
-    #[error("cannot use the model's executable {path}: {message}")]
-    Executable {
-        /// The executable.
-        path: String,
-        /// Why not.
-        message: String,
-    },
-
-    /// A model directory is malformed (MLmodel, tandem files, unsafe paths).
-    #[error("invalid model at {path}: {message}")]
-    InvalidModel {
-        /// The file or directory at fault.
-        path: String,
-        /// What is wrong.
-        message: String,
-    },
-
-    /// Input data for the model is malformed, or a value cannot be
-    /// converted to its column's type.
-    #[error("invalid model input: {0}")]
-    InvalidInput(String),
-
-    /// The input's shape does not fit the model's signature: required
-    /// columns missing, a table where a list is expected, or the reverse.
-    #[error("the input does not fit the model's signature: {0}")]
-    SchemaMismatch(String),
-
-    /// A predict-time parameter value of the wrong kind or syntax.
-    #[error("invalid parameter value: {0}")]
-    InvalidParameter(String),
-
-    /// A `models worker` frame is malformed or of another protocol version.
-    #[error("worker protocol: {0}")]
-    WorkerProtocol(String),
-
-    /// A predict-time parameter the model does not have.
-    #[error("unknown parameter '{name}'; the model's parameters are: {}", listed(.valid))]
-    UnknownParameter {
-        /// The name given.
-        name: String,
-        /// The model's parameters, sorted.
-        valid: Vec<String>,
-    },
-
-    /// A signature could not be inferred or read.
-    #[error("invalid signature: {0}")]
-    InvalidSignature(String),
-
     /// A value that must be written as JSON has a type that cannot be.
     #[error("{what} of type `{type_name}` cannot be written as JSON: {reason}")]
     Unserializable {
@@ -162,52 +89,6 @@ pub enum Error {
         reason: String,
     },
 
-    /// Reading or writing a model file failed.
-    #[error("cannot {operation} {path}: {source}")]
-    Io {
-        /// What was being done.
-        operation: &'static str,
-        /// The file or directory.
-        path: String,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// `mlflow.yml` (or the credentials it names) is malformed.
-    #[error("invalid MLflow configuration in {file}: {message}")]
-    InvalidConfig {
-        /// The file at fault (or `mlflow.yml` for merged settings).
-        file: String,
-        /// What is wrong, naming the key.
-        message: String,
-    },
-
-    /// A parameter value exceeds MLflow's limit under `long_params_strategy: fail`.
-    #[error(
-        "parameter '{key}' is {length} characters long, over MLflow's limit of {limit}; set \
-         tracking.params.long_params_strategy to 'tag' or 'truncate' in mlflow.yml"
-    )]
-    ParamTooLong {
-        /// The parameter key.
-        key: String,
-        /// Its value's length in characters.
-        length: usize,
-        /// MLflow's limit.
-        limit: usize,
-    },
-
-    /// A dataset was used outside a tracked run and has no `run_id` to use.
-    #[error("dataset '{dataset}' needs an active MLflow run or a `run_id` setting")]
-    NoActiveRun {
-        /// The dataset name.
-        dataset: String,
-    },
-
-    /// The MLflow client failed (server, local store, registry).
-    #[error(transparent)]
-    Mlflow(#[from] tandem_mlflow_client::Error),
-
     /// A pipeline error (filter, spec, node).
     #[error(transparent)]
     Pipeline(#[from] tandem_pipeline_core::Error),
@@ -215,10 +96,6 @@ pub enum Error {
     /// A catalog error (artifact datasets, copy modes).
     #[error(transparent)]
     Catalog(#[from] tandem_catalog::Error),
-
-    /// A run of the inference pipeline failed.
-    #[error(transparent)]
-    Run(#[from] tandem_runners::Error),
 }
 
 impl Error {
@@ -229,46 +106,18 @@ impl Error {
             Error::InvalidInputName { .. } => "invalid_input_name",
             Error::FreeInferenceInputs { .. } => "free_inference_inputs",
             Error::InvalidOption(_) => "invalid_option",
-            Error::InvalidConfig { .. } => "invalid_config",
-            Error::ParamTooLong { .. } => "param_too_long",
-            Error::NoActiveRun { .. } => "no_active_run",
-            Error::Mlflow(e) => e.kind(),
             Error::ArtifactNotPersisted { .. } => "artifact_not_persisted",
             Error::ArtifactNotFile { .. } => "artifact_not_file",
             Error::ArtifactMissing { .. } => "artifact_missing",
-            Error::ModelExists { .. } => "model_exists",
-            Error::MissingFunctions { .. } => "missing_functions",
-            Error::Executable { .. } => "executable",
-            Error::InvalidModel { .. } => "invalid_model",
-            Error::InvalidInput(_) => "invalid_input",
-            Error::SchemaMismatch(_) => "schema_mismatch",
-            Error::InvalidParameter(_) => "invalid_parameter",
-            Error::WorkerProtocol(_) => "worker_protocol",
-            Error::UnknownParameter { .. } => "unknown_parameter",
-            Error::InvalidSignature(_) => "invalid_signature",
             Error::Unserializable { .. } => "unserializable",
-            Error::Io { .. } => "io",
             Error::Pipeline(e) => e.kind(),
             Error::Catalog(e) => e.kind(),
-            Error::Run(e) => e.kind(),
-        }
-    }
-
-    /// Maps an I/O error on `path` to [`Error::Io`].
-    pub(crate) fn io(
-        operation: &'static str,
-        path: &std::path::Path,
-    ) -> impl FnOnce(std::io::Error) -> Error + use<> {
-        let path = path.display().to_string();
-        move |source| Error::Io {
-            operation,
-            path,
-            source,
         }
     }
 }
 
-fn listed(names: &[String]) -> String {
+/// `names` quoted and comma-separated, or `none`: how error messages list names.
+pub fn listed(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()
     } else {

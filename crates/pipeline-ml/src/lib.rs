@@ -4,7 +4,12 @@
 //! output, `input_name` an inference input, every other inference input a
 //! training input/output or a `params:` entry) and returns a [`PipelineMl`],
 //! which behaves as the training pipeline wherever a pipeline is expected.
-//! Its [`PipelineMl::artifacts`] are what a training run hands to inference.
+//! Its [`PipelineMl::artifacts`] are what a training run hands to inference;
+//! [`extract_artifacts`] finds them in the catalog a training run used.
+//!
+//! This crate is the binding only: packing the inference pipeline as an
+//! MLflow model and running it is `tandem-pipeline-model`'s, serving it
+//! `tandem-serving`'s, and logging it from a tracked run `tandem-tracking`'s.
 //!
 //! ```
 //! use tandem_pipeline_core::{node, Filter, Pipeline};
@@ -30,24 +35,15 @@
 //! ```
 
 mod artifacts;
-pub mod envelope;
 mod error;
-pub mod model;
 mod options;
 mod pipeline_ml;
-mod pipeline_model;
-pub mod serving;
 mod spec;
-pub mod tracking;
-mod values;
-pub mod worker;
 
-pub use artifacts::{Artifacts, FileArtifact, extract_artifacts};
-pub use error::Error;
-pub use model::{MlModel, SaveOptions, TandemFlavor, save_model};
+pub use artifacts::{ARTIFACTS_DIR, Artifacts, FileArtifact, extract_artifacts};
+pub use error::{Error, listed};
 pub use options::{
     CopyModes, LogModelOptions, ModelOptions, PipelineMlOptions, RunnerChoice, SignatureChoice,
 };
 pub use pipeline_ml::{AnyPipeline, PipelineMl, pipeline_ml_factory};
-pub use pipeline_model::{LoadOptions, PipelineModel};
 pub use spec::{MlSpec, SpecDocument};

@@ -12,8 +12,9 @@ use churn::model::{CHURN, CHURN_PROBABILITY};
 use common::Project;
 use serde_json::{Map, Value, json};
 use tandem_pipeline_core::{Data, FunctionRegistry};
-use tandem_pipeline_ml::envelope::InputFormat;
-use tandem_pipeline_ml::{LoadOptions, PipelineModel, RunnerChoice, save_model, save_options};
+use tandem_pipeline_ml::RunnerChoice;
+use tandem_pipeline_model::envelope::InputFormat;
+use tandem_pipeline_model::{LoadOptions, PipelineModel, save_model, save_options};
 use tandem_runners::SequentialRunner;
 
 /// One cell as JSON, the way a client would send it.

@@ -37,7 +37,7 @@ enum Differs {
 /// name, how, and why. Only these are reported as "differs (documented)"
 /// and only for the mlflow leg; anything else that differs, error codes
 /// included, is a failure. Keep it short, and each entry backed by the docs:
-/// crates/pipeline-ml/src/envelope/convert.rs, serving/mod.rs and
+/// crates/pipeline-model/src/envelope/convert.rs, crates/serving/src/lib.rs and
 /// docs/mlflow-compatibility.md (issue #8: "only safe conversions ...
 /// document where this is stricter than MLflow").
 const DOCUMENTED: &[(&str, Differs, &str)] = &[

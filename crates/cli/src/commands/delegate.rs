@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 
-use tandem_pipeline_ml::{Error as MlError, MlModel};
+use tandem_pipeline_model::{Error as MlError, MlModel};
 
 use crate::error::Failure;
 
@@ -78,7 +78,7 @@ fn wait_forwarding_signals(mut child: Child) -> std::io::Result<ExitStatus> {
                             Err(std::io::Error::other("the wait thread ended without a status"))
                         });
                     }
-                    () = tandem_pipeline_ml::serving::shutdown_signal() => {
+                    () = tandem_serving::shutdown_signal() => {
                         // The child may be gone already; then no one needs telling.
                         let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
                     }

@@ -6,12 +6,13 @@ use std::sync::Arc;
 use serde_json::Map;
 use tandem_catalog::{DEFAULT_ENV, ProjectConfig};
 use tandem_mlflow_client::{Experiment, FileInfo, MlflowClient, Run};
-use tandem_pipeline_ml::tracking::{
+use tandem_pipeline_ml::AnyPipeline;
+use tandem_pipeline_model::SaveOptions;
+use tandem_runners::Hook;
+use tandem_tracking::{
     ClientFactory, LoggedPipelineModel, MlflowConfig, MlflowHook, TrackingContext, TrackingProject,
     project_name, register_datasets, write_default_config,
 };
-use tandem_pipeline_ml::{AnyPipeline, SaveOptions};
-use tandem_runners::Hook;
 
 use super::{mlflow_browse, mlflow_modelify};
 use crate::app::App;

@@ -1,8 +1,9 @@
 //! `tandem mlflow modelify`: log an already-trained PipelineMl as a model.
 
 use tandem_catalog::{CatalogOptions, DataCatalog};
-use tandem_pipeline_ml::tracking::{LoggedPipelineModel, log_pipeline_model};
-use tandem_pipeline_ml::{CopyModes, LogModelOptions, PipelineMl, SaveOptions, SignatureChoice};
+use tandem_pipeline_ml::{CopyModes, LogModelOptions, PipelineMl, SignatureChoice};
+use tandem_pipeline_model::SaveOptions;
+use tandem_tracking::{LoggedPipelineModel, log_pipeline_model};
 
 use super::mlflow::{tracking_client, tracking_config};
 use super::registry::PipelineRegistry;

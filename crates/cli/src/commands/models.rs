@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use tandem_catalog::{CatalogOptions, DataCatalog};
 use tandem_mlflow_client::MlflowClient;
-use tandem_pipeline_ml::envelope::InputFormat;
-use tandem_pipeline_ml::serving::{ServeConfig, Server, shutdown_signal};
-use tandem_pipeline_ml::{LoadOptions, MlModel, PipelineModel, save_model};
+use tandem_pipeline_model::envelope::InputFormat;
+use tandem_pipeline_model::{LoadOptions, MlModel, PipelineModel, save_model};
+use tandem_serving::{ServeConfig, Server, shutdown_signal};
 
 use super::registry::PipelineRegistry;
 use super::{Outcome, delegate};
@@ -76,7 +76,7 @@ fn load(dir: &Path, app: &App) -> Result<Loaded, Failure> {
     };
     match PipelineModel::load(dir, app.functions(), &options) {
         Ok(model) => Ok(Loaded::Here(Box::new(model))),
-        Err(missing @ tandem_pipeline_ml::Error::MissingFunctions { .. }) => {
+        Err(missing @ tandem_pipeline_model::Error::MissingFunctions { .. }) => {
             delegate::embedded_executable(dir, missing).map(Loaded::Embedded)
         }
         Err(e) => Err(e.into()),
@@ -182,7 +182,7 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
         .enable_all()
         .build()
         .map_err(|source| {
-            Failure::Ml(tandem_pipeline_ml::Error::Io {
+            Failure::Model(tandem_pipeline_model::Error::Io {
                 operation: "start",
                 path: "the server's runtime".to_owned(),
                 source,
@@ -241,7 +241,7 @@ fn fetch_model(
         source,
     })?;
     let fetch = || connect()?.download_uri(uri, download.path());
-    let dir = fetch().map_err(|e| Failure::Ml(e.into()))?;
+    let dir = fetch().map_err(|e| Failure::Tracking(e.into()))?;
     tracing::info!("downloaded {uri} to {}", dir.display());
     Ok((dir, Some(download)))
 }

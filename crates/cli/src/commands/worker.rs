@@ -1,8 +1,8 @@
 //! `models worker`: a model answering MLflow's Python loader over
-//! stdin/stdout (see `tandem_pipeline_ml::worker` for the frames).
+//! stdin/stdout (see `tandem_pipeline_model::worker` for the frames).
 
-use tandem_pipeline_ml::worker::run_worker;
-use tandem_pipeline_ml::{LoadOptions, PipelineModel};
+use tandem_pipeline_model::worker::run_worker;
+use tandem_pipeline_model::{LoadOptions, PipelineModel};
 
 use crate::app::App;
 use crate::args::WorkerArgs;

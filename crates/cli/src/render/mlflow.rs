@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 use tandem_mlflow_client::{Experiment, FileInfo, Run};
-use tandem_pipeline_ml::tracking::LoggedPipelineModel;
+use tandem_tracking::LoggedPipelineModel;
 
 use super::{table, write_json};
 use crate::commands::{ArtifactsLogged, MlflowOutcome};

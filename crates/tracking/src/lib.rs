@@ -1,0 +1,34 @@
+//! MLflow tracking for pipeline runs (kedro-mlflow's hook, datasets and
+//! `modelify`).
+//!
+//! - [`MlflowConfig`] reads `mlflow.yml` from the project's configuration.
+//! - [`MlflowHook`] makes every tracked run an MLflow run: experiment and
+//!   run, tags, the parameters nodes consume, and — for a [`PipelineMl`] —
+//!   the inference pipeline logged as a model at the end of training.
+//! - [`TrackingContext`] shares the active run with the MLflow datasets
+//!   [`register_datasets`] adds to a dataset registry.
+//! - [`log_pipeline_model`] logs an already-trained pipeline (`modelify`).
+//!
+//! [`PipelineMl`]: tandem_pipeline_ml::PipelineMl
+
+mod config;
+mod context;
+mod datasets;
+mod datasets_metrics;
+mod datasets_model;
+mod error;
+mod hook;
+mod logging;
+mod params;
+
+pub use config::{
+    DictParams, DisableTracking, ExperimentConfig, LongParamsStrategy, MAX_PARAM_LENGTH,
+    MlflowConfig, ModelLogging, ParamsConfig, RunConfig, ServerConfig, TrackingConfig,
+    default_config_text, project_name, write_default_config,
+};
+pub use context::{ActiveRun, TrackingContext};
+pub use datasets::{ClientFactory, register_datasets, types as dataset_types};
+pub use error::Error;
+pub use hook::{MlflowHook, TrackingProject, tags};
+pub use logging::{LoggedPipelineModel, log_pipeline_model};
+pub use params::{consumed_parameters, params_to_log};

@@ -1,0 +1,147 @@
+//! Logging a trained [`PipelineMl`] as an MLflow model: shared by the
+//! end-of-run hook and `modelify`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+use tandem_catalog::DataCatalog;
+use tandem_mlflow_client::{
+    LoggedModelStatus, MlflowClient, ModelVersion, NewLoggedModel, NewModelVersion,
+};
+
+use crate::error::Error;
+use tandem_pipeline_ml::LogModelOptions;
+use tandem_pipeline_ml::PipelineMl;
+use tandem_pipeline_model::model::MLMODEL;
+use tandem_pipeline_model::{MlModel, SaveOptions, save_model};
+
+/// How long a new model version may stay PENDING_REGISTRATION (MLflow's
+/// Python client waits as long).
+const REGISTRATION_WAIT: Duration = Duration::from_secs(300);
+
+/// A model [`log_pipeline_model`] logged.
+#[derive(Clone, Debug)]
+pub struct LoggedPipelineModel {
+    /// The MLflow 3 logged model id (`None` on a 2.x server).
+    pub model_id: Option<String>,
+    /// The URI it loads from: `models:/m-…`, or `runs:/<run>/<name>` on 2.x.
+    pub model_uri: String,
+    /// The run it is an output of, if any.
+    pub run_id: Option<String>,
+    /// Its `MLmodel` as logged.
+    pub mlmodel: MlModel,
+    /// The registered version, when `registered_model_name` is set.
+    pub version: Option<ModelVersion>,
+}
+
+/// Builds `ml`'s model directory from `catalog` in a temporary directory
+/// and logs it as `ml.options().log_model.name`: as an output of `run_id`
+/// when given, else as a logged model of `experiment_id` without a run.
+/// Registers it when `registered_model_name` is set (tracking server only).
+pub fn log_pipeline_model(
+    client: &MlflowClient,
+    experiment_id: &str,
+    run_id: Option<&str>,
+    ml: &PipelineMl,
+    catalog: &DataCatalog,
+    save: &SaveOptions,
+) -> Result<LoggedPipelineModel, Error> {
+    let log_options = &ml.options().log_model;
+    check_registry(client, log_options)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("tandem-model-")
+        .tempdir()
+        .map_err(Error::io("create", &std::env::temp_dir()))?;
+    let dir = tmp.path().join("model");
+    let mut mlmodel = save_model(ml, catalog, &dir, save)?;
+    mlmodel.run_id = run_id.map(str::to_owned);
+
+    let (model_id, model_uri) = match run_id {
+        Some(run_id) => {
+            rewrite_mlmodel(&dir, &mlmodel)?;
+            let logged = client.log_model(run_id, &log_options.name, &dir)?;
+            (logged.model_id, logged.model_uri)
+        }
+        None => {
+            let created = client.create_logged_model(&NewLoggedModel {
+                experiment_id: experiment_id.to_owned(),
+                name: Some(log_options.name.clone()),
+                ..NewLoggedModel::default()
+            })?;
+            let id = created.info.model_id;
+            mlmodel
+                .other
+                .insert("model_id".to_owned(), Value::String(id.clone()));
+            let uploaded = rewrite_mlmodel(&dir, &mlmodel)
+                .and_then(|()| Ok(client.log_model_artifacts(&id, &dir)?));
+            let status = match uploaded {
+                Ok(_) => LoggedModelStatus::Ready,
+                Err(_) => LoggedModelStatus::UploadFailed,
+            };
+            client.finalize_logged_model(&id, status)?;
+            uploaded?;
+            (Some(id.clone()), format!("models:/{id}"))
+        }
+    };
+    let version = match &log_options.registered_model_name {
+        Some(name) => {
+            let version = client.create_model_version(
+                &NewModelVersion {
+                    name: name.clone(),
+                    source: model_uri.clone(),
+                    run_id: run_id.map(str::to_owned),
+                    model_id: model_id.clone(),
+                    ..NewModelVersion::default()
+                },
+                REGISTRATION_WAIT,
+            )?;
+            for alias in &log_options.aliases {
+                client.set_model_alias(name, alias, &version.version)?;
+            }
+            Some(version)
+        }
+        None => None,
+    };
+    Ok(LoggedPipelineModel {
+        model_id,
+        model_uri,
+        run_id: run_id.map(str::to_owned),
+        mlmodel,
+        version,
+    })
+}
+
+/// Refuses registration on the local store up front, so a training run
+/// does not run for nothing.
+pub(crate) fn check_registry(
+    client: &MlflowClient,
+    options: &LogModelOptions,
+) -> Result<(), Error> {
+    if options.registered_model_name.is_none() && !options.aliases.is_empty() {
+        return Err(Error::InvalidConfig {
+            file: "log_model options".to_owned(),
+            message: format!(
+                "aliases {:?} need a registered_model_name: only registered versions have aliases",
+                options.aliases
+            ),
+        });
+    }
+    match options.registered_model_name.as_deref() {
+        Some(name) if client.is_local() => Err(Error::InvalidConfig {
+            file: "log_model options".to_owned(),
+            message: format!(
+                "registered_model_name '{name}' needs an MLflow tracking server: the local \
+                 mlruns store ({}) has no model registry; set server.mlflow_tracking_uri in \
+                 mlflow.yml or MLFLOW_TRACKING_URI",
+                client.tracking_uri()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn rewrite_mlmodel(dir: &Path, mlmodel: &MlModel) -> Result<(), Error> {
+    let path = dir.join(MLMODEL);
+    std::fs::write(&path, mlmodel.to_yaml()?).map_err(Error::io("write", &path))
+}

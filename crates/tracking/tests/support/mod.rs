@@ -1,0 +1,3 @@
+//! The demo project, from tandem-test-support.
+
+pub use tandem_test_support::project::*;
