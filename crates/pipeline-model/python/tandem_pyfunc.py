@@ -14,8 +14,14 @@ The executable is the one the model embeds (``flavors.tandem.executable``),
 run only once its SHA-256 matches the one recorded in ``MLmodel``; a model
 saved without one runs the binary named by ``TANDEM_EXECUTABLE``.
 
+Every file of the model this loader opens is found with the path rules
+tandem's own loader applies (``tandem_io::paths``): a path recorded in
+``MLmodel`` must be relative, without ``..``, backslashes, drive prefixes or
+URLs, and once every symlink on the way is resolved it must still lie inside
+the model directory.
+
 This file is written into every model tandem saves; edit it in tandem's
-sources (crates/pipeline-ml/python/), not in a model.
+sources (crates/pipeline-model/python/), not in a model.
 """
 
 import hashlib
@@ -212,9 +218,30 @@ def _answer(kind, payload):
     raise MlflowException(f"The tandem worker answered a {kind!r} frame", INTERNAL_ERROR)
 
 
+def _inside(model_dir, relative):
+    """``model_dir/relative``, refused unless it follows tandem's path rules:
+    relative, no ``..``, backslash, drive prefix, NUL or URL, and inside the
+    model once symlinks are resolved."""
+    parts = [p for p in str(relative).split("/") if p not in ("", ".")]
+    unsafe = (
+        not parts
+        or str(relative).startswith("/")
+        or any(c in str(relative) for c in ("\\", "\0", "://"))
+        or ".." in parts
+        or (len(parts[0]) >= 2 and parts[0][1] == ":")
+    )
+    root = os.path.realpath(model_dir)
+    path = os.path.realpath(os.path.join(root, *parts)) if parts else root
+    if unsafe or not path.startswith(root + os.sep):
+        raise MlflowException(
+            f"The model's file {relative!r} must be a relative path inside the model directory"
+        )
+    return path
+
+
 def _executable(model_dir):
     """The model's verified embedded executable, else $TANDEM_EXECUTABLE."""
-    with open(os.path.join(model_dir, "MLmodel")) as f:
+    with open(_inside(model_dir, "MLmodel")) as f:
         flavor = (yaml.safe_load(f).get("flavors") or {}).get("tandem") or {}
     embedded = flavor.get("executable")
     if embedded:
@@ -235,10 +262,7 @@ def _verified(model_dir, embedded):
     """The embedded file, refused unless it is inside the model, built for
     this platform and has the recorded bytes; made executable (artifact
     downloads drop the mode bits), or copied where it can be."""
-    root = os.path.realpath(model_dir)
-    path = os.path.realpath(os.path.join(root, embedded["path"]))
-    if not path.startswith(root + os.sep):
-        raise MlflowException(f"The model's executable {embedded['path']!r} is outside the model")
+    path = _inside(model_dir, embedded["path"])
     target = embedded.get("target", "")
     if not _runs_here(target):
         raise MlflowException(

@@ -31,7 +31,7 @@ mod signature_text;
 mod write;
 
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
@@ -80,23 +80,17 @@ fn to_yaml(value: &impl serde::Serialize, path: &Path) -> Result<String, Error> 
 }
 
 /// `relative` joined to `dir`, provided it stays inside: a model is data
-/// from elsewhere, and its files must not name `/etc/passwd` or `../..`.
+/// from elsewhere, and its files must not name `/etc/passwd` or `../..`,
+/// nor be symlinks to them. The rules are `tandem_io::paths`' (the Python
+/// loader in `code/` applies the same); symlinks are resolved, so the path
+/// returned is the file that was checked.
 fn inside(dir: &Path, relative: &str) -> Result<PathBuf, Error> {
-    let path = Path::new(relative);
-    let safe = !relative.is_empty()
-        && !relative.contains("://")
-        && !relative.contains('\\')
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-    if safe {
-        Ok(dir.join(path))
-    } else {
-        Err(invalid_model(
+    tandem_io::paths::resolve_inside(dir, relative).map_err(|e| {
+        invalid_model(
             dir,
-            format!("path '{relative}' must be relative and stay inside the model directory"),
-        ))
-    }
+            format!("path '{relative}' must be relative and stay inside the model directory ({e})"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -105,7 +99,8 @@ mod tests {
 
     #[test]
     fn paths_must_stay_inside_the_model() {
-        let dir = Path::new("/models/m");
+        let model = tempfile::tempdir().unwrap();
+        let dir = &model.path().canonicalize().unwrap();
         assert_eq!(
             inside(dir, "artifacts/model/m.json").unwrap(),
             dir.join("artifacts/model/m.json")

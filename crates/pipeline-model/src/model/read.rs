@@ -26,8 +26,8 @@ impl ModelFiles {
         let flavor = mlmodel.tandem_flavor(dir)?;
         let spec_path = inside(dir, &flavor.pipeline)?;
         let spec = PipelineSpec::from_path(&spec_path)?;
-        let catalog: Map<String, Value> = read_yaml(&inside(dir, &flavor.catalog)?)?;
-        for (name, entry) in &catalog {
+        let mut catalog: Map<String, Value> = read_yaml(&inside(dir, &flavor.catalog)?)?;
+        for (name, entry) in &mut catalog {
             check_entry(dir, name, entry)?;
         }
         for (name, path) in &flavor.artifacts {
@@ -56,8 +56,10 @@ fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
 }
 
 /// A model's catalog may only read files inside the model: no remote
-/// stores, no credentials, no path escaping the directory.
-fn check_entry(dir: &Path, name: &str, entry: &Value) -> Result<(), Error> {
+/// stores, no credentials, no path escaping the directory (symlinks
+/// included). The entry's `filepath` becomes the resolved path, so the
+/// catalog opens the very file that was checked.
+fn check_entry(dir: &Path, name: &str, entry: &mut Value) -> Result<(), Error> {
     let catalog = dir.join(super::CATALOG_FILE);
     let Value::Object(settings) = entry else {
         return Err(invalid_model(
@@ -71,14 +73,21 @@ fn check_entry(dir: &Path, name: &str, entry: &Value) -> Result<(), Error> {
             format!("entry '{name}' has credentials; a model reads only its own files"),
         ));
     }
-    match settings.get("filepath") {
+    match settings.get_mut("filepath") {
         None => Ok(()),
-        Some(Value::String(path)) => inside(dir, path).map(|_| ()).map_err(|_| {
-            invalid_model(
-                &catalog,
-                format!("entry '{name}' reads '{path}': a model's files must be relative paths inside it"),
-            )
-        }),
-        Some(other) => Err(invalid_model(&catalog, format!("entry '{name}': filepath must be a string, found {other}"))),
+        Some(Value::String(path)) => {
+            let resolved = inside(dir, path).map_err(|_| {
+                invalid_model(
+                    &catalog,
+                    format!("entry '{name}' reads '{path}': a model's files must be relative paths inside it"),
+                )
+            })?;
+            *path = resolved.display().to_string();
+            Ok(())
+        }
+        Some(other) => Err(invalid_model(
+            &catalog,
+            format!("entry '{name}': filepath must be a string, found {other}"),
+        )),
     }
 }
