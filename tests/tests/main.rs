@@ -4,6 +4,7 @@ mod catalog_cli;
 mod catalog_s3;
 mod describe;
 mod errors;
+mod layering;
 mod mlflow_cli;
 mod mlflow_commands;
 mod mlflow_pyfunc;

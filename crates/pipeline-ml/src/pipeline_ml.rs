@@ -339,6 +339,28 @@ impl AnyPipeline {
             }
         }
     }
+
+    /// The sum of `pipelines`, gathered and validated once (linear in their
+    /// total size, where folding with [`union`](Self::union) re-validates
+    /// the growing sum at each step). Empty pipelines are dropped; a single
+    /// remaining one is returned as it is, so a `PipelineMl` stays bound;
+    /// several give a plain pipeline.
+    pub fn union_all(
+        pipelines: impl IntoIterator<Item = AnyPipeline>,
+    ) -> Result<AnyPipeline, Error> {
+        let mut pipelines: Vec<AnyPipeline> =
+            pipelines.into_iter().filter(|p| !p.is_empty()).collect();
+        if pipelines.len() <= 1 {
+            return Ok(pipelines
+                .pop()
+                .unwrap_or_else(|| AnyPipeline::Plain(Pipeline::empty())));
+        }
+        if pipelines.iter().any(|p| p.as_ml().is_some()) {
+            demoted("+");
+        }
+        let sum: Result<Pipeline, _> = pipelines.iter().map(|p| &**p).sum();
+        Ok(AnyPipeline::Plain(sum?))
+    }
 }
 
 impl Deref for AnyPipeline {

@@ -42,6 +42,28 @@ pub enum Error {
         message: String,
     },
 
+    /// A hook panicked; the panic was contained and fails the run.
+    #[error("hook {hook} panicked in {stage}: {message}")]
+    HookPanic {
+        /// The hook's name.
+        hook: String,
+        /// Which hook method panicked.
+        stage: &'static str,
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+
+    /// A dataset panicked while loading or saving; the panic was contained.
+    #[error("dataset '{dataset}' panicked in {operation}: {message}")]
+    DatasetPanic {
+        /// The dataset name.
+        dataset: String,
+        /// `load` or `save`.
+        operation: &'static str,
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+
     /// The worker thread pool could not be started.
     #[error("could not start the worker pool: {0}")]
     ThreadPool(String),
@@ -72,6 +94,8 @@ impl Error {
             Error::Catalog(e) => e.kind(),
             Error::Pipeline(e) => e.kind(),
             Error::Panic { .. } => "node_panicked",
+            Error::HookPanic { .. } => "hook_panicked",
+            Error::DatasetPanic { .. } => "dataset_panicked",
             Error::ThreadPool(_) => "thread_pool",
             Error::Hook { .. } => "hook_failed",
             Error::RunFailed(_) => "run_failed",

@@ -6,6 +6,7 @@
 //! say, cannot start its run).
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use tandem_catalog::DataCatalog;
 use tandem_pipeline_core::{BoxError, Data, Node, Pipeline};
@@ -113,18 +114,63 @@ pub trait Hook: Send + Sync {
     }
 }
 
-/// Calls `f` on every hook, stopping at the first error.
+/// Calls `f` on every hook, stopping at the first error. A panicking hook
+/// is an error too: unwinding past the runner would skip
+/// `on_pipeline_error` (leaving an MLflow run RUNNING) and, on a worker
+/// thread, never report the node to the scheduler.
 pub(crate) fn each(
     hooks: &[std::sync::Arc<dyn Hook>],
     stage: &'static str,
     mut f: impl FnMut(&dyn Hook) -> HookResult,
 ) -> Result<(), Error> {
     for hook in hooks {
-        f(hook.as_ref()).map_err(|source| Error::Hook {
-            hook: hook.name().to_owned(),
-            stage,
-            source,
-        })?;
+        let hook = hook.as_ref();
+        match catch_unwind(AssertUnwindSafe(|| f(hook))) {
+            Ok(Ok(())) => {}
+            Ok(Err(source)) => {
+                return Err(Error::Hook {
+                    hook: hook.name().to_owned(),
+                    stage,
+                    source,
+                });
+            }
+            Err(payload) => {
+                return Err(Error::HookPanic {
+                    hook: hook.name().to_owned(),
+                    stage,
+                    message: panic_message(payload.as_ref()),
+                });
+            }
+        }
     }
     Ok(())
+}
+
+/// Calls a hook that is told of a failure (`on_node_error`,
+/// `on_pipeline_error`) on every hook: the run already has its error, so a
+/// panicking one is logged and the others are still told.
+pub(crate) fn notify(
+    hooks: &[std::sync::Arc<dyn Hook>],
+    stage: &'static str,
+    mut f: impl FnMut(&dyn Hook),
+) {
+    for hook in hooks {
+        let hook = hook.as_ref();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| f(hook))) {
+            tracing::error!(
+                "hook {} panicked in {stage}: {}",
+                hook.name(),
+                panic_message(payload.as_ref())
+            );
+        }
+    }
+}
+
+/// A panic's message: its payload when that is a string.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }

@@ -7,6 +7,7 @@
 //! Nodes share memory: no pickling, no process boundary, no GIL. Scheduling is
 //! O(1) per completion, not Kedro's O(N) ready scan.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -16,7 +17,7 @@ use tandem_catalog::DataCatalog;
 use tandem_pipeline_core::Pipeline;
 
 use crate::error::Error;
-use crate::hooks::{Hook, RunInfo};
+use crate::hooks::{Hook, RunInfo, panic_message};
 use crate::runner::{Record, RunOptions, RunOutput, Runner, prepare, with_pipeline_hooks};
 use crate::task::{Datasets, NodeDone, run_node};
 
@@ -83,7 +84,7 @@ impl Runner for ParallelRunner {
             };
             let mut record = Record::new(&prepared);
             let mut failure: Option<(String, Error)> = None;
-            let (tx, rx) = crossbeam_channel::unbounded::<(usize, Result<NodeDone, Error>)>();
+            let (tx, rx) = crossbeam_channel::unbounded::<(usize, Outcome)>();
             let ctx = WorkerContext {
                 pipeline: p,
                 run,
@@ -101,18 +102,19 @@ impl Runner for ParallelRunner {
                 // Workers count a child as started before reporting its parent,
                 // so once every started node has reported, nothing can follow.
                 while received < schedule.started.load(Ordering::SeqCst) {
-                    let Ok((i, result)) = rx.recv() else {
+                    let Ok((i, outcome)) = rx.recv() else {
                         break;
                     };
                     received += 1;
                     let node = &p.node_arcs()[i];
-                    match result {
-                        Ok(done) => record.completed(node, done),
-                        Err(cause) => {
+                    match outcome {
+                        Outcome::Ran(Ok(done)) => record.completed(node, done),
+                        Outcome::Ran(Err(cause)) => {
                             if failure.is_none() {
                                 failure = Some((node.name().to_owned(), cause));
                             }
                         }
+                        Outcome::NotStarted => {}
                     }
                 }
             });
@@ -123,6 +125,15 @@ impl Runner for ParallelRunner {
             }
         })
     }
+}
+
+/// What a worker reports for a node handed to the pool.
+enum Outcome {
+    /// The node ran (successfully or not).
+    Ran(Result<NodeDone, Error>),
+    /// The run had failed by the time the pool got to the node, so it did
+    /// not start (it was queued before the failure).
+    NotStarted,
 }
 
 /// Shared scheduling state: in-degree counters and the stop flag.
@@ -143,7 +154,7 @@ struct WorkerContext<'a> {
     hooks: &'a [Arc<dyn Hook>],
     datasets: &'a Datasets,
     schedule: &'a Schedule,
-    tx: Sender<(usize, Result<NodeDone, Error>)>,
+    tx: Sender<(usize, Outcome)>,
 }
 
 impl<'a> WorkerContext<'a> {
@@ -157,7 +168,27 @@ impl<'a> WorkerContext<'a> {
         self.schedule.started.fetch_add(1, Ordering::SeqCst);
         scope.spawn(move |scope| {
             let node = &self.pipeline.node_arcs()[i];
-            let result = run_node(node, self.run, self.hooks, self.datasets);
+            if *self
+                .schedule
+                .stopped
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+            {
+                let _ = self.tx.send((i, Outcome::NotStarted));
+                return;
+            }
+            // run_node contains the panics of the node, its hooks and its
+            // datasets; this is the last line, so that whatever unwinds the
+            // worker is still reported and the scheduler never waits forever.
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                run_node(node, self.run, self.hooks, self.datasets)
+            }))
+            .unwrap_or_else(|payload| {
+                Err(Error::Panic {
+                    node: node.name().to_owned(),
+                    message: panic_message(payload.as_ref()),
+                })
+            });
             match &result {
                 Ok(_) => {
                     let stopped = self
@@ -182,7 +213,7 @@ impl<'a> WorkerContext<'a> {
                 }
             }
             // The receiver lives until every started node has reported.
-            let _ = self.tx.send((i, result));
+            let _ = self.tx.send((i, Outcome::Ran(result)));
         });
     }
 }

@@ -9,7 +9,7 @@ use tandem_catalog::DataCatalog;
 use tandem_pipeline_core::{Data, Node, Pipeline};
 
 use crate::error::{Error, RunFailure};
-use crate::hooks::{Hook, RunInfo, each};
+use crate::hooks::{Hook, RunInfo, each, notify};
 use crate::missing::filter_missing;
 use crate::release::Releaser;
 use crate::resume::suggest;
@@ -134,9 +134,9 @@ pub(crate) fn with_pipeline_hooks(
         Ok(output)
     });
     if let Err(error) = &result {
-        for hook in hooks {
-            hook.on_pipeline_error(&run, error);
-        }
+        notify(hooks, "on_pipeline_error", |h| {
+            h.on_pipeline_error(&run, error)
+        });
     }
     result
 }

@@ -9,7 +9,7 @@ use tandem_catalog::Dataset;
 use tandem_pipeline_core::{Data, Node};
 
 use crate::error::Error;
-use crate::hooks::{DataMap, Hook, RunInfo, each};
+use crate::hooks::{DataMap, Hook, RunInfo, each, notify, panic_message};
 
 /// The datasets of a run, resolved once before any node runs.
 pub(crate) type Datasets = HashMap<String, Arc<dyn Dataset>>;
@@ -48,34 +48,31 @@ pub(crate) fn run_node(
         each(hooks, "before_dataset_loaded", |h| {
             h.before_dataset_loaded(run, name, node)
         })?;
-        let data = dataset(datasets, name)?
-            .load()
-            .map_err(|e| Error::Catalog(e.in_dataset(name)))?;
+        let source = dataset(datasets, name)?;
+        let data = guarded(name, "load", || source.load())?;
         each(hooks, "after_dataset_loaded", |h| {
             h.after_dataset_loaded(run, name, &data, node)
         })?;
         inputs.insert(name.clone(), data);
     }
 
-    for hook in hooks {
-        let replaced = hook
-            .before_node_run(run, node, &inputs)
-            .map_err(|source| Error::Hook {
-                hook: hook.name().to_owned(),
-                stage: "before_node_run",
-                source,
-            })?;
-        if let Some(replacements) = replaced {
-            inputs.extend(replacements);
+    let mut replacements = Vec::new();
+    each(hooks, "before_node_run", |h| {
+        if let Some(replaced) = h.before_node_run(run, node, &inputs)? {
+            replacements.push(replaced);
         }
+        Ok(())
+    })?;
+    for replaced in replacements {
+        inputs.extend(replaced);
     }
 
     let outputs = match call(node, &inputs) {
         Ok(outputs) => outputs,
         Err(error) => {
-            for hook in hooks {
-                hook.on_node_error(run, node, &error, &inputs);
-            }
+            notify(hooks, "on_node_error", |h| {
+                h.on_node_error(run, node, &error, &inputs);
+            });
             return Err(error);
         }
     };
@@ -91,9 +88,8 @@ pub(crate) fn run_node(
         each(hooks, "before_dataset_saved", |h| {
             h.before_dataset_saved(run, name, data, node)
         })?;
-        dataset(datasets, name)?
-            .save(data.clone())
-            .map_err(|e| Error::Catalog(e.in_dataset(name)))?;
+        let target = dataset(datasets, name)?;
+        guarded(name, "save", || target.save(data.clone()))?;
         each(hooks, "after_dataset_saved", |h| {
             h.after_dataset_saved(run, name, data, node)
         })?;
@@ -104,6 +100,23 @@ pub(crate) fn run_node(
     })
 }
 
+/// A dataset operation on `name`, its error named after the dataset and a
+/// panic contained as [`Error::DatasetPanic`].
+fn guarded<T>(
+    name: &str,
+    operation: &'static str,
+    f: impl FnOnce() -> Result<T, tandem_catalog::Error>,
+) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(|e| Error::Catalog(e.in_dataset(name))),
+        Err(payload) => Err(Error::DatasetPanic {
+            dataset: name.to_owned(),
+            operation,
+            message: panic_message(payload.as_ref()),
+        }),
+    }
+}
+
 /// Runs the function with its inputs in call order, containing panics.
 fn call(node: &Node, inputs: &DataMap) -> Result<DataMap, Error> {
     let positional: Vec<Data> = node
@@ -112,14 +125,9 @@ fn call(node: &Node, inputs: &DataMap) -> Result<DataMap, Error> {
         .filter_map(|name| inputs.get(name).cloned())
         .collect();
     let result = catch_unwind(AssertUnwindSafe(|| node.run(positional))).map_err(|payload| {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_owned());
         Error::Panic {
             node: node.name().to_owned(),
-            message,
+            message: panic_message(payload.as_ref()),
         }
     })?;
     let values = result?;

@@ -23,20 +23,37 @@
 //! connections, health checks or timeouts. [`Server::run`] stops on its
 //! shutdown future, letting in-flight requests finish.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use tandem_pipeline_core::FunctionRegistry;
-//! use tandem_pipeline_model::{LoadOptions, PipelineModel};
-//! use tandem_serving::{ServeConfig, Server, shutdown_signal};
-//!
-//! # async fn serve() -> Result<(), tandem_serving::Error> {
-//! let functions = FunctionRegistry::with_builtins();
-//! let model = PipelineModel::load("model", &functions, &LoadOptions::default())?;
-//! let server = Server::bind(Arc::new(model), ServeConfig::default()).await?;
-//! println!("listening on http://{}", server.local_addr());
-//! server.run(shutdown_signal()).await
-//! # }
 //! ```
+//! use std::io::{Read, Write};
+//! use tandem_serving::{ServeConfig, Server};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let model = tandem_test_support::model::demo_model(dir.path()); // a loaded PipelineModel
+//! let config = ServeConfig { addr: "127.0.0.1:0".parse()?, ..ServeConfig::default() };
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! runtime.block_on(async {
+//!     let server = Server::bind(model, config).await?;
+//!     let addr = server.local_addr();
+//!     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//!     let serving = tokio::spawn(server.run(async { stopped.await.ok(); }));
+//!     let answer = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+//!         let mut stream = std::net::TcpStream::connect(addr)?;
+//!         stream.write_all(b"GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//!         let mut answer = String::new();
+//!         stream.read_to_string(&mut answer)?;
+//!         Ok(answer)
+//!     }).await??;
+//!     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+//!     stop.send(()).ok();
+//!     serving.await??;
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })?;
+//! # Ok(()) }
+//! ```
+//!
+//! In a server process, [`shutdown_signal`] (SIGINT, SIGTERM) is the
+//! shutdown future: `server.run(shutdown_signal()).await`.
 
 mod error;
 mod errors;

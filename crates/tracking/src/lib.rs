@@ -9,6 +9,23 @@
 //!   [`register_datasets`] adds to a dataset registry.
 //! - [`log_pipeline_model`] logs an already-trained pipeline (`modelify`).
 //!
+//! ```
+//! use tandem_mlflow_client::MlflowClient;
+//! use tandem_pipeline_model::save_options;
+//! use tandem_tracking::log_pipeline_model;
+//!
+//! // A trained PipelineMl and the catalog its training run used.
+//! let (project, catalog, ml) = tandem_test_support::project::trained(Default::default());
+//! let client = MlflowClient::local(project.path().join("mlruns"))?;
+//! let experiment = client.get_or_create_experiment("demo")?;
+//! let logged = log_pipeline_model(
+//!     &client, &experiment.experiment_id, None, &ml, &catalog, &save_options!(),
+//! )?;
+//! assert!(logged.model_uri.starts_with("models:/"), "{}", logged.model_uri);
+//! assert!(logged.mlmodel.flavors.contains_key("tandem"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! [`PipelineMl`]: tandem_pipeline_ml::PipelineMl
 
 mod config;

@@ -96,6 +96,7 @@ impl<'a> PipelineRegistry<'a> {
     /// pipeline, which keeps the binding); a sum with others does not.
     pub(crate) fn select(&self, names: &[String]) -> Result<AnyPipeline, Failure> {
         let mut chosen: Vec<&Entry> = Vec::new();
+        let mut seen: std::collections::HashSet<*const Entry> = std::collections::HashSet::new();
         for name in names {
             let entries: Vec<&Entry> = match self.entries.get(name) {
                 Some(entry) => vec![entry],
@@ -105,38 +106,37 @@ impl<'a> PipelineRegistry<'a> {
                 None => return Err(self.unknown(name)),
             };
             for entry in entries {
-                if !chosen.iter().any(|c| std::ptr::eq(*c, entry)) {
+                if seen.insert(std::ptr::from_ref(entry)) {
                     chosen.push(entry);
                 }
             }
         }
         self.check_functions(&chosen)?;
-        let mut sum = AnyPipeline::Plain(tandem_pipeline_core::Pipeline::empty());
-        for entry in chosen {
-            let pipeline = match &entry.source {
-                Source::Registered(pipeline) => pipeline.clone(),
-                Source::Spec(spec) => spec.to_pipeline(self.functions)?,
-            };
-            sum = sum.union(&pipeline)?;
-        }
-        Ok(sum)
+        let pipelines = chosen
+            .into_iter()
+            .map(|entry| match &entry.source {
+                Source::Registered(pipeline) => Ok(pipeline.clone()),
+                Source::Spec(spec) => spec.to_pipeline(self.functions),
+            })
+            .collect::<Result<Vec<AnyPipeline>, _>>()?;
+        Ok(AnyPipeline::union_all(pipelines)?)
     }
 
     fn check_functions(&self, chosen: &[&Entry]) -> Result<(), Error> {
-        let mut unknown: Vec<String> = Vec::new();
+        let mut unknown: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
         for entry in chosen {
             if let Source::Spec(spec) = &entry.source {
-                for id in spec_function_ids(spec) {
-                    if !self.functions.contains(id) && !unknown.iter().any(|u| u == id) {
-                        unknown.push(id.to_owned());
-                    }
-                }
+                unknown.extend(
+                    spec_function_ids(spec)
+                        .into_iter()
+                        .filter(|id| !self.functions.contains(id)),
+                );
             }
         }
         if unknown.is_empty() {
             return Ok(());
         }
-        unknown.sort();
+        let unknown: Vec<String> = unknown.into_iter().map(str::to_owned).collect();
         let suggestions = close_matches_all(&unknown, self.functions.ids());
         Err(Error::UnknownFunction {
             ids: unknown,

@@ -94,10 +94,12 @@ pub(crate) fn run(
         started.elapsed().as_secs_f64()
     );
 
+    let done: std::collections::HashSet<&str> =
+        output.nodes.iter().map(|n| n.name.as_str()).collect();
     let skipped = pipeline
         .nodes()
         .map(|n| n.name())
-        .filter(|name| !output.nodes.iter().any(|done| done.name == *name))
+        .filter(|name| !done.contains(name))
         .map(str::to_owned)
         .collect();
     let outputs = output

@@ -101,9 +101,23 @@ fn sequential_stops_at_the_first_failure() {
     assert!(failure.cause.to_string().contains("boom"));
 }
 
+/// Set once `slow` is running, so `fails_once_slow_runs` fails while it
+/// runs: a node still queued when another fails does not start at all.
+static SLOW_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn slow(x: &i64) -> i64 {
+    SLOW_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(300));
     *x
+}
+
+fn fails_once_slow_runs(_x: &i64) -> Result<i64, String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !SLOW_STARTED.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(std::time::Instant::now() < deadline, "slow never started");
+        std::thread::yield_now();
+    }
+    Err("boom".to_owned())
 }
 
 #[test]
@@ -121,7 +135,10 @@ fn parallel_starts_nothing_new_after_a_failure_but_keeps_running_nodes_outputs()
             .name("after_slow")
             .build()
             .unwrap(),
-        node(fail, "x", "never").name("fails").build().unwrap(),
+        node(fails_once_slow_runs, "x", "never")
+            .name("fails")
+            .build()
+            .unwrap(),
     ])
     .unwrap();
     let err = ParallelRunner::new(Some(2))

@@ -6,4 +6,5 @@ mod support;
 mod failure;
 mod hooks;
 mod missing;
+mod panics;
 mod release;

@@ -1,0 +1,97 @@
+//! The crate layering ARCHITECTURE.md draws, checked on the resolved
+//! dependency graph (`cargo tree -e normal`, each package with its own
+//! features), so a dependency pointing the wrong way fails here.
+
+use std::process::Command;
+
+use tandem_tests::workspace_root;
+
+/// Every package in `package`'s normal dependency tree, by name.
+fn tree(package: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-p",
+            package,
+        ])
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+fn assert_absent(package: &str, forbidden: &[&str]) {
+    let deps = tree(package);
+    assert!(deps.iter().any(|d| d == package), "{package}: {deps:?}");
+    for name in forbidden {
+        assert!(
+            !deps.iter().any(|d| d == name),
+            "{package} must not depend on {name}; its tree: {deps:?}"
+        );
+    }
+}
+
+#[test]
+fn the_binding_compiles_no_http_and_no_mlflow() {
+    assert_absent(
+        "tandem-pipeline-ml",
+        &[
+            "hyper",
+            "reqwest",
+            "tandem-mlflow-client",
+            "tandem-runners",
+            "tandem-pipeline-model",
+        ],
+    );
+}
+
+#[test]
+fn the_model_compiles_no_http_server_and_no_mlflow_client() {
+    assert_absent(
+        "tandem-pipeline-model",
+        &[
+            "hyper",
+            "tandem-mlflow-client",
+            "tandem-serving",
+            "tandem-tracking",
+        ],
+    );
+}
+
+#[test]
+fn serving_and_tracking_stay_beside_each_other() {
+    assert_absent(
+        "tandem-serving",
+        &["tandem-tracking", "tandem-mlflow-client"],
+    );
+    assert_absent("tandem-tracking", &["tandem-serving", "hyper"]);
+}
+
+#[test]
+fn the_mlflow_client_and_io_know_no_pipeline_crate() {
+    for package in ["tandem-mlflow-client", "tandem-io"] {
+        assert_absent(
+            package,
+            &[
+                "tandem-pipeline-core",
+                "tandem-catalog",
+                "tandem-pipeline-ml",
+                "tandem-pipeline-model",
+            ],
+        );
+    }
+}
