@@ -311,8 +311,8 @@ impl DataCatalog {
     /// Registers `parameters` and every `params:<path>` as memory datasets
     /// holding JSON values, replacing entries of the same names.
     pub fn add_parameters(&self, parameters: &Parameters) {
-        for (name, value) in parameters.entries() {
-            self.insert_data(name, Data::json(value));
+        for (name, dataset) in parameters.datasets() {
+            self.insert(name, dataset);
         }
     }
 

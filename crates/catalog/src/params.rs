@@ -1,8 +1,12 @@
 //! Parameters: `parameters.yml` plus `--params` overrides, exposed to nodes as
 //! the `parameters` and `params:<path>` datasets Kedro registers.
 
-use serde_json::{Map, Value};
+use std::sync::{Arc, RwLock};
 
+use serde_json::{Map, Value};
+use tandem_pipeline_core::Data;
+
+use crate::dataset::{Dataset, DatasetDescription};
 use crate::error::Error;
 
 /// The project's parameters tree.
@@ -68,6 +72,44 @@ impl Parameters {
                 .into_iter()
                 .map(|(path, v)| (format!("params:{path}"), v.clone())),
         );
+        out
+    }
+
+    /// Every parameter dataset as [`entries`](Self::entries) names them,
+    /// each reading its value from one shared copy of the tree when first
+    /// loaded: cloning every key's subtree up front would cost the tree's
+    /// size times its depth before any node asked for one.
+    pub(crate) fn datasets(&self) -> Vec<(String, Arc<dyn Dataset>)> {
+        fn walk(
+            prefix: &str,
+            keys: &mut Vec<String>,
+            map: &Map<String, Value>,
+            tree: &Arc<Value>,
+            out: &mut Vec<(String, Arc<dyn Dataset>)>,
+        ) {
+            for (key, value) in map {
+                let path = if prefix.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                keys.push(key.clone());
+                out.push((
+                    format!("params:{path}"),
+                    Arc::new(ParameterDataset::new(Arc::clone(tree), keys.clone())),
+                ));
+                if let Value::Object(inner) = value {
+                    walk(&path, keys, inner, tree, out);
+                }
+                keys.pop();
+            }
+        }
+        let tree = Arc::new(Value::Object(self.tree.clone()));
+        let mut out: Vec<(String, Arc<dyn Dataset>)> = vec![(
+            "parameters".to_owned(),
+            Arc::new(ParameterDataset::new(Arc::clone(&tree), Vec::new())),
+        )];
+        walk("", &mut Vec::new(), &self.tree, &tree, &mut out);
         out
     }
 
@@ -147,6 +189,79 @@ fn deep_merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
                 base.insert(key.clone(), value.clone());
             }
         }
+    }
+}
+
+/// A parameter dataset: a key path into the shared parameters tree. It
+/// behaves as the memory dataset Kedro registers (saves replace the value,
+/// nothing persists), but builds its value only when first loaded.
+#[derive(Debug)]
+struct ParameterDataset {
+    tree: Arc<Value>,
+    keys: Vec<String>,
+    value: RwLock<Option<Data>>,
+}
+
+impl ParameterDataset {
+    fn new(tree: Arc<Value>, keys: Vec<String>) -> ParameterDataset {
+        ParameterDataset {
+            tree,
+            keys,
+            value: RwLock::new(None),
+        }
+    }
+
+    fn subtree(&self) -> Option<&Value> {
+        self.keys
+            .iter()
+            .try_fold(self.tree.as_ref(), |value, key| value.get(key))
+    }
+}
+
+impl Dataset for ParameterDataset {
+    fn load(&self) -> Result<Data, Error> {
+        if let Some(data) = self
+            .value
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(data.clone());
+        }
+        let data = Data::json(self.subtree().cloned().unwrap_or(Value::Null));
+        let mut slot = self.value.write().unwrap_or_else(|p| p.into_inner());
+        Ok(slot.get_or_insert(data).clone())
+    }
+
+    fn save(&self, data: Data) -> Result<(), Error> {
+        *self.value.write().unwrap_or_else(|p| p.into_inner()) = Some(data);
+        Ok(())
+    }
+
+    fn exists(&self) -> Result<bool, Error> {
+        Ok(true)
+    }
+
+    /// Drops the built value; the tree still holds it for the next load.
+    fn release(&self) {
+        *self.value.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn describe(&self) -> DatasetDescription {
+        let mut details = Map::new();
+        details.insert(
+            "data".to_owned(),
+            Data::json(Value::Null).type_name().into(),
+        );
+        DatasetDescription {
+            type_name: "MemoryDataset".to_owned(),
+            details,
+            ..DatasetDescription::default()
+        }
+    }
+
+    fn is_ephemeral(&self) -> bool {
+        true
     }
 }
 

@@ -1,6 +1,8 @@
 //! Reading one configuration file: YAML (or JSON, a subset) into a JSON map,
 //! with the line of each top-level key for error messages.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -112,10 +114,10 @@ pub(crate) fn read_config_file(path: &Path) -> Result<ConfigFile, Error> {
         }
         Err(e) => return Err(syntax_error(display, &text, &e)),
     };
-    let keys = top_level_keys(&text);
+    let index = KeyLines::new(&text);
     let lines = values
         .keys()
-        .map(|k| (k.clone(), line_of_key(&text, &keys, k)))
+        .map(|k| (k.clone(), index.line_of(&text, k)))
         .collect();
     Ok(ConfigFile {
         display,
@@ -194,21 +196,48 @@ fn key_of_line(line: &str) -> Option<String> {
     rest.trim_start().starts_with(':').then(|| key.to_owned())
 }
 
-/// The line of a top-level key: an unindented `key:` line, else (JSON files,
-/// flow mappings) the first line that starts with the quoted key.
-fn line_of_key(text: &str, top_level: &[(usize, String)], key: &str) -> Option<usize> {
-    top_level
-        .iter()
-        .find(|(_, k)| k == key)
-        .map(|(line, _)| *line)
-        .or_else(|| {
-            text.lines()
-                .position(|l| {
-                    let l = l.trim_start().trim_start_matches(['{', ',', ' ']);
-                    key_of_line(l).is_some_and(|k| k == key) && l.starts_with(['"', '\''])
-                })
-                .map(|i| i + 1)
-        })
+/// Where each top-level key is defined, indexed once per file so that
+/// finding every key's line is linear in the file, not in keys × lines.
+struct KeyLines {
+    /// Unindented `key:` lines: a key's first one.
+    top_level: HashMap<String, usize>,
+    /// Lines starting with a quoted key (JSON files, flow mappings), built
+    /// on the first key that is not a top-level one.
+    quoted: OnceCell<HashMap<String, usize>>,
+}
+
+impl KeyLines {
+    fn new(text: &str) -> KeyLines {
+        let mut top_level = HashMap::new();
+        for (line, key) in top_level_keys(text) {
+            top_level.entry(key).or_insert(line);
+        }
+        KeyLines {
+            top_level,
+            quoted: OnceCell::new(),
+        }
+    }
+
+    /// The line of a top-level key: an unindented `key:` line, else the
+    /// first line that starts with the quoted key.
+    fn line_of(&self, text: &str, key: &str) -> Option<usize> {
+        if let Some(&line) = self.top_level.get(key) {
+            return Some(line);
+        }
+        let quoted = self.quoted.get_or_init(|| {
+            let mut quoted = HashMap::new();
+            for (i, l) in text.lines().enumerate() {
+                let l = l.trim_start().trim_start_matches(['{', ',', ' ']);
+                if l.starts_with(['"', '\'']) {
+                    if let Some(k) = key_of_line(l) {
+                        quoted.entry(k).or_insert(i + 1);
+                    }
+                }
+            }
+            quoted
+        });
+        quoted.get(key).copied()
+    }
 }
 
 #[cfg(test)]
