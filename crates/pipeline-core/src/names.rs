@@ -83,7 +83,9 @@ impl DatasetNames {
         }
     }
 
-    /// The identity used for node equality: mappings compare as sorted pairs.
+    /// The identity used for node equality: mappings compare as sorted pairs
+    /// ([`same_key`](Self::same_key) compares it without building it).
+    #[cfg(test)]
     pub(crate) fn key(&self) -> DatasetNames {
         match self {
             DatasetNames::Map(pairs) => {
@@ -93,6 +95,32 @@ impl DatasetNames {
             }
             DatasetNames::List(ns) if ns.is_empty() => DatasetNames::None,
             other => other.clone(),
+        }
+    }
+
+    /// Whether two sides have the same [`key`](Self::key), without building
+    /// either: node equality runs inside set operations on whole pipelines.
+    pub(crate) fn same_key(&self, other: &DatasetNames) -> bool {
+        let empty = |names: &DatasetNames| match names {
+            DatasetNames::None => true,
+            DatasetNames::List(ns) => ns.is_empty(),
+            _ => false,
+        };
+        match (self, other) {
+            _ if empty(self) || empty(other) => empty(self) && empty(other),
+            (DatasetNames::One(a), DatasetNames::One(b)) => a == b,
+            (DatasetNames::List(a), DatasetNames::List(b)) => a == b,
+            (DatasetNames::Map(a), DatasetNames::Map(b)) => {
+                if a.len() != b.len() {
+                    return false;
+                }
+                let mut a: Vec<&(String, String)> = a.iter().collect();
+                let mut b: Vec<&(String, String)> = b.iter().collect();
+                a.sort();
+                b.sort();
+                a == b
+            }
+            _ => false,
         }
     }
 
@@ -212,5 +240,16 @@ mod tests {
             DatasetNames::from("a").key(),
             DatasetNames::from(["a"]).key()
         );
+        let none = DatasetNames::None;
+        let empty = DatasetNames::List(Vec::new());
+        for (x, y) in [
+            (&a, &b),
+            (&none, &empty),
+            (&none, &DatasetNames::from("a")),
+            (&DatasetNames::from("a"), &DatasetNames::from(["a"])),
+            (&a, &DatasetNames::map([("x", "a")])),
+        ] {
+            assert_eq!(x.same_key(y), x.key() == y.key(), "{x:?} {y:?}");
+        }
     }
 }

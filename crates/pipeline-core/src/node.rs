@@ -504,15 +504,13 @@ impl Node {
         }
         Ok(outputs)
     }
-
-    fn key(&self) -> (&str, DatasetNames, DatasetNames) {
-        (&self.name, self.input_spec.key(), self.output_spec.key())
-    }
 }
 
 impl PartialEq for Node {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.key() == other.key()
+        self.name == other.name
+            && self.input_spec.same_key(&other.input_spec)
+            && self.output_spec.same_key(&other.output_spec)
     }
 }
 
