@@ -41,8 +41,12 @@ pub struct NodeRun {
 pub struct RunOutput {
     /// The run id hooks saw.
     pub run_id: String,
-    /// The pipeline's free outputs, as the nodes produced them.
+    /// The values of the pipeline's free outputs that live only in memory
+    /// (memory datasets), as the nodes produced them. A persisted free
+    /// output is not held once saved: load it from the catalog.
     pub outputs: BTreeMap<String, Data>,
+    /// Every free output of the pipeline, persisted or not, sorted.
+    pub free_outputs: Vec<String>,
     /// Completed nodes, in completion order.
     pub nodes: Vec<NodeRun>,
 }
@@ -160,11 +164,18 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// Keeps the node's free outputs and releases what it was the last to need.
+    /// Keeps the node's free outputs that exist only in memory and releases
+    /// what it was the last to need: a persisted output's value is dropped
+    /// here, so memory follows what is still live, not the whole run.
     pub(crate) fn completed(&mut self, node: &Node, done: NodeDone) {
         let free_outputs = self.prepared.pipeline.outputs();
         for (name, data) in done.outputs {
-            if free_outputs.contains(&name) {
+            let ephemeral = self
+                .prepared
+                .datasets
+                .get(&name)
+                .is_none_or(|dataset| dataset.is_ephemeral());
+            if ephemeral && free_outputs.contains(&name) {
                 self.outputs.insert(name, data);
             }
         }
@@ -186,6 +197,7 @@ impl<'a> Record<'a> {
         RunOutput {
             run_id: self.prepared.run_id.clone(),
             outputs: self.outputs,
+            free_outputs: self.prepared.pipeline.outputs().iter().cloned().collect(),
             nodes: self.nodes,
         }
     }

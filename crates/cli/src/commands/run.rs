@@ -103,8 +103,8 @@ pub(crate) fn run(
         .map(str::to_owned)
         .collect();
     let outputs = output
-        .outputs
-        .keys()
+        .free_outputs
+        .iter()
         .map(|name| describe_output(&catalog, name))
         .collect::<Result<_, _>>()?;
     Ok(RunReport {
