@@ -228,10 +228,10 @@ impl KeyLines {
             let mut quoted = HashMap::new();
             for (i, l) in text.lines().enumerate() {
                 let l = l.trim_start().trim_start_matches(['{', ',', ' ']);
-                if l.starts_with(['"', '\'']) {
-                    if let Some(k) = key_of_line(l) {
-                        quoted.entry(k).or_insert(i + 1);
-                    }
+                if l.starts_with(['"', '\''])
+                    && let Some(k) = key_of_line(l)
+                {
+                    quoted.entry(k).or_insert(i + 1);
                 }
             }
             quoted
