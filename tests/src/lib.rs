@@ -187,6 +187,4 @@ pub fn tandem<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> R
     }
 }
 
-pub mod mlflow_venv;
 pub mod moto;
-pub mod python;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry, Version};
 use tandem_pipeline_core::{Data, data_value};
-use tandem_tests::moto::{SECRET, moto};
+use tandem_tests::moto::{SECRET, credentials, moto};
 
 fn dataset(
     type_name: &str,
@@ -20,7 +20,7 @@ fn dataset(
         options.extend(extra);
     }
     let mut config = DatasetConfig::new("entry", type_name, options);
-    config.credentials = Some(moto().credentials());
+    config.credentials = Some(credentials());
     config.version = version;
     DatasetRegistry::with_builtins()
         .build(&config)

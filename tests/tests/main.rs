@@ -14,6 +14,7 @@ mod models_serve;
 mod pyarrow_interop;
 mod run_demo;
 mod run_filters;
+mod run_hostile;
 mod run_local;
 mod run_missing;
 mod run_params;

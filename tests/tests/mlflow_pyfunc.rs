@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tandem_tests::mlflow_venv::mlflow_command;
+use tandem_test_support::mlflow::command as mlflow_command;
 use tandem_tests::{churn, ok};
 
 use crate::run_support::trained_churn;

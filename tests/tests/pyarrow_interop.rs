@@ -2,6 +2,7 @@
 //! `pandas.ParquetDataset` uses: files tandem writes read back identically
 //! in pyarrow, and files pyarrow writes load identically in tandem.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field};
 use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
 use tandem_pipeline_core::Data;
-use tandem_tests::python::run_python;
+use tandem_test_support::python::{run_script, tools_bin};
 
 /// The table both sides build. Python: `table(rows)`; Rust: [`table`].
 /// Row `i` holds `id = i`, `x = i / 2` (null every 7th row), `name = "n{i % 13}"`
@@ -118,6 +119,11 @@ fn parquet(dir: &Path, file: &str, save_args: serde_json::Value) -> Arc<dyn Data
         .expect("the entry is valid")
 }
 
+/// Runs `script` with the tools venv's Python (pyarrow); its stdout.
+fn run_python<S: AsRef<OsStr>>(script: &str, args: impl IntoIterator<Item = S>) -> String {
+    run_script(&tools_bin().join("python"), script, args).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[test]
 fn pyarrow_reads_what_tandem_writes() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,7 +155,7 @@ fn pyarrow_reads_what_tandem_writes() {
             &format!("{TABLE_PY}{CHECK_PY}"),
             [path.to_str().unwrap(), &rows.to_string(), codec],
         );
-        let groups = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        let groups = output.trim();
         if rows == 250_000 {
             assert_eq!(groups, "3");
         }

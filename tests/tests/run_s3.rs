@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use tandem_catalog::{DatasetConfig, DatasetRegistry, Version};
-use tandem_tests::moto::{SECRET, moto};
+use tandem_tests::moto::{SECRET, credentials, moto};
 
 use crate::run_support::{CARS_CSV, Project, json_failure, node_names};
 
@@ -35,7 +35,7 @@ fn s3_project(bucket: &str) -> Project {
         &format!(
             "moto:\n  key: tandem-key-id\n  secret: {SECRET}\n  region_name: us-east-1\n  \
              client_kwargs:\n    endpoint_url: {}\n",
-            moto().endpoint()
+            moto().endpoint
         ),
     );
     project.write("s3.yml", SPEC);
@@ -50,7 +50,7 @@ fn s3_dataset(url: &str, version: Option<Version>) -> Arc<dyn tandem_catalog::Da
         "ParquetDataset"
     };
     let mut config = DatasetConfig::new("check", type_name, options);
-    config.credentials = Some(moto().credentials());
+    config.credentials = Some(credentials());
     config.version = version;
     DatasetRegistry::with_builtins().build(&config).unwrap()
 }

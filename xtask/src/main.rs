@@ -9,14 +9,17 @@
 //!   must answer the same requests alike; ends with a summary table.
 //! - `bench`: the criterion/divan benchmarks whose figures docs/benchmarks.md records.
 //!
-//! Kept light (serde_json is its one dependency) so it builds in seconds on a
-//! cold machine.
+//! Kept light (serde_json and tandem-test-support without features, which
+//! builds on std and serde_json alone) so it builds in seconds on a cold
+//! machine.
 
 mod e2e;
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+use tandem_test_support::python::{self, Venv};
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -110,24 +113,17 @@ fn serving_side_by_side() -> Result<(), String> {
 /// Kedro's figures for the same runner pipelines, when Python can provide
 /// Kedro 1.7 (a virtualenv under target/ is created for it).
 fn kedro_side_by_side() -> Result<(), String> {
+    const KEDRO_VENV: Venv = Venv::new("py-kedro", ".tandem-installed", &["kedro==1.7.0"]);
     let root = workspace_root();
-    let venv = root.join("target/py-kedro");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        let created = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "kedro==1.7.0"])
-                .status()
-                .is_ok_and(|s| s.success());
-        if !created {
-            eprintln!("xtask: no Python with kedro 1.7.0 available; skipping the Kedro comparison");
+    let python = match KEDRO_VENV.provision(&python::target_dir()) {
+        Ok(bin) => bin.join("python"),
+        Err(e) => {
+            eprintln!(
+                "xtask: no Python with kedro 1.7.0 available ({e}); skipping the Kedro comparison"
+            );
             return Ok(());
         }
-    }
+    };
     let status = Command::new(&python)
         .arg(root.join("scripts/bench_kedro.py"))
         .args(["1000", "2000"])

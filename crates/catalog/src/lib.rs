@@ -36,15 +36,31 @@ mod location;
 mod memory;
 mod params;
 mod registry;
-pub mod runtime;
 mod target;
 mod versioning;
+
+/// [`tandem_io::block_on`] failing with the catalog's [`Error`], so a runtime
+/// that cannot start is one more catalog error at every call site.
+mod runtime {
+    use std::future::Future;
+
+    pub(crate) fn block_on<F>(future: F) -> Result<F::Output, crate::Error>
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        Ok(tandem_io::block_on(future)?)
+    }
+}
 
 pub use catalog::{CatalogOptions, DataCatalog, EntryDescription};
 pub use config::{BASE_ENV, ConfigKind, DEFAULT_ENV, Origin, ProjectConfig};
 pub use credentials::Credentials;
 pub use dataset::{Dataset, DatasetDescription};
 pub use error::Error;
+/// tandem's parquet reader with its checks, for parquet bytes read outside
+/// a dataset (scoring requests).
+pub use files::parquet;
 pub use files::{
     BytesDataset, BytesFormat, CsvDataset, CsvFormat, FileDataset, FileFormat, JsonDataset,
     JsonFormat, ParquetDataset, ParquetFormat, SerdeDataset, SerdeEncoding, SerdeFormat,

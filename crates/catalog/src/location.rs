@@ -15,6 +15,7 @@ use futures::TryStreamExt;
 use object_store::memory::InMemory;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, WriteMultipart};
+use tandem_io::{PathError, paths};
 
 use crate::credentials::Credentials;
 use crate::error::Error;
@@ -150,12 +151,10 @@ impl Location {
         self.path.filename().unwrap_or("")
     }
 
-    /// A child location; `segment` must be one safe path segment.
+    /// A child location; `segment` must be one plain path segment
+    /// ([`tandem_io::paths::segment`]).
     pub fn child(&self, segment: &str) -> Result<Location, Error> {
-        if segment.is_empty() || segment == "." || segment == ".." || segment.contains(['/', '\\'])
-        {
-            return Err(invalid(segment, "not a single path segment"));
-        }
+        paths::segment(segment).map_err(|e| invalid(segment, unsafe_reason(&e)))?;
         let path = self.path.clone().join(segment);
         Ok(Location {
             store: Arc::clone(&self.store),
@@ -278,9 +277,54 @@ fn normalize(path: &std::path::Path) -> std::path::PathBuf {
     out
 }
 
+/// The rule a path broke, as [`tandem_io::paths`] states it.
+pub(crate) fn unsafe_reason(e: &PathError) -> &'static str {
+    match e {
+        PathError::Unsafe { reason, .. } => reason,
+        _ => "not a plain path",
+    }
+}
+
+/// An object key after the bucket (`memory://`, `s3://`...). Of
+/// [`tandem_io::paths`]' rules only the `..` one applies: a backslash or a
+/// `C:` segment is an ordinary character in an object key, not a separator
+/// or a drive, and `Path::parse` refuses `.`, empty segments and control
+/// characters itself.
 pub(crate) fn parse_object_path(filepath: &str, path: &str) -> Result<ObjectPath, Error> {
     if path.split('/').any(|s| s == "..") {
         return Err(invalid(filepath, "'..' segments are not allowed"));
     }
     ObjectPath::parse(path.trim_start_matches('/')).map_err(|e| invalid(filepath, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn children_and_object_keys_cannot_climb() {
+        let root =
+            Location::resolve("memory://scratch/data", std::path::Path::new("/"), None).unwrap();
+        for bad in ["", ".", "..", "a/b", "a\\b", "a\0b"] {
+            let err = root.child(bad).unwrap_err();
+            assert_eq!(err.kind(), "invalid_path", "{bad:?}: {err}");
+        }
+        assert_eq!(
+            root.child("2026-11-27T03.22.14.996Z").unwrap().url(),
+            "memory://scratch/data/2026-11-27T03.22.14.996Z"
+        );
+        for bad in ["x/../y", "../y", "x/.."] {
+            let err = parse_object_path("memory://x", bad).unwrap_err();
+            assert_eq!(err.kind(), "invalid_path", "{bad}");
+        }
+        // A backslash is an ordinary character in an object key.
+        assert!(parse_object_path("s3://b/a\\b", "a\\b").is_ok());
+        // Local filepaths may leave the project, as Kedro allows.
+        #[cfg(unix)]
+        {
+            let project = std::path::Path::new("/p/q");
+            let shared = Location::resolve("../shared/data.csv", project, None).unwrap();
+            assert_eq!(shared.url(), "/p/shared/data.csv");
+        }
+    }
 }

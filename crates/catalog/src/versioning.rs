@@ -5,6 +5,7 @@
 //! `YYYY-MM-DDThh.mm.ss.sssZ`, so the lexicographically greatest is the newest.
 
 use crate::error::Error;
+use crate::location::unsafe_reason;
 
 /// A new save version, Kedro's `generate_timestamp()`: UTC, millisecond precision.
 ///
@@ -19,18 +20,14 @@ pub fn generate_timestamp() -> String {
         .to_string()
 }
 
-/// Refuses versions that are empty or could escape the dataset's directory.
+/// Refuses versions that could escape the dataset's directory: a version is
+/// one path segment ([`tandem_io::paths::segment`]: not empty, `.` or `..`,
+/// no separator), and has no control characters either.
 pub fn validate_version(version: &str) -> Result<(), Error> {
-    let reason = if version.is_empty() {
-        Some("it is empty")
-    } else if version.contains('/') || version.contains('\\') {
-        Some("it contains a path separator")
-    } else if version == "." || version == ".." {
-        Some("it is a relative directory name")
-    } else if version.chars().any(char::is_control) {
-        Some("it contains control characters")
-    } else {
-        None
+    let reason = match tandem_io::paths::segment(version) {
+        Err(e) => Some(unsafe_reason(&e)),
+        Ok(_) if version.chars().any(char::is_control) => Some("it contains control characters"),
+        Ok(_) => None,
     };
     match reason {
         Some(reason) => Err(Error::InvalidVersion {

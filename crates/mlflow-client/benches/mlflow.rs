@@ -4,22 +4,19 @@
 //! uploading and downloading a 200 MB artifact. Prints medians as a Markdown
 //! table for docs/benchmarks.md.
 //!
-//! Run with `cargo bench -p tandem-mlflow-client --bench mlflow`; the harness
-//! installs MLflow into `target/py-mlflow` on first use.
+//! Run with `cargo bench -p tandem-mlflow-client --bench mlflow`;
+//! tandem-test-support installs MLflow into `target/py-mlflow` on first use.
 
 #![allow(
     clippy::print_stdout,
     reason = "a benchmark reports its figures on stdout"
 )]
 
-#[path = "../tests/harness.rs"]
-mod harness;
-
 use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tandem_mlflow_client::{Config, Metric, MlflowClient, NewRun};
+use tandem_test_support::mlflow;
 
 const METRICS: i64 = 10_000;
 const SINGLE: i64 = 1_000;
@@ -64,7 +61,7 @@ fn timed(f: impl FnOnce()) -> Duration {
 }
 
 fn main() {
-    let server = harness::server();
+    let server = mlflow::server();
     let client = MlflowClient::new(Config::default().with_tracking_uri(&server.uri)).unwrap();
     let exp = client.get_or_create_experiment("bench").unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -119,9 +116,8 @@ fn main() {
         std::fs::remove_dir_all(&dst).unwrap();
     }
 
-    let out = Command::new(harness::venv_bin().join("python"))
+    let out = mlflow::command("python")
         .args(["-c", PYTHON])
-        .envs(harness::NO_TELEMETRY)
         .env("URI", &server.uri)
         .env("FILE", &big)
         .env("REPS", REPS.to_string())

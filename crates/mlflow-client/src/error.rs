@@ -257,6 +257,12 @@ fn http_context(status: Option<u16>, endpoint: &Option<String>) -> String {
     }
 }
 
+impl From<tandem_io::RuntimeError> for Error {
+    fn from(e: tandem_io::RuntimeError) -> Error {
+        Error::Runtime(e.0)
+    }
+}
+
 impl Error {
     /// A stable, machine-readable name for the error, for CLIs and tests.
     pub fn kind(&self) -> &'static str {

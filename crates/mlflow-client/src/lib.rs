@@ -4,7 +4,9 @@
 //!
 //! - [`MlflowClient`] is the one API for both backends. It is blocking (an
 //!   async HTTP stack runs on a shared runtime inside), cheap to clone, and
-//!   safe to share between threads.
+//!   safe to share between threads. It dereferences to [`TrackingStore`],
+//!   whose methods are the MLflow operations; its own are the workflows on
+//!   top (get-or-create, batches, model logging, artifacts).
 //! - [`Config`] reads MLflow's environment variables (`MLFLOW_TRACKING_URI`,
 //!   basic auth, bearer token, TLS, timeout, retries); secrets never show in
 //!   `Debug` output or errors.
@@ -52,7 +54,6 @@ mod local;
 mod paths;
 mod rest;
 mod retry;
-mod runtime;
 mod store;
 mod types;
 mod uri;
@@ -60,9 +61,11 @@ mod uri;
 pub use client::{LoggedModelRef, MlflowClient};
 pub use config::{Config, Credentials, Multipart, Secret};
 pub use error::{Error, ErrorCode, Result};
-pub use rest::NewModelVersion;
 pub use retry::RetryPolicy;
-pub use store::{LoggedModelQuery, NewLoggedModel, NewRun, OrderBy, RunQuery, RunUpdate};
+pub use store::{
+    Experiments, LoggedModelQuery, LoggedModels, ModelRegistry, NewLoggedModel, NewModelVersion,
+    NewRun, OrderBy, RunQuery, RunUpdate, Runs, TrackingStore,
+};
 pub use types::{
     Dataset, DatasetInput, Experiment, FileInfo, LoggedModel, LoggedModelData, LoggedModelInfo,
     LoggedModelStatus, Metric, ModelAlias, ModelInput, ModelOutput, ModelVersion,

@@ -1,9 +1,10 @@
-//! Artifact paths: validation against escaping their root, joining, and
-//! percent-encoding for URLs.
+//! Artifact paths: the checks that keep them inside their root (the rules
+//! live in [`tandem_io::paths`]), joining, and percent-encoding for URLs.
 
 use std::path::{Path, PathBuf};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use tandem_io::{PathError, paths};
 
 use crate::error::{Error, Result};
 
@@ -15,40 +16,29 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-fn unsafe_path(path: &str, message: &str) -> Error {
-    Error::UnsafePath {
-        path: path.to_owned(),
-        message: message.to_owned(),
+/// An artifact path that breaks [`tandem_io::paths`]' rules, as this crate's
+/// error (same kinds: `unsafe_path`, `io`).
+fn path_error(path: &str, e: PathError) -> Error {
+    match e {
+        PathError::Unsafe { path, reason } => Error::UnsafePath {
+            path,
+            message: reason.to_owned(),
+        },
+        PathError::Io { path, source } => Error::io(path, source),
+        other => Error::UnsafePath {
+            path: path.to_owned(),
+            message: other.to_string(),
+        },
     }
 }
 
 /// Checks that `path` stays inside its artifact root and normalizes it:
 /// `/`-separated, no empty or `.` segments. The root itself is `""`.
 ///
-/// Refused: absolute paths, `..` segments, backslashes and drive prefixes
-/// (which escape the root on Windows), and NUL bytes.
+/// The rules are [`tandem_io::paths::relative`]'s: no absolute paths, `..`
+/// segments, backslashes, drive prefixes, URLs or NUL bytes.
 pub(crate) fn relative(path: &str) -> Result<String> {
-    if path.starts_with('/') {
-        return Err(unsafe_path(path, "absolute paths are not allowed"));
-    }
-    if path.contains('\\') || path.contains('\0') {
-        return Err(unsafe_path(
-            path,
-            "backslashes and NUL bytes are not allowed",
-        ));
-    }
-    let mut parts = Vec::new();
-    for (i, part) in path.split('/').enumerate() {
-        match part {
-            "" | "." => {}
-            ".." => return Err(unsafe_path(path, "'..' would leave the artifact root")),
-            p if i == 0 && p.len() >= 2 && p.as_bytes()[1] == b':' => {
-                return Err(unsafe_path(path, "drive prefixes are not allowed"));
-            }
-            p => parts.push(p),
-        }
-    }
-    Ok(parts.join("/"))
+    paths::relative(path).map_err(|e| path_error(path, e))
 }
 
 /// Joins two normalized relative paths.
@@ -73,11 +63,26 @@ pub(crate) fn encode(path: &str) -> String {
         .join("/")
 }
 
-/// `root/rel` on the local filesystem, after checking `rel` cannot escape.
+/// `root/rel` on the local filesystem, `rel` checked by [`relative`]
+/// (`""` is `root` itself). Lexical only, which is enough for the local
+/// store's own files; a download uses [`download_path`].
 pub(crate) fn local_join(root: &Path, rel: &str) -> Result<PathBuf> {
     let rel = relative(rel)?;
-    let mut out = root.to_path_buf();
-    out.extend(rel.split('/').filter(|p| !p.is_empty()));
+    if rel.is_empty() {
+        return Ok(root.to_path_buf());
+    }
+    paths::join_inside(root, &rel).map_err(|e| path_error(&rel, e))
+}
+
+/// Where a downloaded `rel` is written under `dst` (which must exist):
+/// [`local_join`], also refused when a symlink already on the way
+/// (`dst/model` → `~/.ssh`) would take the write outside `dst`. The path
+/// returned is the lexical one, so callers see `dst/<rel>` as they asked.
+pub(crate) fn download_path(dst: &Path, rel: &str) -> Result<PathBuf> {
+    let out = local_join(dst, rel)?;
+    if out != dst {
+        paths::resolve_inside(dst, rel).map_err(|e| path_error(rel, e))?;
+    }
     Ok(out)
 }
 
@@ -130,6 +135,32 @@ mod tests {
             local_join(Path::new("/tmp/d"), "x/y").unwrap(),
             Path::new("/tmp/d/x/y")
         );
+        assert_eq!(
+            local_join(Path::new("/tmp/d"), "").unwrap(),
+            Path::new("/tmp/d")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn downloads_never_follow_a_symlink_out_of_the_destination() {
+        let outside = tempfile::tempdir().unwrap();
+        let dst = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dst.path().join("model")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dst.path().join("escape")).unwrap();
+        std::os::unix::fs::symlink(dst.path().join("model"), dst.path().join("inner")).unwrap();
+
+        let err = download_path(dst.path(), "escape/id_ed25519").unwrap_err();
+        assert_eq!(err.kind(), "unsafe_path", "{err}");
+        assert_eq!(
+            download_path(dst.path(), "inner/MLmodel").unwrap(),
+            dst.path().join("inner/MLmodel")
+        );
+        assert_eq!(
+            download_path(dst.path(), "new/dir/file.txt").unwrap(),
+            dst.path().join("new/dir/file.txt")
+        );
+        assert_eq!(download_path(dst.path(), "").unwrap(), dst.path());
     }
 
     #[test]

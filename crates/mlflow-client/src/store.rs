@@ -1,13 +1,27 @@
-//! The backend interface both stores implement (REST server, local
-//! `mlruns` directory), and the request shapes the client passes through it.
+//! The MLflow operations, as traits each backend (a tracking server over
+//! REST, a local `mlruns` directory) implements, and the request shapes
+//! they take.
+//!
+//! An operation is declared once here and implemented by each backend;
+//! [`crate::MlflowClient`] dereferences to [`TrackingStore`], so
+//! `client.get_run(id)` is the store's `get_run` with no code in between.
+//! The operations are grouped by subject because a trait is implemented in
+//! one block: each backend implements each group in the file for that
+//! subject (`local/runs.rs`, `rest/tracking.rs`...). The registry exists
+//! only on a server, so its methods default to an `unsupported` error and
+//! the local store implements none of them. [`Backend`] holds the calls
+//! only the client's own workflows make.
+
+use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::artifacts::ArtifactRepo;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::types::{
     DatasetInput, Experiment, LoggedModel, LoggedModelStatus, Metric, ModelInput, ModelOutput,
-    Page, Param, Run, RunInfo, RunStatus, Tag, ViewType,
+    ModelVersion, Page, Param, RegisteredModel, Run, RunInfo, RunStatus, Tag, ViewType,
 };
 
 /// What a new run starts with.
@@ -139,63 +153,223 @@ pub struct LoggedModelQuery {
     pub order_by: Vec<OrderBy>,
 }
 
-/// The operations a tracking backend provides; the client builds its
-/// workflows (get-or-create, batching, model logging) on top.
-pub(crate) trait TrackingStore: Send + Sync {
+/// What a new model version is registered from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewModelVersion {
+    /// The registered model.
+    pub name: String,
+    /// Where the model is: `models:/m-…` for a logged model, or an
+    /// artifact URI (then `run_id` is required by the server).
+    pub source: String,
+    /// The source run.
+    pub run_id: Option<String>,
+    /// The logged model (MLflow 3).
+    pub model_id: Option<String>,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Description.
+    pub description: Option<String>,
+}
+
+pub(crate) mod sealed {
+    /// Only this crate's backends implement the store traits, so methods
+    /// can be added to them without breaking anyone.
+    pub trait Sealed {}
+}
+
+/// Everything a backend provides: the operations of [`Experiments`],
+/// [`Runs`], [`LoggedModels`] and [`ModelRegistry`] in one trait object.
+/// [`crate::MlflowClient`] dereferences to it, so these are the client's
+/// methods too (no import needed).
+pub trait TrackingStore: Experiments + Runs + LoggedModels + ModelRegistry {}
+
+impl<T: Experiments + Runs + LoggedModels + ModelRegistry> TrackingStore for T {}
+
+/// Experiments: create, find, page through, restore.
+pub trait Experiments: sealed::Sealed + Send + Sync {
+    /// The experiment with this id.
     fn get_experiment(&self, experiment_id: &str) -> Result<Experiment>;
+
+    /// The experiment with this name, deleted ones included; `None` if absent.
     fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>>;
+
+    /// Creates an experiment and returns its id. A taken name (even of a
+    /// deleted experiment) is an `already_exists` error.
     fn create_experiment(
         &self,
         name: &str,
         artifact_location: Option<&str>,
         tags: &[Tag],
     ) -> Result<String>;
+
+    /// One page of experiments.
     fn search_experiments(
         &self,
         view: ViewType,
         max_results: u32,
         page_token: Option<&str>,
     ) -> Result<Page<Experiment>>;
-    fn restore_experiment(&self, experiment_id: &str) -> Result<()>;
 
+    /// Restores a deleted experiment (a no-op for an active one on the
+    /// local store; the server answers as MLflow does).
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()>;
+}
+
+/// Runs, their values and their lineage. Values are logged with
+/// [`crate::MlflowClient::log_batch`], which splits batches to the
+/// server's limits.
+pub trait Runs: sealed::Sealed + Send + Sync {
+    /// Starts a run. Over REST, a retried create never leaves a duplicate.
     fn create_run(&self, run: &NewRun) -> Result<Run>;
+
+    /// The run with this id.
     fn get_run(&self, run_id: &str) -> Result<Run>;
+
+    /// Changes a run's status, end time or name.
     fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo>;
+
+    /// One page of runs.
     fn search_runs(&self, query: &RunQuery, page_token: Option<&str>) -> Result<Page<Run>>;
-    /// One batch within the server's limits (the client splits).
-    fn log_batch(
-        &self,
-        run_id: &str,
-        metrics: &[Metric],
-        params: &[Param],
-        tags: &[Tag],
-    ) -> Result<()>;
+
+    /// Removes a run tag.
     fn delete_tag(&self, run_id: &str, key: &str) -> Result<()>;
+
+    /// Every value of a metric, in logging order, across pages.
     fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>>;
+
+    /// Records datasets (and logged models) a run used.
     fn log_inputs(
         &self,
         run_id: &str,
         datasets: &[DatasetInput],
         models: &[ModelInput],
     ) -> Result<()>;
-    fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()>;
 
+    /// Records logged models a run produced.
+    fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()>;
+}
+
+/// MLflow 3 logged models. [`crate::MlflowClient::log_model`] is the
+/// workflow that creates, uploads and finalizes one.
+pub trait LoggedModels: sealed::Sealed + Send + Sync {
+    /// Creates an MLflow 3 logged model (status PENDING).
     fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel>;
+
+    /// Marks a logged model READY or UPLOAD_FAILED.
     fn finalize_logged_model(
         &self,
         model_id: &str,
         status: LoggedModelStatus,
     ) -> Result<LoggedModel>;
+
+    /// The logged model with this id.
     fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel>;
+
+    /// One page of logged models.
     fn search_logged_models(
         &self,
         query: &LoggedModelQuery,
         page_token: Option<&str>,
     ) -> Result<Page<LoggedModel>>;
+
+    /// Sets tags on a logged model.
     fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()>;
-    /// MLflow 2.x `runs/log-model`: appends to the run's model history tag.
-    fn log_model_history(&self, run_id: &str, model_json: &str) -> Result<()>;
+}
+
+/// The model registry (tracking server only: on the local store every
+/// method is an `unsupported` error).
+#[allow(
+    unused_variables,
+    reason = "the defaults refuse whatever they are given"
+)]
+pub trait ModelRegistry: sealed::Sealed + Send + Sync {
+    /// Creates a registered model, or returns the existing one of that name.
+    fn create_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        no_registry()
+    }
+
+    /// The registered model of this name.
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        no_registry()
+    }
+
+    /// Registers `version.source` as a new version of `version.name`
+    /// (creating the registered model if needed) and waits up to `wait`
+    /// until the version is READY.
+    fn create_model_version(
+        &self,
+        version: &NewModelVersion,
+        wait: Duration,
+    ) -> Result<ModelVersion> {
+        no_registry()
+    }
+
+    /// One model version.
+    fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
+        no_registry()
+    }
+
+    /// Where a model version's files are.
+    fn model_version_download_uri(&self, name: &str, version: &str) -> Result<String> {
+        no_registry()
+    }
+
+    /// Every model version matching an MLflow filter (e.g. `name='fraud'`).
+    fn search_model_versions(&self, filter: Option<&str>) -> Result<Vec<ModelVersion>> {
+        no_registry()
+    }
+
+    /// The newest version in each of `stages` (MLflow's deprecated stages).
+    fn latest_versions(&self, name: &str, stages: &[String]) -> Result<Vec<ModelVersion>> {
+        no_registry()
+    }
+
+    /// Points `alias` at a version (`latest` and `v<digits>` are reserved).
+    fn set_model_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
+        no_registry()
+    }
+
+    /// The version an alias points at. MLflow reports an unknown alias as
+    /// `invalid_request` (HTTP 400), not `not_found`.
+    fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
+        no_registry()
+    }
+
+    /// Removes an alias.
+    fn delete_model_alias(&self, name: &str, alias: &str) -> Result<()> {
+        no_registry()
+    }
+}
+
+fn no_registry<T>() -> Result<T> {
+    Err(Error::unsupported(
+        "the model registry needs a tracking server: the local mlruns store has no model \
+         registry; set MLFLOW_TRACKING_URI to an MLflow server",
+    ))
+}
+
+/// What the client's own workflows need from a backend beyond the public
+/// operations; callers never make these calls directly.
+pub(crate) trait Backend: TrackingStore + fmt::Debug {
+    /// The server URL or the `file://` store root.
+    fn tracking_uri(&self) -> String;
+
+    /// True for the local `mlruns` store.
+    fn is_local(&self) -> bool;
 
     /// The repository holding the artifacts at `artifact_uri`.
     fn artifact_repo(&self, artifact_uri: &str) -> Result<ArtifactRepo>;
+
+    /// One `runs/log-batch` request within the server's limits
+    /// ([`crate::MlflowClient::log_batch`] splits).
+    fn log_batch_request(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()>;
+
+    /// MLflow 2.x `runs/log-model`: appends to the run's model history tag.
+    fn log_model_history(&self, run_id: &str, model_json: &str) -> Result<()>;
 }

@@ -2,9 +2,9 @@
 //! download, path escapes, and multipart's fallback to a single PUT.
 
 use tandem_mlflow_client::{Config, MlflowClient, Multipart, NewRun};
+use tandem_test_support::mlflow::server;
 
-use crate::harness::server;
-use crate::support::{quick_retry, tree, unique};
+use crate::support::{client, quick_retry, tree, unique};
 
 fn sample_tree(root: &std::path::Path) -> std::path::PathBuf {
     let dir = root.join("outputs");
@@ -27,7 +27,7 @@ fn sample_tree(root: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn upload_list_download_round_trip() {
-    let client = server().client();
+    let client = client();
     let exp = client
         .get_or_create_experiment(&unique("artifacts"))
         .unwrap();
@@ -87,7 +87,7 @@ fn upload_list_download_round_trip() {
 
 #[test]
 fn escaping_paths_are_refused_both_ways() {
-    let client = server().client();
+    let client = client();
     let exp = client.get_or_create_experiment(&unique("escape")).unwrap();
     let run_id = client
         .create_run(&NewRun::new(&exp.experiment_id))

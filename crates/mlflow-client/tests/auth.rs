@@ -2,10 +2,10 @@
 //! out of errors and `Debug` output.
 
 use tandem_mlflow_client::{Config, Credentials, MlflowClient, NewRun, Secret};
+use tandem_test_support::mlflow::{ADMIN, ADMIN_PASSWORD, auth_server, server};
 
-use crate::harness::{ADMIN, ADMIN_PASSWORD, server};
 use crate::proxy::{FaultMix, Proxy};
-use crate::support::{admin, auth_server, client_for, unique};
+use crate::support::{admin, client_for, unique};
 
 #[test]
 fn basic_auth_server_accepts_the_right_credentials_only() {

@@ -7,10 +7,10 @@ use tandem_mlflow_client::{
     Config, Credentials, ErrorCode, Metric, MlflowClient, NewRun, Param, RetryPolicy, RunQuery,
     RunStatus, Tag, ViewType,
 };
+use tandem_test_support::mlflow::server;
 
-use crate::harness::server;
 use crate::proxy::{Fault, FaultMix, Proxy};
-use crate::support::{client_for, tree, unique};
+use crate::support::{client, client_for, tree, unique};
 
 #[test]
 fn a_flaky_network_loses_nothing_and_duplicates_nothing() {
@@ -22,7 +22,7 @@ fn a_flaky_network_loses_nothing_and_duplicates_nothing() {
     };
     let proxy = Proxy::start(server().port, mix, Vec::new());
     let flaky = client_for(&proxy.uri(), Credentials::None);
-    let direct = server().client();
+    let direct = client();
     let exp = direct.get_or_create_experiment(&unique("flaky")).unwrap();
 
     let mut run_ids = Vec::new();

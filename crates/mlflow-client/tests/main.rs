@@ -1,8 +1,7 @@
 //! Integration tests against real MLflow servers (one test binary; the
-//! servers start once per process). Needs only python3 and pip: the harness
-//! installs MLflow into `target/py-mlflow` on first use.
+//! servers start once per process). Needs only python3 and pip:
+//! tandem-test-support installs MLflow into `target/py-mlflow` on first use.
 
-mod harness;
 mod proxy;
 mod support;
 

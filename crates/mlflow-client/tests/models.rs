@@ -3,16 +3,16 @@
 use std::time::Duration;
 
 use tandem_mlflow_client::{LoggedModelQuery, LoggedModelStatus, NewRun};
+use tandem_test_support::mlflow::server;
 
-use crate::harness::server;
 use crate::proxy::{FaultMix, Proxy};
-use crate::support::{client_for, model_dir, tree, unique};
+use crate::support::{client, client_for, model_dir, tree, unique};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 #[test]
 fn logged_model_registry_aliases_and_uris() {
-    let client = server().client();
+    let client = client();
     let exp = client.get_or_create_experiment(&unique("models")).unwrap();
     let run = client.create_run(&NewRun::new(&exp.experiment_id)).unwrap();
     let run_id = run.info.run_id.clone();

@@ -1,19 +1,15 @@
-//! Test helpers on top of the harness: clients, names, fixtures, Python.
+//! Test helpers on top of tandem-test-support's MLflow servers: clients,
+//! names, fixtures, Python.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use tandem_mlflow_client::{Config, Credentials, MlflowClient, RetryPolicy, Secret};
+use tandem_test_support::mlflow::{self, ADMIN, ADMIN_PASSWORD, server};
 
-use crate::harness::{ADMIN, ADMIN_PASSWORD, NO_TELEMETRY, Server, venv_bin};
-
-impl Server {
-    /// A client for this server with a quick retry policy.
-    pub(crate) fn client(&self) -> MlflowClient {
-        client_for(&self.uri, Credentials::None)
-    }
+/// A client for the shared plain server with a quick retry policy.
+pub(crate) fn client() -> MlflowClient {
+    client_for(&server().uri, Credentials::None)
 }
 
 /// A client with test-sized retries (the defaults wait minutes).
@@ -43,12 +39,6 @@ pub(crate) fn admin() -> Credentials {
     }
 }
 
-/// The basic-auth server.
-pub(crate) fn auth_server() -> &'static Server {
-    static SERVER: OnceLock<Server> = OnceLock::new();
-    SERVER.get_or_init(|| Server::start(true))
-}
-
 /// A name no other test (or earlier run) uses.
 pub(crate) fn unique(prefix: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -60,11 +50,10 @@ pub(crate) fn unique(prefix: &str) -> String {
     format!("{prefix}-{}-{n}-{nanos}", std::process::id())
 }
 
-/// Runs a Python script with the venv's interpreter; returns stdout.
+/// Runs a Python script with the MLflow venv's interpreter; returns stdout.
 pub(crate) fn python(script: &str, envs: &[(&str, &str)]) -> String {
-    let out = Command::new(venv_bin().join("python"))
+    let out = mlflow::command("python")
         .args(["-c", script])
-        .envs(NO_TELEMETRY)
         .envs(envs.iter().copied())
         .output()
         .expect("run python");

@@ -1,15 +1,19 @@
 //! Experiments, runs, params, metrics, tags, batches and inputs on a real server.
 
+use std::time::Duration;
+
+use serde_json::json;
 use tandem_mlflow_client::{
     Dataset, DatasetInput, ErrorCode, Metric, Param, RunQuery, RunStatus, Tag, ViewType,
 };
+use tandem_test_support::http;
+use tandem_test_support::mlflow::server;
 
-use crate::harness::{http, server};
-use crate::support::unique;
+use crate::support::{client, unique};
 
 #[test]
 fn experiments_get_or_create_races_and_deleted_ones() {
-    let client = server().client();
+    let client = client();
     let name = unique("race");
     let ids: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -37,15 +41,15 @@ fn experiments_get_or_create_races_and_deleted_ones() {
     let id = client
         .create_experiment(&doomed, None, &[Tag::new("team", "x")])
         .unwrap();
-    let (status, _) = http(
+    let deleted = http::send_json(
         server().port,
         "POST",
         "/api/2.0/mlflow/experiments/delete",
-        Some(&format!(r#"{{"experiment_id":"{id}"}}"#)),
-        None,
+        &json!({"experiment_id": id}),
+        Duration::from_secs(30),
     )
     .unwrap();
-    assert_eq!(status, 200);
+    assert_eq!(deleted.status, 200, "{}", deleted.text());
     let found = client.get_experiment_by_name(&doomed).unwrap().unwrap();
     assert!(found.is_deleted());
     let err = client.get_or_create_experiment(&doomed).unwrap_err();
@@ -74,7 +78,7 @@ fn experiments_get_or_create_races_and_deleted_ones() {
 
 #[test]
 fn runs_values_and_typed_errors() {
-    let client = server().client();
+    let client = client();
     let exp = client.get_or_create_experiment(&unique("runs")).unwrap();
     let run = client
         .create_run(
@@ -165,7 +169,7 @@ fn runs_values_and_typed_errors() {
 
 #[test]
 fn run_search_pages_through_everything() {
-    let client = server().client();
+    let client = client();
     let exp = client.get_or_create_experiment(&unique("search")).unwrap();
     for i in 0..5 {
         let run = client

@@ -85,3 +85,30 @@ fn the_pipeline_spec_may_not_be_a_symlink_outside() {
     symlink(&outside, &spec).unwrap();
     assert_eq!(load(&dir).unwrap_err().kind(), "invalid_model");
 }
+
+/// A parquet artifact whose dictionary page claims a billion values (a
+/// fuzz finding that made the parquet reader reserve 2.5 GB): the model's
+/// artifacts go through the catalog's hardened reader, so loading the
+/// model refuses it instead of allocating.
+#[test]
+fn a_hostile_parquet_artifact_is_refused_at_load() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = saved(root.path());
+    let hostile = include_bytes!("../../catalog/tests/files/hostile/dictionary-page-count.parquet");
+    fs::write(dir.join("artifacts/scaler/scaler.parquet"), hostile).unwrap();
+    let catalog_file = dir.join("tandem/catalog.yml");
+    let mut catalog = yaml(&catalog_file);
+    catalog["scaler"] = serde_json::json!({
+        "type": "ParquetDataset",
+        "filepath": "artifacts/scaler/scaler.parquet",
+    });
+    fs::write(&catalog_file, catalog.to_string()).unwrap();
+    let err = load(&dir).unwrap_err();
+    assert_eq!(err.kind(), "format", "{err}");
+    let message = err.to_string();
+    // The structure check refused it, before any decoding.
+    assert!(
+        message.contains("scaler") && message.contains("a dictionary page of"),
+        "{message}"
+    );
+}

@@ -1,5 +1,20 @@
 //! Test harnesses shared by tandem's crates, so each has one home.
 //!
+//! Without features (std and serde_json only, so xtask can depend on it and
+//! still build in seconds):
+//!
+//! - [`python`]: the Python virtualenvs under the target directory (MLflow;
+//!   moto and pyarrow), provisioned once under a lock;
+//! - [`mlflow`]: real `mlflow server`s on free loopback ports, plain or with
+//!   basic auth;
+//! - [`moto`]: moto's S3 server on a free loopback port;
+//! - [`process`]: the supervision both rest on: children in their own
+//!   process groups, stopped with their group on drop or, by a janitor,
+//!   when the owning process dies;
+//! - [`http`]: a minimal HTTP/1.1 client for those loopback servers.
+//!
+//! Behind features:
+//!
 //! - `project` (feature `project`): the demo project the model, serving and
 //!   tracking tests train for real: a column scaler and a linear model on
 //!   arrow tables, bound as a `PipelineMl`, on a catalog of temp files.
@@ -13,7 +28,12 @@
 //! # }
 //! ```
 
+pub mod http;
+pub mod mlflow;
 #[cfg(feature = "model")]
 pub mod model;
+pub mod moto;
+pub mod process;
 #[cfg(feature = "project")]
 pub mod project;
+pub mod python;

@@ -1,5 +1,5 @@
 //! The MLflow hook and datasets against a real `mlflow server` on
-//! 127.0.0.1 (the venv of `tracking_support::server`): one run per
+//! 127.0.0.1 (tandem-test-support's `mlflow` module): one run per
 //! training with params, tags, metrics and a logged, registered model that
 //! MLflow's Python client reads; failures end runs FAILED; basic auth works
 //! with the credentials `mlflow.yml` names.
@@ -19,10 +19,10 @@ use tandem_pipeline_core::{Pipeline, node};
 use tandem_pipeline_ml::{PipelineMl, PipelineMlOptions};
 use tandem_pipeline_model::{PipelineModel, save_options};
 use tandem_runners::{Hook, RunOptions, Runner, SequentialRunner};
+use tandem_test_support::mlflow::{ADMIN, ADMIN_PASSWORD, auth_server, server};
 use tandem_tracking::{
     MlflowConfig, MlflowHook, TrackingContext, TrackingProject, register_datasets, tags,
 };
-use tracking_support::server::{ADMIN, ADMIN_PASSWORD, auth_server, server};
 use tracking_support::{assert_model_files, logged_models, python_model_info, runs};
 
 /// A tracked project: its directory, `mlflow.yml` and credentials, and a

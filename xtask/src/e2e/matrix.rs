@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
+use tandem_test_support::http::{self, clip};
 
-use super::http::{self, clip};
 use super::requests::{Case, Example, Expect, cases};
 use super::summary::{Outcome, Summary};
 

@@ -6,8 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-
-use super::http::{self, clip, encode};
+use tandem_test_support::http::{self, clip, encode};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 const API: &str = "/api/2.0/mlflow";

@@ -1,10 +1,13 @@
 //! `cargo xtask e2e`: the maintainers' end-to-end run (issue #8).
 //!
-//! 1. Provision the Python venvs the test harnesses use ([`python`]).
+//! 1. Provision the Python venvs the tests use
+//!    ([`tandem_test_support::python`]).
 //! 2. Build `churn` and `tandem` once (dev profile).
 //! 3. Start moto's S3 server and `mlflow server` (SQLite, proxied
-//!    artifacts) on free loopback ports ([`services`]), supervised so they
-//!    die with xtask however it ends ([`process`]).
+//!    artifacts) on free loopback ports, as the tests do
+//!    ([`tandem_test_support::moto`], [`tandem_test_support::mlflow`]),
+//!    supervised so they die with xtask however it ends
+//!    ([`tandem_test_support::process`]).
 //! 4. Run the churn project with its data on S3 and tracking on the server
 //!    ([`project`]); check the run, params, metrics, logged model,
 //!    registered version and alias through MLflow's REST API ([`mlflow`]),
@@ -18,13 +21,10 @@
 //! 8. Tear everything down and print the summary table ([`summary`]);
 //!    fail when any check failed.
 
-mod http;
 mod matrix;
 mod mlflow;
 mod predict;
-mod process;
 mod project;
-mod python;
 mod requests;
 mod services;
 mod summary;
@@ -34,11 +34,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tandem_test_support::http;
+use tandem_test_support::mlflow::{NO_TELEMETRY, Options as MlflowOptions, Server as MlflowServer};
+use tandem_test_support::moto::{Moto, NO_CLOUD};
+use tandem_test_support::process::{self, Janitor, JanitorHandle, Service, WorkDir, free_port};
+use tandem_test_support::python::{self, MLFLOW_VENV, TOOLS_VENV, Venv, with_path};
+
 use matrix::Leg;
 use predict::PredictLeg;
-use process::{Janitor, JanitorHandle, Service, WorkDir, free_port};
 use requests::Example;
-use services::{NO_CLOUD, NO_TELEMETRY, Server, with_path};
 use summary::{Outcome, Summary};
 
 /// The training run (data generation, training, logging) on 2 cores.
@@ -74,8 +78,8 @@ pub fn run(root: &Path) -> Result<(), String> {
 /// What is running; dropped (stopped) at teardown.
 #[derive(Default)]
 struct Stack {
-    moto: Option<Server>,
-    mlflow: Option<Server>,
+    moto: Option<Moto>,
+    mlflow: Option<MlflowServer>,
     scorers: Vec<Service>,
 }
 
@@ -83,7 +87,7 @@ fn e2e(root: &Path, summary: &mut Summary) {
     let Some(work) = summary.step(
         "create a work directory",
         |w: &WorkDir| w.path().display().to_string(),
-        WorkDir::create,
+        || WorkDir::create("tandem-e2e"),
     ) else {
         return;
     };
@@ -109,22 +113,6 @@ fn e2e(root: &Path, summary: &mut Summary) {
     );
 }
 
-/// The target directory: `CARGO_TARGET_DIR` (relative to the current
-/// directory, as cargo reads it) or `<root>/target`.
-fn target_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                std::env::current_dir().unwrap_or_default().join(dir)
-            }
-        }
-        None => root.join("target"),
-    }
-}
-
 const AFTER_RUN: &[&str] = &[
     "mlflow: run FINISHED with params and metrics",
     "mlflow: logged model",
@@ -139,21 +127,10 @@ fn steps(
     stack: &mut Stack,
     summary: &mut Summary,
 ) {
-    let target = target_dir(root);
+    let target = python::target_dir();
     // 1. Python.
-    let mlflow_bin = summary.step(
-        &format!("provision target/py-mlflow ({})", python::MLFLOW),
-        |bin: &PathBuf| bin.display().to_string(),
-        || python::mlflow_venv(&target),
-    );
-    let tools_bin = summary.step(
-        &format!(
-            "provision target/py-venv ({})",
-            python::REQUIREMENTS.join(", ")
-        ),
-        |bin: &PathBuf| bin.display().to_string(),
-        || python::tools_venv(&target),
-    );
+    let mlflow_bin = provision(&MLFLOW_VENV, &target, summary);
+    let tools_bin = provision(&TOOLS_VENV, &target, summary);
     let (Some(mlflow_bin), Some(tools_bin)) = (mlflow_bin, tools_bin) else {
         return;
     };
@@ -172,22 +149,29 @@ fn steps(
     // 3. Servers.
     stack.moto = summary.step(
         "start moto S3 server",
-        |s: &Server| s.uri(),
+        |s: &Moto| s.endpoint.clone(),
         || {
-            let moto = services::start_moto(&tools_bin, work, janitor)?;
-            services::create_bucket(&moto, project::BUCKET)?;
+            let moto = Moto::start(&tools_bin, &work.join("moto.log"), janitor)?;
+            moto.create_bucket(project::BUCKET)?;
             Ok(moto)
         },
     );
     stack.mlflow = summary.step(
         "start mlflow server (sqlite, --serve-artifacts)",
-        |s: &Server| s.uri(),
-        || services::start_mlflow(&mlflow_bin, work, janitor),
+        |s: &MlflowServer| s.uri.clone(),
+        || {
+            MlflowServer::start(
+                &mlflow_bin,
+                &work.join("mlflow-server"),
+                janitor,
+                &MlflowOptions::default(),
+            )
+        },
     );
     let (Some(moto), Some(mlflow_server)) = (&stack.moto, &stack.mlflow) else {
         return;
     };
-    let tracking_uri = mlflow_server.uri();
+    let tracking_uri = mlflow_server.uri.clone();
     let mlflow_port = mlflow_server.port;
     // 4. The training run.
     let ran = summary.step(
@@ -197,7 +181,7 @@ fn steps(
             let conf = project::create(
                 &root.join("examples/churn/conf"),
                 work,
-                &moto.uri(),
+                &moto.endpoint,
                 &tracking_uri,
             )?;
             let mut command = Command::new(&churn);
@@ -487,6 +471,26 @@ fn serve(
     legs
 }
 
+/// Provisions `venv` under `target` as a step; its `bin/` directory.
+fn provision(venv: &Venv, target: &Path, summary: &mut Summary) -> Option<PathBuf> {
+    if !venv.is_current(target) {
+        eprintln!(
+            "xtask e2e: installing {} into {}",
+            venv.packages().join(" "),
+            venv.dir(target).display()
+        );
+    }
+    summary.step(
+        &format!(
+            "provision target/{} ({})",
+            venv.name(),
+            venv.packages().join(", ")
+        ),
+        |bin: &PathBuf| bin.display().to_string(),
+        || venv.provision(target),
+    )
+}
+
 /// `cargo build -p churn -p tandem-cli` (output shown), and the two binaries exist.
 fn build(root: &Path, bin_dir: &Path) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -508,8 +512,8 @@ fn build(root: &Path, bin_dir: &Path) -> Result<(), String> {
 
 /// Every file dataset of the e2e catalog is in the bucket (a versioned one
 /// as `<filepath>/<version>/<name>`).
-fn check_bucket(moto: &Server, work: &Path) -> Result<Vec<String>, String> {
-    let keys = services::list_bucket(moto, project::BUCKET)?;
+fn check_bucket(moto: &Moto, work: &Path) -> Result<Vec<String>, String> {
+    let keys = services::list_bucket(moto.port, project::BUCKET)?;
     let catalog_path = work
         .join("project/conf")
         .join(project::ENV)

@@ -8,9 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tandem_test_support::process::{JanitorHandle, run_logged};
 
 use super::matrix::same_values;
-use super::process::{JanitorHandle, run_logged};
 use super::summary::{Outcome, Summary};
 
 /// `mlflow models predict` starts Python and the model's worker.

@@ -6,8 +6,7 @@
 use std::path::Path;
 
 use serde_json::{Map, Value, json};
-
-use super::python;
+use tandem_test_support::python;
 
 /// The model's input example: columns and rows (`dataframe_split`), and
 /// the signature's column specs.
@@ -210,7 +209,7 @@ pub fn parquet(example: &Example, python: &Path, work: &Path) -> Result<Vec<u8>,
     let output = work.join("example.parquet");
     std::fs::write(&input, example.split().to_string())
         .map_err(|e| format!("write {}: {e}", input.display()))?;
-    python::run_script(python, SCRIPT, &[&input, &output])?;
+    python::run_script(python, SCRIPT, [&input, &output])?;
     std::fs::read(&output).map_err(|e| format!("read {}: {e}", output.display()))
 }
 

@@ -6,7 +6,7 @@
 
 mod csv;
 mod json;
-mod parquet;
+pub mod parquet;
 mod raw;
 mod serde_file;
 

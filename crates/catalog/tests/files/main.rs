@@ -5,4 +5,5 @@ mod common;
 mod csv;
 mod documents;
 mod parquet;
+mod parquet_hostile;
 mod storage;

@@ -131,13 +131,16 @@ impl ArtifactRepo {
 
     /// Downloads `rel` (a file or a whole directory) to `dst/<rel>`, files
     /// in parallel; returns that local path. Server-provided names are
-    /// checked so none can land outside `dst`.
+    /// checked so none can land outside `dst`, not even through a symlink
+    /// already in `dst`.
     pub(crate) async fn download(&self, rel: &str, dst: &Path) -> Result<PathBuf> {
         let rel = paths::relative(rel)?;
         let files = self.files_under(&rel).await?;
+        // Symlinks under `dst` can only be resolved once it exists.
+        std::fs::create_dir_all(dst).map_err(|e| Error::io(dst, e))?;
         stream::iter(files.into_iter().map(Ok::<_, Error>))
             .map_ok(|file| async move {
-                let local = paths::local_join(dst, &file)?;
+                let local = paths::download_path(dst, &file)?;
                 self.get_file(&paths::relative(&file)?, &local).await
             })
             .try_buffer_unordered(self.concurrency())

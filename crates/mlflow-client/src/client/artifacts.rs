@@ -2,11 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+use tandem_io::block_on;
+
 use super::MlflowClient;
 use crate::artifacts::ArtifactRepo;
 use crate::error::{Error, ErrorCode, Result};
 use crate::paths;
-use crate::runtime::block_on;
 use crate::store::LoggedModelQuery;
 use crate::types::FileInfo;
 use crate::uri::ModelUri;
@@ -14,7 +15,7 @@ use crate::uri::ModelUri;
 impl MlflowClient {
     fn run_repo(&self, run_id: &str) -> Result<ArtifactRepo> {
         let run = self.get_run(run_id)?;
-        self.store().artifact_repo(&run.info.artifact_uri)
+        self.store.artifact_repo(&run.info.artifact_uri)
     }
 
     /// Uploads one file into the run's artifacts, under `artifact_path`
@@ -58,7 +59,7 @@ impl MlflowClient {
     /// Lists the artifacts at any URI [`ModelUri`] accepts.
     pub fn list_artifacts_at(&self, uri: &str) -> Result<Vec<FileInfo>> {
         let location = self.resolve_artifact_uri(uri)?;
-        let repo = self.store().artifact_repo(&location)?;
+        let repo = self.store.artifact_repo(&location)?;
         block_on(repo.list(""))?
     }
 
@@ -75,12 +76,12 @@ impl MlflowClient {
             }
             _ => (location, String::new()),
         };
-        let repo = self.store().artifact_repo(&root)?;
+        let repo = self.store.artifact_repo(&root)?;
         block_on(repo.download(&rel, dst))?
     }
 
     fn is_file_at(&self, dir: &str, name: &str) -> Result<bool> {
-        let Ok(repo) = self.store().artifact_repo(dir) else {
+        let Ok(repo) = self.store.artifact_repo(dir) else {
             return Ok(false);
         };
         // An unlistable parent (e.g. a bucket root without list rights)
@@ -157,7 +158,7 @@ impl MlflowClient {
     }
 
     fn run_path_exists(&self, root: &str, path: &str) -> Result<bool> {
-        let repo = self.store().artifact_repo(root)?;
+        let repo = self.store.artifact_repo(root)?;
         let (parent, _) = path.rsplit_once('/').unwrap_or(("", path));
         let listing = block_on(repo.list(parent))?;
         match listing {

@@ -1,19 +1,16 @@
-//! Logged models (MLflow 3, with the 2.x fallback) and the model registry.
+//! Model logging (MLflow 3, with the 2.x fallback) and registering what
+//! was logged.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
+use tandem_io::block_on;
 
-use super::{MlflowClient, collect_pages};
+use super::MlflowClient;
 use crate::error::{Error, ErrorCode, Result};
-use crate::rest::NewModelVersion;
-use crate::runtime::block_on;
-use crate::store::{LoggedModelQuery, NewLoggedModel};
-use crate::types::{
-    LoggedModel, LoggedModelStatus, ModelOutput, ModelVersion, ModelVersionStatus, Page,
-    RegisteredModel, Tag,
-};
+use crate::store::{NewLoggedModel, NewModelVersion};
+use crate::types::{LoggedModelStatus, ModelOutput, ModelVersion, Tag};
 
 /// Where [`MlflowClient::log_model`] put a model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -29,47 +26,11 @@ pub struct LoggedModelRef {
     pub run_id: String,
 }
 
-/// How often a pending model version is polled.
-const POLL_INTERVAL: Duration = Duration::from_millis(500);
-
 impl MlflowClient {
-    /// Creates an MLflow 3 logged model (status PENDING).
-    pub fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel> {
-        self.store().create_logged_model(model)
-    }
-
-    /// Marks a logged model READY or UPLOAD_FAILED.
-    pub fn finalize_logged_model(
-        &self,
-        model_id: &str,
-        status: LoggedModelStatus,
-    ) -> Result<LoggedModel> {
-        self.store().finalize_logged_model(model_id, status)
-    }
-
-    /// The logged model with this id.
-    pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
-        self.store().get_logged_model(model_id)
-    }
-
-    /// One page of logged models.
-    pub fn search_logged_models(
-        &self,
-        query: &LoggedModelQuery,
-        page_token: Option<&str>,
-    ) -> Result<Page<LoggedModel>> {
-        self.store().search_logged_models(query, page_token)
-    }
-
-    /// Sets tags on a logged model.
-    pub fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
-        self.store().set_logged_model_tags(model_id, tags)
-    }
-
     /// Uploads a directory into a logged model's artifacts.
     pub fn log_model_artifacts(&self, model_id: &str, local_dir: &Path) -> Result<usize> {
         let model = self.get_logged_model(model_id)?;
-        let repo = self.store().artifact_repo(&model.info.artifact_uri)?;
+        let repo = self.store.artifact_repo(&model.info.artifact_uri)?;
         block_on(repo.upload_dir(local_dir, ""))?
     }
 
@@ -107,7 +68,7 @@ impl MlflowClient {
             }],
         )?;
         let uploaded = self
-            .store()
+            .store
             .artifact_repo(&model.info.artifact_uri)
             .and_then(|repo| block_on(repo.upload_dir(local_dir, ""))?);
         if let Err(e) = uploaded {
@@ -131,7 +92,7 @@ impl MlflowClient {
         name: &str,
         local_dir: &Path,
     ) -> Result<LoggedModelRef> {
-        let repo = self.store().artifact_repo(run_artifact_uri)?;
+        let repo = self.store.artifact_repo(run_artifact_uri)?;
         block_on(repo.upload_dir(local_dir, name))??;
         let mut model_json = read_mlmodel_as_json(local_dir)?;
         model_json["run_id"] = run_id.into();
@@ -145,7 +106,7 @@ impl MlflowClient {
         if model_json.get("flavors").is_none() {
             model_json["flavors"] = serde_json::json!({});
         }
-        self.store()
+        self.store
             .log_model_history(run_id, &model_json.to_string())?;
         Ok(LoggedModelRef {
             model_id: None,
@@ -156,59 +117,6 @@ impl MlflowClient {
     }
 
     // ---- registry (tracking server only) ----
-
-    /// Creates a registered model, or returns the existing one of that name.
-    pub fn create_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        let rest = self.rest("the model registry")?;
-        match block_on(rest.create_registered_model(name, &[], None))? {
-            Err(e) if e.is_already_exists() => block_on(rest.get_registered_model(name))?,
-            other => other,
-        }
-    }
-
-    /// The registered model of this name.
-    pub fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        block_on(self.rest("the model registry")?.get_registered_model(name))?
-    }
-
-    /// Registers `version.source` as a new version of `version.name`
-    /// (creating the registered model if needed) and waits up to `wait`
-    /// until the version is READY.
-    pub fn create_model_version(
-        &self,
-        version: &NewModelVersion,
-        wait: Duration,
-    ) -> Result<ModelVersion> {
-        self.create_registered_model(&version.name)?;
-        let rest = self.rest("the model registry")?;
-        let created = block_on(rest.create_model_version(version))??;
-        let start = Instant::now();
-        let mut current = created;
-        loop {
-            match current.status {
-                ModelVersionStatus::Ready => return Ok(current),
-                ModelVersionStatus::FailedRegistration => {
-                    return Err(Error::mlflow(
-                        ErrorCode::InvalidState,
-                        format!(
-                            "model version {} of '{}' failed to register: {}",
-                            current.version, current.name, current.status_message
-                        ),
-                    ));
-                }
-                ModelVersionStatus::PendingRegistration if start.elapsed() >= wait => {
-                    return Err(Error::Timeout {
-                        what: format!("model version {} of '{}'", current.version, current.name),
-                        waited: start.elapsed(),
-                    });
-                }
-                ModelVersionStatus::PendingRegistration => {
-                    std::thread::sleep(POLL_INTERVAL);
-                    current = block_on(rest.get_model_version(&current.name, &current.version))??;
-                }
-            }
-        }
-    }
 
     /// Registers what [`MlflowClient::log_model`] logged under `name`.
     pub fn register_model(
@@ -227,58 +135,6 @@ impl MlflowClient {
             },
             wait,
         )
-    }
-
-    /// One model version.
-    pub fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
-        block_on(
-            self.rest("the model registry")?
-                .get_model_version(name, version),
-        )?
-    }
-
-    /// Where a model version's files are.
-    pub fn model_version_download_uri(&self, name: &str, version: &str) -> Result<String> {
-        block_on(
-            self.rest("the model registry")?
-                .model_version_download_uri(name, version),
-        )?
-    }
-
-    /// Every model version matching an MLflow filter (e.g. `name='fraud'`).
-    pub fn search_model_versions(&self, filter: Option<&str>) -> Result<Vec<ModelVersion>> {
-        let rest = self.rest("the model registry")?;
-        collect_pages(|token| block_on(rest.search_model_versions(filter, 1000, token))?)
-    }
-
-    /// The newest version in each of `stages` (MLflow's deprecated stages).
-    pub fn latest_versions(&self, name: &str, stages: &[String]) -> Result<Vec<ModelVersion>> {
-        block_on(
-            self.rest("the model registry")?
-                .latest_versions(name, stages),
-        )?
-    }
-
-    /// Points `alias` at a version (`latest` and `v<digits>` are reserved).
-    pub fn set_model_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
-        block_on(
-            self.rest("the model registry")?
-                .set_alias(name, alias, version),
-        )?
-    }
-
-    /// The version an alias points at. MLflow reports an unknown alias as
-    /// `invalid_request` (HTTP 400), not `not_found`.
-    pub fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
-        block_on(
-            self.rest("the model registry")?
-                .version_by_alias(name, alias),
-        )?
-    }
-
-    /// Removes an alias.
-    pub fn delete_model_alias(&self, name: &str, alias: &str) -> Result<()> {
-        block_on(self.rest("the model registry")?.delete_alias(name, alias))?
     }
 }
 

@@ -5,9 +5,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::meta::{self, Yaml, lenient_string};
-use super::{LocalStore, read_key_files, validate_key, write_key_file};
+use super::{LocalStore, paginate, read_key_files, validate_key, write_key_file};
 use crate::error::{Error, ErrorCode, Result};
-use crate::types::{Experiment, Tag, ViewType, now_millis};
+use crate::store::Experiments;
+use crate::types::{Experiment, Page, Tag, ViewType, now_millis};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -86,13 +87,15 @@ impl LocalStore {
             tags,
         })
     }
+}
 
-    pub(super) fn experiment(&self, id: &str) -> Result<Experiment> {
-        self.read_experiment(&self.experiment_dir(id)?)
+impl Experiments for LocalStore {
+    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        self.read_experiment(&self.experiment_dir(experiment_id)?)
     }
 
     /// Deleted experiments are found too, as the server's get-by-name does.
-    pub(super) fn find_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
         for dir in self.experiment_dirs(ViewType::All)? {
             let experiment = self.read_experiment(&dir)?;
             if experiment.name == name {
@@ -102,7 +105,7 @@ impl LocalStore {
         Ok(None)
     }
 
-    pub(super) fn create_experiment_local(
+    fn create_experiment(
         &self,
         name: &str,
         artifact_location: Option<&str>,
@@ -117,7 +120,7 @@ impl LocalStore {
         for tag in tags {
             validate_key(&tag.key, "tag")?;
         }
-        if let Some(existing) = self.find_experiment_by_name(name)? {
+        if let Some(existing) = self.get_experiment_by_name(name)? {
             let hint = if existing.is_deleted() {
                 " in a deleted state; restore it or permanently delete it from the .trash folder"
             } else {
@@ -143,9 +146,29 @@ impl LocalStore {
         }
     }
 
+    fn search_experiments(
+        &self,
+        view: ViewType,
+        max_results: u32,
+        page_token: Option<&str>,
+    ) -> Result<Page<Experiment>> {
+        let mut all = self
+            .experiment_dirs(view)?
+            .iter()
+            .map(|d| self.read_experiment(d))
+            .collect::<Result<Vec<_>>>()?;
+        // MLflow's default order: newest first, then by id.
+        all.sort_by(|a, b| {
+            b.creation_time
+                .cmp(&a.creation_time)
+                .then_with(|| b.experiment_id.cmp(&a.experiment_id))
+        });
+        paginate(all, max_results as usize, page_token)
+    }
+
     /// MLflow's file store restores by moving the directory back out of
     /// `.trash` and marking it active again.
-    pub(super) fn restore_experiment_local(&self, id: &str) -> Result<()> {
+    fn restore_experiment(&self, id: &str) -> Result<()> {
         let dir = self.experiment_dir(id)?;
         let experiment = self.read_experiment(&dir)?;
         if !experiment.is_deleted() {

@@ -1,13 +1,15 @@
-//! A run's lineage in the local store: dataset and model inputs, model
-//! outputs, and the 2.x model history tag.
+//! A run's lineage in the local store: dataset and model inputs and model
+//! outputs as read back (`Runs::log_inputs` and `log_outputs` in `runs.rs`
+//! write them), the ids the file store gives them, and the 2.x model
+//! history tag.
 
 use std::path::Path;
 
 use md5::{Digest, Md5};
 use serde::Deserialize;
 
-use super::meta::{self, Yaml, lenient_string};
-use super::{LocalStore, validate_id, write_key_file};
+use super::meta::{self, lenient_string};
+use super::{LocalStore, write_key_file};
 use crate::error::{Error, ErrorCode, Result};
 use crate::types::{Dataset, DatasetInput, ModelInput, ModelOutput, RunInputs, RunOutputs, Tag};
 
@@ -24,7 +26,7 @@ struct VertexMeta {
 }
 
 /// Hex MD5 of the concatenated parts: the file store's dataset and input ids.
-fn md5_hex(parts: &[&str]) -> String {
+pub(super) fn md5_hex(parts: &[&str]) -> String {
     let mut hasher = Md5::new();
     for part in parts {
         hasher.update(part.as_bytes());
@@ -87,82 +89,6 @@ impl LocalStore {
             })
             .collect();
         Ok(RunOutputs { model_outputs })
-    }
-
-    pub(super) fn log_inputs_local(
-        &self,
-        run_id: &str,
-        datasets: &[DatasetInput],
-        models: &[ModelInput],
-    ) -> Result<()> {
-        let (dir, _) = self.active_run_dir(run_id)?;
-        let exp_dir = dir.parent().unwrap_or(&dir).to_path_buf();
-        for input in datasets {
-            let d = &input.dataset;
-            let dataset_id = md5_hex(&[&d.name, &d.digest]);
-            meta::write(
-                &exp_dir.join("datasets").join(&dataset_id).join("meta.yaml"),
-                &[
-                    ("digest", Yaml::Str(&d.digest)),
-                    ("name", Yaml::Str(&d.name)),
-                    ("profile", d.profile.as_deref().into()),
-                    ("schema", d.schema.as_deref().into()),
-                    ("source", Yaml::Str(&d.source)),
-                    ("source_type", Yaml::Str(&d.source_type)),
-                ],
-            )?;
-            let tags: Vec<(String, String)> = input
-                .tags
-                .iter()
-                .map(|t| (t.key.clone(), t.value.clone()))
-                .collect();
-            let input_id = md5_hex(&[&dataset_id, run_id]);
-            // The file store writes the source id as destination id too; matched so the files compare equal.
-            meta::write(
-                &dir.join("inputs").join(input_id).join("meta.yaml"),
-                &[
-                    ("destination_id", Yaml::Str(&dataset_id)),
-                    ("destination_type", Yaml::Str("RUN")),
-                    ("source_id", Yaml::Str(&dataset_id)),
-                    ("source_type", Yaml::Str("DATASET")),
-                    ("tags", Yaml::Map(&tags)),
-                ],
-            )?;
-        }
-        for model in models {
-            validate_id(&model.model_id, "model")?;
-            let input_id = md5_hex(&[&model.model_id, run_id]);
-            meta::write(
-                &dir.join("inputs").join(input_id).join("meta.yaml"),
-                &[
-                    ("destination_id", Yaml::Str(&model.model_id)),
-                    ("destination_type", Yaml::Str("RUN")),
-                    ("source_id", Yaml::Str(&model.model_id)),
-                    ("source_type", Yaml::Str("MODEL")),
-                    ("tags", Yaml::Map(&[])),
-                ],
-            )?;
-        }
-        Ok(())
-    }
-
-    pub(super) fn log_outputs_local(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-        let (dir, _) = self.active_run_dir(run_id)?;
-        for model in models {
-            validate_id(&model.model_id, "model")?;
-            meta::write(
-                &dir.join("outputs").join(&model.model_id).join("meta.yaml"),
-                &[
-                    ("destination_id", Yaml::Str(&model.model_id)),
-                    ("destination_type", Yaml::Str("MODEL_OUTPUT")),
-                    ("source_id", Yaml::Str(&model.model_id)),
-                    ("source_type", Yaml::Str("RUN_OUTPUT")),
-                    ("step", Yaml::Int(model.step)),
-                    ("tags", Yaml::Map(&[])),
-                ],
-            )?;
-        }
-        Ok(())
     }
 
     /// Appends to the run's `mlflow.log-model.history` tag (a JSON list).

@@ -24,11 +24,8 @@ use std::path::{Path, PathBuf};
 use crate::artifacts::{ArtifactRepo, ObjectRepo, Transfer};
 use crate::error::{Error, ErrorCode, Result};
 use crate::paths;
-use crate::store::{LoggedModelQuery, NewLoggedModel, NewRun, RunQuery, RunUpdate, TrackingStore};
-use crate::types::{
-    DatasetInput, Experiment, LoggedModel, LoggedModelStatus, Metric, ModelInput, ModelOutput,
-    Page, Param, Run, RunInfo, Tag, ViewType,
-};
+use crate::store::{Backend, ModelRegistry, sealed};
+use crate::types::{Metric, Page, Param, Tag, ViewType};
 
 const TRASH: &str = ".trash";
 const DEFAULT_EXPERIMENT_ID: &str = "0";
@@ -60,11 +57,6 @@ impl LocalStore {
             store.write_experiment_dir(DEFAULT_EXPERIMENT_ID, "Default", None, &[])?;
         }
         Ok(store)
-    }
-
-    /// The store's root directory.
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
     }
 
     /// `file://` URI of a path in the store.
@@ -226,130 +218,17 @@ fn paginate<T>(items: Vec<T>, max_results: usize, page_token: Option<&str>) -> R
     })
 }
 
-impl TrackingStore for LocalStore {
-    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        self.experiment(experiment_id)
+impl sealed::Sealed for LocalStore {}
+
+impl ModelRegistry for LocalStore {}
+
+impl Backend for LocalStore {
+    fn tracking_uri(&self) -> String {
+        LocalStore::file_uri(&self.root)
     }
 
-    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        self.find_experiment_by_name(name)
-    }
-
-    fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[Tag],
-    ) -> Result<String> {
-        self.create_experiment_local(name, artifact_location, tags)
-    }
-
-    fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        self.restore_experiment_local(experiment_id)
-    }
-
-    fn search_experiments(
-        &self,
-        view: ViewType,
-        max_results: u32,
-        page_token: Option<&str>,
-    ) -> Result<Page<Experiment>> {
-        let mut all = self
-            .experiment_dirs(view)?
-            .iter()
-            .map(|d| self.read_experiment(d))
-            .collect::<Result<Vec<_>>>()?;
-        // MLflow's default order: newest first, then by id.
-        all.sort_by(|a, b| {
-            b.creation_time
-                .cmp(&a.creation_time)
-                .then_with(|| b.experiment_id.cmp(&a.experiment_id))
-        });
-        paginate(all, max_results as usize, page_token)
-    }
-
-    fn create_run(&self, run: &NewRun) -> Result<Run> {
-        self.create_run_local(run)
-    }
-
-    fn get_run(&self, run_id: &str) -> Result<Run> {
-        self.read_run(&self.run_dir(run_id)?)
-    }
-
-    fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo> {
-        self.update_run_local(run_id, update)
-    }
-
-    fn search_runs(&self, query: &RunQuery, page_token: Option<&str>) -> Result<Page<Run>> {
-        self.search_runs_local(query, page_token)
-    }
-
-    fn log_batch(
-        &self,
-        run_id: &str,
-        metrics: &[Metric],
-        params: &[Param],
-        tags: &[Tag],
-    ) -> Result<()> {
-        self.log_batch_local(run_id, metrics, params, tags)
-    }
-
-    fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
-        self.delete_tag_local(run_id, key)
-    }
-
-    fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
-        self.metric_history_local(run_id, key)
-    }
-
-    fn log_inputs(
-        &self,
-        run_id: &str,
-        datasets: &[DatasetInput],
-        models: &[ModelInput],
-    ) -> Result<()> {
-        self.log_inputs_local(run_id, datasets, models)
-    }
-
-    fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-        self.log_outputs_local(run_id, models)
-    }
-
-    fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel> {
-        self.create_logged_model_local(model)
-    }
-
-    fn finalize_logged_model(
-        &self,
-        model_id: &str,
-        status: LoggedModelStatus,
-    ) -> Result<LoggedModel> {
-        self.finalize_logged_model_local(model_id, status)
-    }
-
-    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
-        self.read_logged_model(&self.model_dir(model_id)?)
-    }
-
-    fn search_logged_models(
-        &self,
-        query: &LoggedModelQuery,
-        page_token: Option<&str>,
-    ) -> Result<Page<LoggedModel>> {
-        self.search_logged_models_local(query, page_token)
-    }
-
-    fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
-        let dir = self.model_dir(model_id)?.join("tags");
-        for tag in tags {
-            validate_key(&tag.key, "tag")?;
-            write_key_file(&dir, &tag.key, &tag.value)?;
-        }
-        Ok(())
-    }
-
-    fn log_model_history(&self, run_id: &str, model_json: &str) -> Result<()> {
-        self.log_model_history_local(run_id, model_json)
+    fn is_local(&self) -> bool {
+        true
     }
 
     fn artifact_repo(&self, artifact_uri: &str) -> Result<ArtifactRepo> {
@@ -363,6 +242,21 @@ impl TrackingStore for LocalStore {
             artifact_uri,
             self.transfer.clone(),
         )?))
+    }
+
+    fn log_batch_request(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
+        // No request limits here: the whole chunk is one write.
+        self.log_batch_local(run_id, metrics, params, tags)
+    }
+
+    fn log_model_history(&self, run_id: &str, model_json: &str) -> Result<()> {
+        self.log_model_history_local(run_id, model_json)
     }
 }
 

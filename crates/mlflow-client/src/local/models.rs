@@ -9,7 +9,7 @@ use super::meta::{self, Yaml, lenient_opt_string, lenient_string};
 use super::runs::latest_metrics;
 use super::{LocalStore, paginate, read_key_files, validate_key, write_key_file};
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::{LoggedModelQuery, NewLoggedModel};
+use crate::store::{Experiments, LoggedModelQuery, LoggedModels, NewLoggedModel};
 use crate::types::{
     LoggedModel, LoggedModelData, LoggedModelInfo, LoggedModelStatus, Page, Param, Tag, ViewType,
     now_millis,
@@ -91,8 +91,42 @@ fn parse_filter(filter: &str) -> Result<Vec<(String, String)>> {
 }
 
 impl LocalStore {
-    pub(super) fn create_logged_model_local(&self, model: &NewLoggedModel) -> Result<LoggedModel> {
-        let experiment = self.experiment(&model.experiment_id)?;
+    pub(super) fn read_logged_model(&self, dir: &Path) -> Result<LoggedModel> {
+        let m: ModelMeta = meta::read(&dir.join("meta.yaml"))?;
+        let tags = read_key_files(&dir.join("tags"))?
+            .into_iter()
+            .map(|(key, value)| Tag { key, value })
+            .collect();
+        let params = read_key_files(&dir.join("params"))?
+            .into_iter()
+            .map(|(key, value)| Param { key, value })
+            .collect();
+        // Model metric lines carry the logging run after the step.
+        let metrics = latest_metrics(&dir.join("metrics"), true)?;
+        Ok(LoggedModel {
+            info: LoggedModelInfo {
+                artifact_uri: m
+                    .artifact_location
+                    .unwrap_or_else(|| LocalStore::file_uri(&dir.join("artifacts"))),
+                model_id: m.model_id,
+                experiment_id: m.experiment_id,
+                name: m.name,
+                status: LoggedModelStatus::from_file_code(m.status.unwrap_or(0)),
+                status_message: m.status_message,
+                source_run_id: m.source_run_id,
+                model_type: m.model_type,
+                creation_timestamp_ms: m.creation_timestamp,
+                last_updated_timestamp_ms: m.last_updated_timestamp,
+                tags,
+            },
+            data: LoggedModelData { params, metrics },
+        })
+    }
+}
+
+impl LoggedModels for LocalStore {
+    fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel> {
+        let experiment = self.get_experiment(&model.experiment_id)?;
         if experiment.is_deleted() {
             return Err(Error::mlflow(
                 ErrorCode::InvalidState,
@@ -149,7 +183,7 @@ impl LocalStore {
         self.read_logged_model(&dir)
     }
 
-    pub(super) fn finalize_logged_model_local(
+    fn finalize_logged_model(
         &self,
         model_id: &str,
         status: LoggedModelStatus,
@@ -162,39 +196,11 @@ impl LocalStore {
         Ok(model)
     }
 
-    pub(super) fn read_logged_model(&self, dir: &Path) -> Result<LoggedModel> {
-        let m: ModelMeta = meta::read(&dir.join("meta.yaml"))?;
-        let tags = read_key_files(&dir.join("tags"))?
-            .into_iter()
-            .map(|(key, value)| Tag { key, value })
-            .collect();
-        let params = read_key_files(&dir.join("params"))?
-            .into_iter()
-            .map(|(key, value)| Param { key, value })
-            .collect();
-        // Model metric lines carry the logging run after the step.
-        let metrics = latest_metrics(&dir.join("metrics"), true)?;
-        Ok(LoggedModel {
-            info: LoggedModelInfo {
-                artifact_uri: m
-                    .artifact_location
-                    .unwrap_or_else(|| LocalStore::file_uri(&dir.join("artifacts"))),
-                model_id: m.model_id,
-                experiment_id: m.experiment_id,
-                name: m.name,
-                status: LoggedModelStatus::from_file_code(m.status.unwrap_or(0)),
-                status_message: m.status_message,
-                source_run_id: m.source_run_id,
-                model_type: m.model_type,
-                creation_timestamp_ms: m.creation_timestamp,
-                last_updated_timestamp_ms: m.last_updated_timestamp,
-                tags,
-            },
-            data: LoggedModelData { params, metrics },
-        })
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        self.read_logged_model(&self.model_dir(model_id)?)
     }
 
-    pub(super) fn search_logged_models_local(
+    fn search_logged_models(
         &self,
         query: &LoggedModelQuery,
         page_token: Option<&str>,
@@ -240,6 +246,15 @@ impl LocalStore {
                 .then_with(|| a.info.model_id.cmp(&b.info.model_id))
         });
         paginate(models, query.max_results.unwrap_or(50) as usize, page_token)
+    }
+
+    fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()> {
+        let dir = self.model_dir(model_id)?.join("tags");
+        for tag in tags {
+            validate_key(&tag.key, "tag")?;
+            write_key_file(&dir, &tag.key, &tag.value)?;
+        }
+        Ok(())
     }
 }
 

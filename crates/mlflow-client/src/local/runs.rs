@@ -5,14 +5,15 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::lineage::md5_hex;
 use super::meta::{self, Yaml, lenient_opt_string, lenient_string};
-use super::{LocalStore, paginate, read_key_files, validate_key, write_key_file};
+use super::{LocalStore, paginate, read_key_files, validate_id, validate_key, write_key_file};
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::{NewRun, RunQuery, RunUpdate};
+use crate::store::{Experiments, NewRun, RunQuery, RunUpdate, Runs};
 use crate::types::wire::python_float;
 use crate::types::{
-    Metric, Page, Param, Run, RunData, RunInfo, RunStatus, Tag, default_user, now_millis,
-    random_hex,
+    DatasetInput, Metric, ModelInput, ModelOutput, Page, Param, Run, RunData, RunInfo, RunStatus,
+    Tag, default_user, now_millis, random_hex,
 };
 
 const RUN_NAME_TAG: &str = "mlflow.runName";
@@ -148,58 +149,6 @@ pub(super) fn latest_metrics(dir: &Path, with_run: bool) -> Result<Vec<Metric>> 
 }
 
 impl LocalStore {
-    pub(super) fn create_run_local(&self, run: &NewRun) -> Result<Run> {
-        let experiment = self.experiment(&run.experiment_id)?;
-        if experiment.is_deleted() {
-            return Err(Error::mlflow(
-                ErrorCode::InvalidParameterValue,
-                format!(
-                    "Could not create run under non-active experiment with ID {}.",
-                    run.experiment_id
-                ),
-            ));
-        }
-        for tag in &run.tags {
-            validate_key(&tag.key, "tag")?;
-        }
-        let run_id = random_hex();
-        let dir = self.experiment_dir(&run.experiment_id)?.join(&run_id);
-        let run_name = run
-            .run_name
-            .clone()
-            .or_else(|| {
-                run.tags
-                    .iter()
-                    .find(|t| t.key == RUN_NAME_TAG)
-                    .map(|t| t.value.clone())
-            })
-            .unwrap_or_else(|| format!("run-{}", &run_id[..8]));
-        let info = RunInfo {
-            run_id: run_id.clone(),
-            run_name: run_name.clone(),
-            experiment_id: run.experiment_id.clone(),
-            user_id: run.user_id.clone().unwrap_or_else(default_user),
-            status: RunStatus::Running,
-            start_time: Some(run.start_time.unwrap_or_else(now_millis)),
-            end_time: None,
-            artifact_uri: format!(
-                "{}/{run_id}/artifacts",
-                experiment.artifact_location.trim_end_matches('/')
-            ),
-            lifecycle_stage: "active".to_owned(),
-        };
-        for sub in ["metrics", "params", "tags"] {
-            let d = dir.join(sub);
-            std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
-        }
-        write_run_meta(&dir, &info)?;
-        for tag in run.tags.iter().filter(|t| t.key != RUN_NAME_TAG) {
-            write_key_file(&dir.join("tags"), &tag.key, &tag.value)?;
-        }
-        write_key_file(&dir.join("tags"), RUN_NAME_TAG, &run_name)?;
-        self.read_run(&dir)
-    }
-
     fn read_run_info(&self, dir: &Path) -> Result<RunInfo> {
         let m: RunMeta = meta::read(&dir.join("meta.yaml"))?;
         let run_id = m.run_id.or(m.run_uuid).unwrap_or_else(|| {
@@ -267,60 +216,6 @@ impl LocalStore {
         Ok((dir, info))
     }
 
-    pub(super) fn update_run_local(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo> {
-        let (dir, mut info) = self.active_run_dir(run_id)?;
-        if let Some(status) = update.status {
-            info.status = status;
-        }
-        if update.end_time.is_some() {
-            info.end_time = update.end_time;
-        }
-        if let Some(name) = &update.run_name {
-            info.run_name.clone_from(name);
-            write_key_file(&dir.join("tags"), RUN_NAME_TAG, name)?;
-        }
-        write_run_meta(&dir, &info)?;
-        Ok(info)
-    }
-
-    pub(super) fn search_runs_local(
-        &self,
-        query: &RunQuery,
-        page_token: Option<&str>,
-    ) -> Result<Page<Run>> {
-        if query
-            .filter
-            .as_deref()
-            .is_some_and(|f| !f.trim().is_empty())
-            || !query.order_by.is_empty()
-        {
-            return Err(Error::unsupported(
-                "the local store does not evaluate search filters or order_by; search without \
-                 them or use a tracking server",
-            ));
-        }
-        let mut runs = Vec::new();
-        for id in &query.experiment_ids {
-            let exp_dir = self.experiment_dir(id)?;
-            for entry in std::fs::read_dir(&exp_dir).map_err(|e| Error::io(&exp_dir, e))? {
-                let path = entry.map_err(|e| Error::io(&exp_dir, e))?.path();
-                if path.join("meta.yaml").is_file() && path.join("tags").is_dir() {
-                    let run = self.read_run(&path)?;
-                    if query.view.admits(&run.info.lifecycle_stage) {
-                        runs.push(run);
-                    }
-                }
-            }
-        }
-        runs.sort_by(|a, b| {
-            b.info
-                .start_time
-                .cmp(&a.info.start_time)
-                .then_with(|| a.info.run_id.cmp(&b.info.run_id))
-        });
-        paginate(runs, query.max_results as usize, page_token)
-    }
-
     pub(super) fn log_batch_local(
         &self,
         run_id: &str,
@@ -366,7 +261,7 @@ impl LocalStore {
         for tag in tags {
             write_key_file(&dir.join("tags"), &tag.key, &tag.value)?;
             if tag.key == RUN_NAME_TAG && tag.value != info.run_name {
-                self.update_run_local(
+                self.update_run(
                     run_id,
                     &RunUpdate {
                         run_name: Some(tag.value.clone()),
@@ -377,8 +272,116 @@ impl LocalStore {
         }
         Ok(())
     }
+}
 
-    pub(super) fn delete_tag_local(&self, run_id: &str, key: &str) -> Result<()> {
+impl Runs for LocalStore {
+    fn create_run(&self, run: &NewRun) -> Result<Run> {
+        let experiment = self.get_experiment(&run.experiment_id)?;
+        if experiment.is_deleted() {
+            return Err(Error::mlflow(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "Could not create run under non-active experiment with ID {}.",
+                    run.experiment_id
+                ),
+            ));
+        }
+        for tag in &run.tags {
+            validate_key(&tag.key, "tag")?;
+        }
+        let run_id = random_hex();
+        let dir = self.experiment_dir(&run.experiment_id)?.join(&run_id);
+        let run_name = run
+            .run_name
+            .clone()
+            .or_else(|| {
+                run.tags
+                    .iter()
+                    .find(|t| t.key == RUN_NAME_TAG)
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_else(|| format!("run-{}", &run_id[..8]));
+        let info = RunInfo {
+            run_id: run_id.clone(),
+            run_name: run_name.clone(),
+            experiment_id: run.experiment_id.clone(),
+            user_id: run.user_id.clone().unwrap_or_else(default_user),
+            status: RunStatus::Running,
+            start_time: Some(run.start_time.unwrap_or_else(now_millis)),
+            end_time: None,
+            artifact_uri: format!(
+                "{}/{run_id}/artifacts",
+                experiment.artifact_location.trim_end_matches('/')
+            ),
+            lifecycle_stage: "active".to_owned(),
+        };
+        for sub in ["metrics", "params", "tags"] {
+            let d = dir.join(sub);
+            std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
+        }
+        write_run_meta(&dir, &info)?;
+        for tag in run.tags.iter().filter(|t| t.key != RUN_NAME_TAG) {
+            write_key_file(&dir.join("tags"), &tag.key, &tag.value)?;
+        }
+        write_key_file(&dir.join("tags"), RUN_NAME_TAG, &run_name)?;
+        self.read_run(&dir)
+    }
+
+    fn get_run(&self, run_id: &str) -> Result<Run> {
+        self.read_run(&self.run_dir(run_id)?)
+    }
+
+    fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo> {
+        let (dir, mut info) = self.active_run_dir(run_id)?;
+        if let Some(status) = update.status {
+            info.status = status;
+        }
+        if update.end_time.is_some() {
+            info.end_time = update.end_time;
+        }
+        if let Some(name) = &update.run_name {
+            info.run_name.clone_from(name);
+            write_key_file(&dir.join("tags"), RUN_NAME_TAG, name)?;
+        }
+        write_run_meta(&dir, &info)?;
+        Ok(info)
+    }
+
+    fn search_runs(&self, query: &RunQuery, page_token: Option<&str>) -> Result<Page<Run>> {
+        if query
+            .filter
+            .as_deref()
+            .is_some_and(|f| !f.trim().is_empty())
+            || !query.order_by.is_empty()
+        {
+            return Err(Error::unsupported(
+                "the local store does not evaluate search filters or order_by; search without \
+                 them or use a tracking server",
+            ));
+        }
+        let mut runs = Vec::new();
+        for id in &query.experiment_ids {
+            let exp_dir = self.experiment_dir(id)?;
+            for entry in std::fs::read_dir(&exp_dir).map_err(|e| Error::io(&exp_dir, e))? {
+                let path = entry.map_err(|e| Error::io(&exp_dir, e))?.path();
+                if path.join("meta.yaml").is_file() && path.join("tags").is_dir() {
+                    let run = self.read_run(&path)?;
+                    if query.view.admits(&run.info.lifecycle_stage) {
+                        runs.push(run);
+                    }
+                }
+            }
+        }
+        runs.sort_by(|a, b| {
+            b.info
+                .start_time
+                .cmp(&a.info.start_time)
+                .then_with(|| a.info.run_id.cmp(&b.info.run_id))
+        });
+        paginate(runs, query.max_results as usize, page_token)
+    }
+
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
         let (dir, _) = self.active_run_dir(run_id)?;
         validate_key(key, "tag")?;
         let path = crate::paths::local_join(&dir.join("tags"), key)?;
@@ -391,7 +394,7 @@ impl LocalStore {
         })
     }
 
-    pub(super) fn metric_history_local(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+    fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
         let dir = self.run_dir(run_id)?;
         validate_key(key, "metric")?;
         let path = crate::paths::local_join(&dir.join("metrics"), key)?;
@@ -399,5 +402,81 @@ impl LocalStore {
             return Ok(Vec::new());
         }
         read_metric_file(&path, key, false)
+    }
+
+    fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelInput],
+    ) -> Result<()> {
+        let (dir, _) = self.active_run_dir(run_id)?;
+        let exp_dir = dir.parent().unwrap_or(&dir).to_path_buf();
+        for input in datasets {
+            let d = &input.dataset;
+            let dataset_id = md5_hex(&[&d.name, &d.digest]);
+            meta::write(
+                &exp_dir.join("datasets").join(&dataset_id).join("meta.yaml"),
+                &[
+                    ("digest", Yaml::Str(&d.digest)),
+                    ("name", Yaml::Str(&d.name)),
+                    ("profile", d.profile.as_deref().into()),
+                    ("schema", d.schema.as_deref().into()),
+                    ("source", Yaml::Str(&d.source)),
+                    ("source_type", Yaml::Str(&d.source_type)),
+                ],
+            )?;
+            let tags: Vec<(String, String)> = input
+                .tags
+                .iter()
+                .map(|t| (t.key.clone(), t.value.clone()))
+                .collect();
+            let input_id = md5_hex(&[&dataset_id, run_id]);
+            // The file store writes the source id as destination id too; matched so the files compare equal.
+            meta::write(
+                &dir.join("inputs").join(input_id).join("meta.yaml"),
+                &[
+                    ("destination_id", Yaml::Str(&dataset_id)),
+                    ("destination_type", Yaml::Str("RUN")),
+                    ("source_id", Yaml::Str(&dataset_id)),
+                    ("source_type", Yaml::Str("DATASET")),
+                    ("tags", Yaml::Map(&tags)),
+                ],
+            )?;
+        }
+        for model in models {
+            validate_id(&model.model_id, "model")?;
+            let input_id = md5_hex(&[&model.model_id, run_id]);
+            meta::write(
+                &dir.join("inputs").join(input_id).join("meta.yaml"),
+                &[
+                    ("destination_id", Yaml::Str(&model.model_id)),
+                    ("destination_type", Yaml::Str("RUN")),
+                    ("source_id", Yaml::Str(&model.model_id)),
+                    ("source_type", Yaml::Str("MODEL")),
+                    ("tags", Yaml::Map(&[])),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
+        let (dir, _) = self.active_run_dir(run_id)?;
+        for model in models {
+            validate_id(&model.model_id, "model")?;
+            meta::write(
+                &dir.join("outputs").join(&model.model_id).join("meta.yaml"),
+                &[
+                    ("destination_id", Yaml::Str(&model.model_id)),
+                    ("destination_type", Yaml::Str("MODEL_OUTPUT")),
+                    ("source_id", Yaml::Str(&model.model_id)),
+                    ("source_type", Yaml::Str("RUN_OUTPUT")),
+                    ("step", Yaml::Int(model.step)),
+                    ("tags", Yaml::Map(&[])),
+                ],
+            )?;
+        }
+        Ok(())
     }
 }

@@ -7,10 +7,10 @@ use serde_json::json;
 use super::{Empty, RestStore};
 use crate::error::Result;
 use crate::retry::retry;
-use crate::store::{NewRun, RunQuery, RunUpdate};
+use crate::store::{Experiments, NewRun, RunQuery, RunUpdate, Runs};
 use crate::types::{
-    DatasetInput, Experiment, Metric, ModelInput, ModelOutput, Page, Param, Run, RunInfo, Tag,
-    ViewType, default_user, now_millis, random_hex,
+    DatasetInput, Experiment, Metric, ModelInput, ModelOutput, Page, Run, RunInfo, Tag, ViewType,
+    default_user, now_millis, random_hex,
 };
 
 /// The tag a run is created with so a retried `runs/create` can find the
@@ -32,7 +32,7 @@ struct CreatedExperiment {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Experiments {
+struct ExperimentPage {
     experiments: Vec<Experiment>,
     next_page_token: Option<String>,
 }
@@ -51,7 +51,7 @@ struct RunInfoResponse {
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct Runs {
+struct RunPage {
     runs: Vec<Run>,
     next_page_token: Option<String>,
 }
@@ -63,21 +63,16 @@ struct MetricPage {
     next_page_token: Option<String>,
 }
 
-impl RestStore {
-    pub(super) async fn get_experiment_async(&self, experiment_id: &str) -> Result<Experiment> {
-        let r: ExperimentResponse = self
-            .get("experiments/get", json!({"experiment_id": experiment_id}))
-            .await?;
+impl Experiments for RestStore {
+    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        let r: ExperimentResponse =
+            self.get("experiments/get", json!({"experiment_id": experiment_id}))?;
         Ok(r.experiment)
     }
 
-    pub(super) async fn get_experiment_by_name_async(
-        &self,
-        name: &str,
-    ) -> Result<Option<Experiment>> {
+    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
         match self
             .get::<ExperimentResponse>("experiments/get-by-name", json!({"experiment_name": name}))
-            .await
         {
             Ok(r) => Ok(Some(r.experiment)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -85,7 +80,7 @@ impl RestStore {
         }
     }
 
-    pub(super) async fn create_experiment_async(
+    fn create_experiment(
         &self,
         name: &str,
         artifact_location: Option<&str>,
@@ -95,39 +90,37 @@ impl RestStore {
         if let Some(location) = artifact_location {
             body["artifact_location"] = json!(location);
         }
-        let r: CreatedExperiment = self.post("experiments/create", body).await?;
+        let r: CreatedExperiment = self.post("experiments/create", body)?;
         Ok(r.experiment_id)
     }
 
-    pub(super) async fn restore_experiment_async(&self, experiment_id: &str) -> Result<()> {
-        let _: super::Empty = self
-            .post(
-                "experiments/restore",
-                json!({"experiment_id": experiment_id}),
-            )
-            .await?;
-        Ok(())
-    }
-
-    pub(super) async fn search_experiments_async(
+    fn search_experiments(
         &self,
         view: ViewType,
         max_results: u32,
         page_token: Option<&str>,
     ) -> Result<Page<Experiment>> {
-        let r: Experiments = self
-            .post(
-                "experiments/search",
-                json!({"view_type": view.as_str(), "max_results": max_results, "page_token": page_token}),
-            )
-            .await?;
+        let r: ExperimentPage = self.post(
+            "experiments/search",
+            json!({"view_type": view.as_str(), "max_results": max_results, "page_token": page_token}),
+        )?;
         Ok(Page {
             items: r.experiments,
             next_page_token: r.next_page_token.filter(|t| !t.is_empty()),
         })
     }
 
-    pub(super) async fn create_run_async(&self, run: &NewRun) -> Result<Run> {
+    fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        let _: Empty = self.post(
+            "experiments/restore",
+            json!({"experiment_id": experiment_id}),
+        )?;
+        Ok(())
+    }
+}
+
+impl Runs for RestStore {
+    fn create_run(&self, run: &NewRun) -> Result<Run> {
         let request_id = random_hex();
         let mut tags = run.tags.clone();
         tags.push(Tag::new(REQUEST_ID_TAG, &request_id));
@@ -146,8 +139,8 @@ impl RestStore {
             "run_view_type": "ALL",
             "max_results": 1,
         });
-        let http = self.http();
-        retry(
+        let http = &self.http;
+        let create = retry(
             http.retry_policy(),
             "POST /api/2.0/mlflow/runs/create",
             |attempt| {
@@ -156,7 +149,7 @@ impl RestStore {
                     if attempt > 0 {
                         // The earlier attempt may have created the run before
                         // its answer was lost; reuse it rather than duplicate.
-                        let found: Runs =
+                        let found: RunPage =
                             http.call_once(Method::POST, "runs/search", search).await?;
                         if let Some(existing) = found.runs.into_iter().next() {
                             return Ok(existing);
@@ -167,20 +160,16 @@ impl RestStore {
                     Ok(created.run)
                 }
             },
-        )
-        .await
+        );
+        tandem_io::block_on(create)?
     }
 
-    pub(super) async fn get_run_async(&self, run_id: &str) -> Result<Run> {
-        let r: RunResponse = self.get("runs/get", json!({"run_id": run_id})).await?;
+    fn get_run(&self, run_id: &str) -> Result<Run> {
+        let r: RunResponse = self.get("runs/get", json!({"run_id": run_id}))?;
         Ok(r.run)
     }
 
-    pub(super) async fn update_run_async(
-        &self,
-        run_id: &str,
-        update: &RunUpdate,
-    ) -> Result<RunInfo> {
+    fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<RunInfo> {
         let mut body = json!({"run_id": run_id});
         if let Some(status) = update.status {
             body["status"] = json!(status.as_str());
@@ -191,71 +180,41 @@ impl RestStore {
         if let Some(name) = &update.run_name {
             body["run_name"] = json!(name);
         }
-        let r: RunInfoResponse = self.post("runs/update", body).await?;
+        let r: RunInfoResponse = self.post("runs/update", body)?;
         Ok(r.run_info)
     }
 
-    pub(super) async fn search_runs_async(
-        &self,
-        query: &RunQuery,
-        page_token: Option<&str>,
-    ) -> Result<Page<Run>> {
-        let r: Runs = self
-            .post(
-                "runs/search",
-                json!({
-                    "experiment_ids": query.experiment_ids,
-                    "filter": query.filter,
-                    "run_view_type": query.view.as_str(),
-                    "max_results": query.max_results,
-                    "order_by": query.order_by,
-                    "page_token": page_token,
-                }),
-            )
-            .await?;
+    fn search_runs(&self, query: &RunQuery, page_token: Option<&str>) -> Result<Page<Run>> {
+        let r: RunPage = self.post(
+            "runs/search",
+            json!({
+                "experiment_ids": query.experiment_ids,
+                "filter": query.filter,
+                "run_view_type": query.view.as_str(),
+                "max_results": query.max_results,
+                "order_by": query.order_by,
+                "page_token": page_token,
+            }),
+        )?;
         Ok(Page {
             items: r.runs,
             next_page_token: r.next_page_token.filter(|t| !t.is_empty()),
         })
     }
 
-    pub(super) async fn log_batch_async(
-        &self,
-        run_id: &str,
-        metrics: &[Metric],
-        params: &[Param],
-        tags: &[Tag],
-    ) -> Result<()> {
-        let _: Empty = self
-            .post(
-                "runs/log-batch",
-                json!({"run_id": run_id, "metrics": metrics, "params": params, "tags": tags}),
-            )
-            .await?;
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        let _: Empty = self.post("runs/delete-tag", json!({"run_id": run_id, "key": key}))?;
         Ok(())
     }
 
-    pub(super) async fn delete_tag_async(&self, run_id: &str, key: &str) -> Result<()> {
-        let _: Empty = self
-            .post("runs/delete-tag", json!({"run_id": run_id, "key": key}))
-            .await?;
-        Ok(())
-    }
-
-    pub(super) async fn metric_history_async(
-        &self,
-        run_id: &str,
-        key: &str,
-    ) -> Result<Vec<Metric>> {
+    fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let page: MetricPage = self
-                .get(
-                    "metrics/get-history",
-                    json!({"run_id": run_id, "metric_key": key, "max_results": 25000, "page_token": token}),
-                )
-                .await?;
+            let page: MetricPage = self.get(
+                "metrics/get-history",
+                json!({"run_id": run_id, "metric_key": key, "max_results": 25000, "page_token": token}),
+            )?;
             out.extend(page.metrics);
             match page.next_page_token.filter(|t| !t.is_empty()) {
                 Some(next) => token = Some(next),
@@ -264,29 +223,21 @@ impl RestStore {
         }
     }
 
-    pub(super) async fn log_inputs_async(
+    fn log_inputs(
         &self,
         run_id: &str,
         datasets: &[DatasetInput],
         models: &[ModelInput],
     ) -> Result<()> {
-        let _: Empty = self
-            .post(
-                "runs/log-inputs",
-                json!({"run_id": run_id, "datasets": datasets, "models": models}),
-            )
-            .await?;
+        let _: Empty = self.post(
+            "runs/log-inputs",
+            json!({"run_id": run_id, "datasets": datasets, "models": models}),
+        )?;
         Ok(())
     }
 
-    pub(super) async fn log_outputs_async(
-        &self,
-        run_id: &str,
-        models: &[ModelOutput],
-    ) -> Result<()> {
-        let _: Empty = self
-            .post("runs/outputs", json!({"run_id": run_id, "models": models}))
-            .await?;
+    fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
+        let _: Empty = self.post("runs/outputs", json!({"run_id": run_id, "models": models}))?;
         Ok(())
     }
 }

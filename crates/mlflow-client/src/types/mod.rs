@@ -402,3 +402,20 @@ pub struct Page<T> {
     /// Pass to the next call to continue; `None` on the last page.
     pub next_page_token: Option<String>,
 }
+
+/// Follows page tokens until the last page (or a token that repeats, which
+/// would otherwise loop forever).
+pub(crate) fn collect_pages<T>(
+    mut page: impl FnMut(Option<&str>) -> crate::error::Result<Page<T>>,
+) -> crate::error::Result<Vec<T>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let next = page(token.as_deref())?;
+        out.extend(next.items);
+        match next.next_page_token {
+            Some(t) if Some(&t) != token.as_ref() => token = Some(t),
+            _ => return Ok(out),
+        }
+    }
+}

@@ -59,17 +59,6 @@ impl Budget {
         Ok(())
     }
 
-    /// An error when `count` values are over the budget.
-    pub(crate) fn check_values(self, count: usize, what: &str) -> Result<(), Error> {
-        if count > self.cells() {
-            return Err(too_large(format!(
-                "{count} {what}, over the {} values",
-                self.cells()
-            )));
-        }
-        Ok(())
-    }
-
     /// An error when `bytes` of `what` are over the budget.
     pub(crate) fn check_bytes(self, bytes: usize, what: &str) -> Result<(), Error> {
         if bytes > self.bytes {

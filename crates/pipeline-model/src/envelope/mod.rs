@@ -35,7 +35,6 @@ mod ipc;
 mod json;
 mod limits;
 mod output;
-mod pages;
 mod scoring_error;
 mod table;
 

@@ -11,7 +11,7 @@ use tandem_pipeline_core::Data;
 
 use super::convert::{Source, convert, infer, list_data};
 use super::limits::{Budget, dictionary_expansion};
-use super::{InputSpec, ipc, pages};
+use super::{InputSpec, ipc};
 use crate::error::Error;
 
 /// A body split into columns, before types are settled.
@@ -230,41 +230,24 @@ pub(crate) fn csv(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Error> 
     assemble(Parsed::Text(concat(&schema, &batches)?), spec)
 }
 
-/// A parquet file's rows as one batch, no bigger than [`Budget`] allows
-/// a body of its size: parquet compresses, so the rows its metadata
-/// states are checked before any is read, and what the rows take as they
-/// are read.
+/// A parquet file's rows as one batch, read by the catalog's hardened
+/// parquet reader (the one model artifacts and datasets go through) under
+/// the budget of a body of its size: parquet compresses, so the rows and
+/// pages its metadata states are checked before any is decoded.
 pub(crate) fn parquet(body: &[u8], spec: Option<&InputSpec>) -> Result<Data, Error> {
     let budget = Budget::for_body(body.len());
-    let bytes = bytes::Bytes::copy_from_slice(body);
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
-        .map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
-    let metadata = builder.metadata();
-    pages::check_file(metadata, body, budget)?;
-    let rows = metadata
-        .row_groups()
-        .iter()
-        .try_fold(0_usize, |rows, group| {
-            usize::try_from(group.num_rows())
-                .ok()
-                .and_then(|n| rows.checked_add(n))
-        })
-        .ok_or_else(|| invalid("cannot read the parquet file: invalid row counts"))?;
-    let columns = metadata.file_metadata().schema_descr().num_columns();
-    budget.check_cells(rows, width(columns, spec))?;
-    let schema = Arc::clone(builder.schema());
-    let reader = builder
-        .build()
-        .map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
-    let mut batches = Vec::new();
-    let mut decoded = 0_usize;
-    for batch in reader {
-        let batch = batch.map_err(|e| invalid(format!("cannot read the parquet file: {e}")))?;
-        decoded = decoded.saturating_add(batch.get_array_memory_size());
-        budget.check_bytes(decoded, "columns")?;
-        batches.push(batch);
-    }
-    let batch = concat(&schema, &batches)?;
+    let batch = tandem_catalog::parquet::read_bytes(
+        bytes::Bytes::copy_from_slice(body),
+        "request body",
+        tandem_catalog::parquet::ParquetBudget::for_body(body.len()),
+    )
+    .map_err(|e| match e {
+        tandem_catalog::Error::Format { message, .. } => {
+            invalid(format!("cannot read the parquet file: {message}"))
+        }
+        other => invalid(format!("cannot read the parquet file: {other}")),
+    })?;
+    budget.check_cells(batch.num_rows(), width(batch.num_columns(), spec))?;
     check_dictionaries(&batch, budget)?;
     assemble(Parsed::Arrow(batch), spec)
 }

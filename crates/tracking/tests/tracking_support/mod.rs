@@ -1,17 +1,14 @@
 //! Shared by the tracking tests: the demo PipelineMl project of
 //! `support/`, the hook around a real training run, and MLflow's own
-//! Python client (and server) from the venv the mlflow-client harness
-//! provisions under `target/py-mlflow`.
+//! Python client from the venv tandem-test-support provisions under
+//! `target/py-mlflow`.
 
 #![allow(
     dead_code,
     reason = "each test binary uses a different part of the helpers"
 )]
 
-pub mod server;
-
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -20,6 +17,7 @@ use tandem_mlflow_client::{LoggedModel, LoggedModelQuery, MlflowClient, Run, Run
 use tandem_pipeline_ml::PipelineMl;
 use tandem_pipeline_model::save_options;
 use tandem_runners::{Hook, RunOptions, Runner, SequentialRunner};
+use tandem_test_support::mlflow;
 use tandem_tracking::{MlflowConfig, MlflowHook, TrackingProject};
 
 use crate::support;
@@ -128,9 +126,7 @@ pub fn assert_model_files(client: &MlflowClient, artifact_uri: &str) {
 /// Runs `script` with the venv's Python (MLflow installed) against
 /// `tracking_uri` and returns its stdout parsed as JSON.
 pub fn python(tracking_uri: &str, script: &str) -> Value {
-    let bin = server::venv_bin();
-    let out = Command::new(bin.join("python"))
-        .envs(server::NO_TELEMETRY)
+    let out = mlflow::command("python")
         .env("MLFLOW_TRACKING_URI", tracking_uri)
         // MLflow 3.17 refuses its file store unless opted in.
         .env("MLFLOW_ALLOW_FILE_STORE", "true")

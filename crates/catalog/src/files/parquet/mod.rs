@@ -6,15 +6,29 @@
 //!   size, as pyarrow does.
 //! - A load reads the footer, then each worker fetches only its own column
 //!   chunks (ranged reads, merged when adjacent) and decodes them into one
-//!   batch holding every row, so no concatenation copy is made. Fetching per
+//!   batch holding every row, so no concatenation copy is made (unless the
+//!   file decodes to more than 64 times its size and 128 MiB: see
+//!   `decode.rs`). Fetching per
 //!   worker overlaps I/O with decoding and keeps every buffer moderate in
 //!   size, which the allocator can recycle; one buffer for a whole large
 //!   file would be fresh memory, page-faulted in on every load.
 //! - Floating-point columns skip dictionary encoding by default: their
 //!   values rarely repeat, so the dictionary is built, overflows its size
 //!   limit and is thrown away, which costs more than the rest of the encoding.
+//!
+//! This is tandem's one parquet reader: file datasets, model artifacts and
+//! (through [`read_bytes`]) scoring requests are read by it. The parquet
+//! crate's reader panics or allocates gigabytes on some malformed files,
+//! so the footer and every column chunk's page headers are checked before
+//! anything is decoded (`check.rs`), and what is set aside before the data
+//! confirms the footer's row counts is bounded by the file's size
+//! (`decode.rs`, [`ParquetBudget`]).
 
+mod budget;
+mod check;
+mod decode;
 mod read;
+mod thrift;
 mod write;
 
 use std::num::NonZeroUsize;
@@ -28,10 +42,68 @@ use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 use tandem_pipeline_core::Data;
 
+pub use self::budget::ParquetBudget;
 use super::{FileFormat, FileOptions, args_details, format_error, record_batches};
 use crate::error::Error;
 use crate::location::Location;
 use crate::registry::DatasetConfig;
+
+/// The rows of the parquet file `bytes` as one batch, read with the
+/// checks every catalog load makes and within `budget`.
+///
+/// `location` names the file in errors. Every error is an
+/// [`Error::Format`] (kind `format`) whose message names the column and
+/// what is wrong with it, or what went over the budget.
+///
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+/// use tandem_catalog::parquet::{ParquetBudget, read_bytes};
+///
+/// let batch = RecordBatch::try_from_iter([
+///     ("x", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+/// ])?;
+/// let mut file = Vec::new();
+/// let mut writer = parquet::arrow::ArrowWriter::try_new(&mut file, batch.schema(), None)?;
+/// writer.write(&batch)?;
+/// writer.close()?;
+///
+/// let body = bytes::Bytes::from(file);
+/// let budget = ParquetBudget::for_body(body.len());
+/// assert_eq!(read_bytes(body, "request body", budget)?, batch);
+///
+/// let err = read_bytes(bytes::Bytes::from_static(b"PAR1"), "request body", budget).unwrap_err();
+/// assert_eq!(err.kind(), "format");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_bytes(
+    bytes: Bytes,
+    location: &str,
+    budget: ParquetBudget,
+) -> Result<RecordBatch, Error> {
+    let (file, metadata) = read::open(read::Source::Memory(bytes), location)?;
+    let roots: Vec<usize> = (0..metadata.schema().fields().len()).collect();
+    table(&file, &metadata, &roots, budget, location)
+}
+
+/// The root columns `roots` of `file`, in that order, as one batch.
+fn table(
+    file: &read::File<'_>,
+    metadata: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    roots: &[usize],
+    budget: ParquetBudget,
+    location: &str,
+) -> Result<RecordBatch, Error> {
+    let num_rows = check::check_metadata(metadata.metadata(), file.len(), budget, location)?;
+    let upfront = budget.upfront(file.len());
+    let (fields, columns) =
+        decode::columns(file, metadata, roots, num_rows, (budget, upfront), location)?;
+    // The row count matters when no column is selected (`columns: []`).
+    let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
+    let schema = std::sync::Arc::new(Schema::new(fields));
+    RecordBatch::try_new_with_options(schema, columns, &options)
+        .map_err(|e| format_error("parquet", location, e))
+}
 
 /// pyarrow's default row group size (1 Mi rows).
 const DEFAULT_ROW_GROUP_SIZE: usize = 1024 * 1024;
@@ -140,14 +212,8 @@ impl ParquetFormat {
     fn read(&self, source: read::Source<'_>, location: &str) -> Result<Data, Error> {
         let (file, metadata) = read::open(source, location)?;
         let roots = self.projection(metadata.schema(), location)?;
-        let num_rows = usize::try_from(metadata.metadata().file_metadata().num_rows())
-            .map_err(|_| format_error("parquet", location, "negative row count in the footer"))?;
-        let (fields, columns) = read::columns(&file, &metadata, &roots, num_rows, location)?;
-        // The row count matters when no column is selected (`columns: []`).
-        let options = RecordBatchOptions::new().with_row_count(Some(num_rows));
-        let schema = std::sync::Arc::new(Schema::new(fields));
-        let batch = RecordBatch::try_new_with_options(schema, columns, &options)
-            .map_err(|e| format_error("parquet", location, e))?;
+        let batch = table(&file, &metadata, &roots, ParquetBudget::FILE, location)?;
+        let num_rows = batch.num_rows();
         Ok(match self.load_args.batch_size {
             None => Data::new(batch),
             Some(size) => {

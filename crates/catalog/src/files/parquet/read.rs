@@ -1,25 +1,18 @@
-//! Loading: the footer first, then each worker fetches and decodes the
-//! column chunks of its share of the columns.
+//! Loading's I/O: the footer first, then the byte ranges of column chunks
+//! (see [`super::decode`] for what is done with them).
 
-use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatchReader};
-use arrow_schema::FieldRef;
 use bytes::{Buf, Bytes};
 use futures::TryStreamExt;
 use object_store::{GetOptions, GetRange, GetResultPayload};
-use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::ParquetMetaDataReader;
 use parquet::file::reader::{ChunkReader, Length};
 
-use super::{balanced_groups, in_parallel};
 use crate::error::Error;
 use crate::files::format_error;
 use crate::location::Location;
@@ -80,7 +73,7 @@ pub(super) fn replaced_meanwhile(error: &Error) -> bool {
     )
 }
 
-fn parquet_error(location: &str) -> impl Fn(ParquetError) -> Error + '_ {
+pub(super) fn parquet_error(location: &str) -> impl Fn(ParquetError) -> Error + '_ {
     move |e| format_error("parquet", location, e)
 }
 
@@ -149,8 +142,16 @@ pub(super) fn open<'a>(
 }
 
 impl File<'_> {
+    /// The file's size in bytes.
+    pub(super) fn len(&self) -> u64 {
+        match self {
+            File::Memory(bytes) => bytes.len() as u64,
+            File::Store { size, .. } => *size,
+        }
+    }
+
     /// The given byte ranges of the file.
-    fn fetch(&self, mut ranges: Vec<Range<u64>>) -> Result<Fetched, Error> {
+    pub(super) fn fetch(&self, mut ranges: Vec<Range<u64>>) -> Result<Fetched, Error> {
         let (location, size, version) = match self {
             File::Memory(bytes) => {
                 return Ok(Fetched {
@@ -260,7 +261,7 @@ fn concat(mut chunks: Vec<Bytes>) -> Bytes {
 }
 
 /// Parts of a file addressed by file offset: what the decoder reads.
-struct Fetched {
+pub(super) struct Fetched {
     len: u64,
     /// `(offset, bytes)`, sorted by offset, not overlapping.
     parts: Vec<(u64, Bytes)>,
@@ -306,94 +307,6 @@ impl ChunkReader for Fetched {
         }
         Ok(rest.slice(..length))
     }
-}
-
-/// Decodes the root columns `roots`, in that order, each as one array of
-/// `num_rows` values.
-pub(super) fn columns(
-    file: &File<'_>,
-    metadata: &ArrowReaderMetadata,
-    roots: &[usize],
-    num_rows: usize,
-    url: &str,
-) -> Result<(Vec<FieldRef>, Vec<ArrayRef>), Error> {
-    let schema = metadata.parquet_schema();
-    let row_groups = metadata.metadata().row_groups();
-    let root_of: Vec<usize> = (0..schema.num_columns())
-        .map(|leaf| schema.get_column_root_idx(leaf))
-        .collect();
-    let mut weights = vec![0_u64; schema.root_schema().get_fields().len()];
-    for row_group in row_groups {
-        for (chunk, &root) in row_group.columns().iter().zip(&root_of) {
-            weights[root] += u64::try_from(chunk.compressed_size()).unwrap_or(0);
-        }
-    }
-    let mut unique = roots.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
-    let weighted = unique
-        .into_iter()
-        .map(|root| (root, weights[root]))
-        .collect();
-    let decoded = in_parallel(balanced_groups(weighted), url, |group| {
-        let error = parquet_error(url);
-        let mut ranges = Vec::new();
-        for row_group in row_groups {
-            for (chunk, root) in row_group.columns().iter().zip(&root_of) {
-                if group.contains(root) {
-                    let start = chunk
-                        .dictionary_page_offset()
-                        .unwrap_or(chunk.data_page_offset());
-                    let (start, len) =
-                        match (u64::try_from(start), u64::try_from(chunk.compressed_size())) {
-                            (Ok(start), Ok(len)) => (start, len),
-                            _ => {
-                                return Err(error(ParquetError::General(
-                                    "negative column chunk offset or size".into(),
-                                )));
-                            }
-                        };
-                    ranges.push(start..start + len);
-                }
-            }
-        }
-        let fetched = file.fetch(ranges)?;
-        let mask = ProjectionMask::roots(schema, group.iter().copied());
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(fetched, metadata.clone())
-            .with_projection(mask)
-            .with_batch_size(num_rows.max(1))
-            .build()
-            .map_err(&error)?;
-        let projected = reader.schema();
-        let mut arrays: Vec<ArrayRef> = projected
-            .fields()
-            .iter()
-            .map(|f| arrow_array::new_empty_array(f.data_type()))
-            .collect();
-        for batch in reader {
-            // One batch holds every row: the batch size is the row count.
-            arrays = batch
-                .map_err(|e| format_error("parquet", url, e))?
-                .columns()
-                .to_vec();
-        }
-        // The reader returns the projected columns in file order, as `group` is.
-        Ok(group
-            .into_iter()
-            .zip(projected.fields().iter().cloned().zip(arrays))
-            .collect::<Vec<_>>())
-    })?;
-    let by_root: HashMap<usize, (FieldRef, ArrayRef)> = decoded.into_iter().collect();
-    let pairs = roots
-        .iter()
-        .map(|r| {
-            by_root
-                .get(r)
-                .cloned()
-                .ok_or_else(|| format_error("parquet", url, format!("column {r} was not decoded")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(pairs.into_iter().unzip())
 }
 
 #[cfg(test)]

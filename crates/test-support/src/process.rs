@@ -1,14 +1,17 @@
-//! Process supervision: every child of the e2e run is started in its own
-//! process group and stopped with its whole group (MLflow's servers fork
-//! workers, the python_function loader starts tandem executables), however
-//! xtask ends:
+//! Process supervision for servers and commands started by tests and
+//! `cargo xtask e2e`: every child is started in its own process group and
+//! stopped with its whole group (MLflow's servers fork workers, the
+//! python_function loader starts tandem executables), however the parent
+//! ends:
 //!
 //! - returning or panicking: [`Service`]'s `Drop` sends SIGTERM to the group,
 //!   waits, then SIGKILL; [`WorkDir`]'s `Drop` removes the temporary tree;
-//! - killed (Ctrl-C, SIGKILL): a [`Janitor`], a small `sh` in its own process
-//!   group that ignores terminal signals, reads the live groups' ids on its
-//!   standard input and, when that pipe closes because xtask is gone, kills
-//!   them and removes the work directory (the test harnesses' stdin trick).
+//! - killed (Ctrl-C, SIGKILL), or ending with services in statics (which are
+//!   never dropped): a [`Janitor`], a small `sh` in its own process group
+//!   that ignores terminal signals, reads the live groups' ids on its
+//!   standard input and, when that pipe closes because the parent is gone,
+//!   kills them and removes the work directory. [`for_process`] is the
+//!   janitor of the servers a test process keeps for its whole life.
 //!
 //! std only: signals are sent with `kill(1)`, so no `unsafe` is needed.
 
@@ -18,7 +21,8 @@ use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a stopped group gets between SIGTERM and SIGKILL.
@@ -41,35 +45,39 @@ for g in $groups; do kill -s KILL -- "-$g" 2>/dev/null; done
 rm -rf -- "$0"
 "#;
 
-/// The temporary directory of one e2e run, removed on drop.
+/// A temporary directory, removed on drop.
 #[derive(Debug)]
 pub struct WorkDir {
     path: PathBuf,
 }
 
 impl WorkDir {
-    /// A new empty directory `<tmp>/tandem-e2e-<pid>-<nanos>`.
-    pub fn create() -> Result<WorkDir, String> {
+    /// A new empty directory `<tmp>/<prefix>-<pid>-<nanos>`.
+    pub fn create(prefix: &str) -> Result<WorkDir, String> {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
-        let path =
-            std::env::temp_dir().join(format!("tandem-e2e-{}-{nanos:09}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{nanos:09}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(|e| format!("create {}: {e}", path.display()))?;
         Ok(WorkDir { path })
     }
 
+    /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
 }
 
 impl Drop for WorkDir {
+    #[allow(
+        clippy::print_stderr,
+        reason = "a drop cannot return the error, and a leftover directory is worth a line"
+    )]
     fn drop(&mut self) {
         match std::fs::remove_dir_all(&self.path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                eprintln!("xtask e2e: could not remove {}: {e}", self.path.display());
+                eprintln!("could not remove {}: {e}", self.path.display());
             }
             _ => {}
         }
@@ -98,7 +106,8 @@ impl JanitorHandle {
 }
 
 impl Janitor {
-    /// Starts the janitor of `work_dir`.
+    /// Starts the janitor of `work_dir`, which it removes when the pipe
+    /// closes.
     pub fn start(work_dir: &Path) -> Result<Janitor, String> {
         let mut child = Command::new("sh")
             .arg("-c")
@@ -117,6 +126,7 @@ impl Janitor {
         })
     }
 
+    /// What services register with.
     pub fn handle(&self) -> JanitorHandle {
         self.handle.clone()
     }
@@ -142,6 +152,57 @@ impl Drop for Janitor {
     }
 }
 
+/// The janitor and scratch directory of what a process keeps running for
+/// its whole life: the test servers, which live in statics.
+#[derive(Debug)]
+pub struct ProcessScope {
+    // A plain path, not a `WorkDir`: the scope lives in a static and is never
+    // dropped, so the janitor is what removes the directory.
+    dir: PathBuf,
+    janitor: Janitor,
+    next: AtomicUsize,
+}
+
+impl ProcessScope {
+    /// What the process's services register with.
+    pub fn janitor(&self) -> JanitorHandle {
+        self.janitor.handle()
+    }
+
+    /// A new empty directory `<prefix>-<n>` inside the scope's directory,
+    /// removed with it when the process ends.
+    pub fn new_dir(&self, prefix: &str) -> Result<PathBuf, String> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let dir = self.dir.join(format!("{prefix}-{n}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        Ok(dir)
+    }
+}
+
+/// This process's [`ProcessScope`] (directory `<tmp>/tandem-test-<pid>-<nanos>`),
+/// started on first use.
+///
+/// # Panics
+///
+/// When the directory cannot be created or `sh` cannot be started.
+pub fn for_process() -> &'static ProcessScope {
+    static SCOPE: OnceLock<ProcessScope> = OnceLock::new();
+    SCOPE.get_or_init(|| {
+        WorkDir::create("tandem-test")
+            .and_then(|dir| {
+                let janitor = Janitor::start(dir.path())?;
+                // From here on the janitor owns the directory's removal.
+                let dir = std::mem::ManuallyDrop::new(dir);
+                Ok(ProcessScope {
+                    dir: dir.path().to_owned(),
+                    janitor,
+                    next: AtomicUsize::new(0),
+                })
+            })
+            .unwrap_or_else(|e| panic!("the process's janitor: {e}"))
+    })
+}
+
 /// A port nothing listens on right now.
 pub fn free_port() -> Result<u16, String> {
     TcpListener::bind("127.0.0.1:0")
@@ -154,7 +215,9 @@ pub fn free_port() -> Result<u16, String> {
 /// stopped with its group when dropped.
 #[derive(Debug)]
 pub struct Service {
+    /// What messages call it.
     pub name: String,
+    /// The file holding its stdout and stderr.
     pub log: PathBuf,
     child: Child,
     pgid: u32,
@@ -206,6 +269,10 @@ impl Service {
     }
 
     /// Prints the log's tail to stderr, framed with the service's name.
+    #[allow(
+        clippy::print_stderr,
+        reason = "a failed service's log is for the person reading the failure"
+    )]
     pub fn print_log(&self, lines: usize) {
         eprintln!(
             "----- {} log ({}), last {lines} lines -----\n{}\n----- end of {} log -----",
@@ -304,7 +371,7 @@ fn signal_group(pgid: u32, signal: &str) {
 
 /// The last non-empty line of a log, the one that usually says why.
 pub fn last_line(text: &str) -> String {
-    crate::e2e::http::clip(
+    crate::http::clip(
         text.lines()
             .rev()
             .find(|l| !l.trim().is_empty())
@@ -332,5 +399,69 @@ pub fn run_logged(
             "{name} failed ({status}): {}",
             last_line(&service.log_tail(40))
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Starts `sh` with a background `sleep` in its group; returns the
+    /// service and the sleep's pid, read from the log.
+    fn sh_with_child(work: &Path, janitor: &JanitorHandle) -> (Service, u32) {
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 60 & echo $!; wait"]);
+        let mut service = Service::spawn("sh", command, &work.join("sh.log"), janitor).unwrap();
+        service
+            .wait_ready(Duration::from_secs(10), || {
+                !std::fs::read_to_string(work.join("sh.log"))
+                    .unwrap_or_default()
+                    .is_empty()
+            })
+            .unwrap();
+        let pid = service.log_tail(1).trim().parse().unwrap();
+        (service, pid)
+    }
+
+    /// Whether `pid` still runs (a zombie waiting for its reaper does not).
+    fn alive(pid: u32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit(')')
+                .next()
+                .unwrap_or_default()
+                .starts_with(" Z")
+        })
+    }
+
+    fn eventually_dead(pid: u32) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while alive(pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        !alive(pid)
+    }
+
+    #[test]
+    fn stopping_a_service_stops_its_whole_group() {
+        let work = WorkDir::create("tandem-process-test").unwrap();
+        let janitor = Janitor::start(work.path()).unwrap();
+        let (mut service, sleep) = sh_with_child(work.path(), &janitor.handle());
+        assert!(alive(sleep));
+        service.stop();
+        assert!(service.exited().is_some());
+        assert!(eventually_dead(sleep), "sleep {sleep} outlived its group");
+    }
+
+    #[test]
+    fn the_janitor_stops_what_its_owner_left_running_and_removes_the_directory() {
+        let work = WorkDir::create("tandem-janitor-test").unwrap();
+        let janitor = Janitor::start(work.path()).unwrap();
+        let (service, sleep) = sh_with_child(work.path(), &janitor.handle());
+        // As if the owner died: no `Drop` of the service runs.
+        std::mem::forget(service);
+        drop(janitor);
+        assert!(eventually_dead(sleep), "sleep {sleep} outlived the janitor");
+        assert!(!work.path().exists());
     }
 }

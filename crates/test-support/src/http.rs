@@ -12,8 +12,11 @@ use serde_json::Value;
 /// A response: status, headers (names lowercased) and body.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
+    /// Every header, names lowercased, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body, de-chunked and cut to `Content-Length`.
     pub body: Vec<u8>,
 }
 

@@ -1,0 +1,251 @@
+//! The Python virtualenvs the tests, the benchmarks and `cargo xtask e2e`
+//! share, under the target directory (so `cargo clean` removes them and
+//! every checkout has its own):
+//!
+//! - [`MLFLOW_VENV`], `<target>/py-mlflow`: MLflow, for real tracking
+//!   servers and MLflow's own Python client and model tools;
+//! - [`TOOLS_VENV`], `<target>/py-venv`: moto's S3 server and pyarrow.
+//!
+//! Provisioning is idempotent: a marker file in the venv records the
+//! packages installed (one per line), and the install runs under an
+//! exclusive lock on `<target>/<name>.lock`, so concurrent test processes
+//! (and xtask) wait for the one that installs; the OS drops the lock if that
+//! process dies.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The MLflow release the tests run against (the protocol notes' basis);
+/// the `auth` extra brings the basic-auth app's dependencies.
+pub const MLFLOW: &str = "mlflow[auth]==3.17.2";
+
+/// `<target>/py-mlflow`: [`MLFLOW`].
+pub const MLFLOW_VENV: Venv = Venv::new("py-mlflow", ".tandem-installed", &[MLFLOW]);
+
+/// `<target>/py-venv`: moto's S3 server and pyarrow.
+pub const TOOLS_VENV: Venv = Venv::new(
+    "py-venv",
+    ".tandem-requirements",
+    &["moto[server]", "pyarrow"],
+);
+
+/// A virtualenv `<target>/<name>` holding `packages`.
+#[derive(Debug, Clone, Copy)]
+pub struct Venv {
+    name: &'static str,
+    marker: &'static str,
+    packages: &'static [&'static str],
+}
+
+impl Venv {
+    /// The venv `<target>/<name>` with `packages` (pip requirement strings),
+    /// recorded in the file `marker` inside it; changing the list re-runs
+    /// the install.
+    pub const fn new(
+        name: &'static str,
+        marker: &'static str,
+        packages: &'static [&'static str],
+    ) -> Venv {
+        Venv {
+            name,
+            marker,
+            packages,
+        }
+    }
+
+    /// Its directory name under the target directory.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The packages it holds.
+    pub fn packages(&self) -> &'static [&'static str] {
+        self.packages
+    }
+
+    /// `<target>/<name>`.
+    pub fn dir(&self, target: &Path) -> PathBuf {
+        target.join(self.name)
+    }
+
+    /// Whether the marker says the packages are installed, so that
+    /// [`Venv::provision`] will not install (for a progress line; another
+    /// process may be installing meanwhile).
+    pub fn is_current(&self, target: &Path) -> bool {
+        std::fs::read_to_string(self.dir(target).join(self.marker))
+            .is_ok_and(|installed| installed == self.packages.join("\n"))
+    }
+
+    /// Creates the venv and installs the packages unless its marker already
+    /// lists them; returns its `bin/` directory.
+    pub fn provision(&self, target: &Path) -> Result<PathBuf, String> {
+        std::fs::create_dir_all(target).map_err(|e| format!("create {}: {e}", target.display()))?;
+        let lock_path = target.join(format!("{}.lock", self.name));
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
+        lock.lock()
+            .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+        let venv = self.dir(target);
+        // Checked again under the lock: whoever held it may have installed.
+        if !self.is_current(target) {
+            if !venv.join("bin/python").is_file() {
+                run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+            }
+            run(Command::new(venv.join("bin/python"))
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .args(self.packages))?;
+            let marker = venv.join(self.marker);
+            std::fs::write(&marker, self.packages.join("\n"))
+                .map_err(|e| format!("write {}: {e}", marker.display()))?;
+        }
+        // Dropping the file releases the lock (also when the process dies).
+        drop(lock);
+        Ok(venv.join("bin"))
+    }
+}
+
+/// [`MLFLOW_VENV`]'s `bin/` directory (`mlflow`, `python`, `uvicorn`),
+/// provisioned on first use.
+///
+/// # Panics
+///
+/// When `python3` is missing or the install fails; the message says which.
+pub fn mlflow_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| provisioned(&MLFLOW_VENV))
+}
+
+/// [`TOOLS_VENV`]'s `bin/` directory (`moto_server`, `python`),
+/// provisioned on first use.
+///
+/// # Panics
+///
+/// When `python3` is missing or the install fails; the message says which.
+pub fn tools_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| provisioned(&TOOLS_VENV))
+}
+
+fn provisioned(venv: &Venv) -> PathBuf {
+    venv.provision(&target_dir())
+        .unwrap_or_else(|e| panic!("provisioning {}: {e}", venv.name))
+}
+
+/// The target directory the venvs live in: the one holding the running
+/// test or bench executable (`<target>/<profile>/deps/<name>-<hash>`),
+/// else `CARGO_TARGET_DIR` (relative to the current directory, as cargo
+/// reads it), else the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    // The executable's own location is right however the target directory
+    // was chosen; `CARGO_TARGET_DIR` read from a test would be relative to
+    // the package directory cargo runs tests in, not to where cargo ran.
+    let exe = std::env::current_exe().ok();
+    if let Some(target) = exe
+        .as_deref()
+        .filter(|exe| exe.parent().and_then(Path::file_name) == Some(OsStr::new("deps")))
+        .and_then(|exe| exe.ancestors().nth(3))
+    {
+        return target.to_path_buf();
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+        Some(dir) => std::env::current_dir().unwrap_or_default().join(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"),
+    }
+}
+
+/// `PATH` with `dir` first, so tools that start `mlflow` or `python` by
+/// name (MLflow's servers do) find the venv's.
+pub fn with_path(dir: &Path) -> OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(path) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&path));
+    }
+    std::env::join_paths(paths).unwrap_or_else(|_| dir.as_os_str().to_owned())
+}
+
+/// Runs `python -c script args...` with stdin closed and returns its
+/// standard output; a failure's error quotes its stderr.
+pub fn run_script<S: AsRef<OsStr>>(
+    python: &Path,
+    script: &str,
+    args: impl IntoIterator<Item = S>,
+) -> Result<String, String> {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!(
+            "python script failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let shown = format!("{command:?}");
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{shown} failed ({}):\n{}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_venv_is_current_only_when_its_marker_lists_its_packages() {
+        let target = crate::process::WorkDir::create("tandem-venv-test").unwrap();
+        let venv = Venv::new("py-x", ".marker", &["a==1", "b"]);
+        assert!(!venv.is_current(target.path()));
+        std::fs::create_dir_all(venv.dir(target.path())).unwrap();
+        let marker = venv.dir(target.path()).join(".marker");
+        std::fs::write(&marker, "a==1").unwrap();
+        assert!(!venv.is_current(target.path()));
+        std::fs::write(&marker, "a==1\nb").unwrap();
+        assert!(venv.is_current(target.path()));
+        // Provisioning a current venv installs nothing (no python3 needed).
+        assert_eq!(
+            venv.provision(target.path()).unwrap(),
+            target.path().join("py-x/bin")
+        );
+        assert!(target.path().join("py-x.lock").is_file());
+    }
+
+    #[test]
+    fn test_executables_find_the_target_directory_they_run_from() {
+        let exe = std::env::current_exe().unwrap();
+        assert!(exe.starts_with(target_dir()), "{}", exe.display());
+    }
+}
