@@ -80,6 +80,7 @@ fn e2e() -> Result<(), String> {
 fn bench() -> Result<(), String> {
     cargo(&["bench", "-p", "tandem-pipeline-core", "--bench", "pipeline"])?;
     cargo(&["bench", "-p", "tandem-runners", "--bench", "runners"])?;
+    cargo(&["bench", "-p", "tandem-pipeline-model", "--bench", "predict"])?;
     cargo(&[
         "run",
         "--release",

@@ -260,7 +260,7 @@ impl DataCatalog {
         let Some((pattern, bindings)) = self.patterns.find(name) else {
             return Ok(None);
         };
-        let entry = pattern.resolve(&bindings)?;
+        let entry = pattern.resolve(name, &bindings)?;
         let config = self.context.dataset_config(name, &entry)?;
         let dataset = self
             .registry

@@ -209,10 +209,50 @@ impl Pattern {
     }
 
     /// The configuration for `name`, placeholders filled from `bindings`.
-    pub(crate) fn resolve(&self, bindings: &BTreeMap<String, String>) -> Result<Value, Error> {
-        template::fill(&self.config, bindings).map_err(|why| Error::Pattern {
+    ///
+    /// A name becomes part of a path here, and names come from pipelines
+    /// (and their users), so the filled `filepath` may not leave where the
+    /// pattern's own text puts it: no `..` segment, absolute path, URL,
+    /// backslash or NUL that the template did not already have.
+    pub(crate) fn resolve(
+        &self,
+        name: &str,
+        bindings: &BTreeMap<String, String>,
+    ) -> Result<Value, Error> {
+        let filled = template::fill(&self.config, bindings).map_err(|why| Error::Pattern {
             message: format!("dataset pattern '{}': {why}", self.key),
-        })
+        })?;
+        if let (Some(Value::String(template)), Some(Value::String(path))) =
+            (self.config.get("filepath"), filled.get("filepath"))
+            && let Some(reason) = escapes(template, path)
+        {
+            return Err(Error::InvalidPath {
+                path: path.clone(),
+                reason: format!(
+                    "dataset '{name}' fills pattern '{}' with a path that {reason}; dataset \
+                     names used in file paths must be plain names",
+                    self.key
+                ),
+            });
+        }
+        Ok(filled)
+    }
+}
+
+/// Why `filled` leaves the place its `template` names, if it does.
+fn escapes(template: &str, filled: &str) -> Option<&'static str> {
+    let climbs = |p: &str| p.split(['/', '\\']).any(|s| s == "..");
+    let absolute = |p: &str| p.starts_with(['/', '\\']) || p.get(1..2) == Some(":");
+    if climbs(filled) && !climbs(template) {
+        Some("climbs out with '..'")
+    } else if absolute(filled) && !absolute(template) {
+        Some("is absolute")
+    } else if filled.contains("://") && !template.contains("://") {
+        Some("is a URL")
+    } else if filled.contains(['\\', '\0']) && !template.contains(['\\', '\0']) {
+        Some("holds a backslash or NUL byte")
+    } else {
+        None
     }
 }
 
@@ -391,6 +431,46 @@ mod tests {
         assert_eq!(best.key(), "{ns}.{name}_data");
         assert_eq!(bindings["ns"], "a");
         assert_eq!(set.find("anything").unwrap().0.key(), "{a}");
+    }
+
+    #[test]
+    fn filled_paths_stay_where_the_template_puts_them() {
+        let p = Pattern::new(
+            "{name}",
+            json!({"type": "JSONDataset", "filepath": "data/{name}.json"}),
+        )
+        .unwrap();
+        // `data//etc/x.json` stays inside `data/`: only leaving it is refused.
+        for bad in [
+            "../../outside/x",
+            "a/../../b",
+            "s3://bucket/x",
+            "a\\..\\b",
+        ] {
+            let bindings = p.matches(bad).unwrap();
+            let err = p.resolve(bad, &bindings).unwrap_err();
+            assert_eq!(err.kind(), "invalid_path", "{bad}");
+            assert!(err.to_string().contains(bad) || bad.contains('\\'), "{err}");
+        }
+        let ok = p.matches("companies.raw").unwrap();
+        assert_eq!(
+            p.resolve("companies.raw", &ok).unwrap()["filepath"],
+            "data/companies.raw.json"
+        );
+        let bare = Pattern::new(
+            "{name}",
+            json!({"type": "JSONDataset", "filepath": "{name}"}),
+        )
+        .unwrap();
+        let bindings = bare.matches("/etc/passwd").unwrap();
+        assert_eq!(
+            bare.resolve("/etc/passwd", &bindings).unwrap_err().kind(),
+            "invalid_path"
+        );
+        // A template that itself climbs is the user's own configuration.
+        let shared = Pattern::new("{name}", json!({"filepath": "../shared/{name}.csv"})).unwrap();
+        let bindings = shared.matches("x").unwrap();
+        assert!(shared.resolve("x", &bindings).is_ok());
     }
 
     #[test]

@@ -172,7 +172,9 @@ mod tests {
                    "cols": ["{name}", 3]}, "plain": "{no closing"}),
         )
         .unwrap();
-        let resolved = p.resolve(&p.matches("raw.cars").unwrap()).unwrap();
+        let resolved = p
+            .resolve("raw.cars", &p.matches("raw.cars").unwrap())
+            .unwrap();
         assert_eq!(
             resolved,
             json!({"type": "T", "filepath": "data/raw/cars.csv", "args": {"sep": "a}b",
