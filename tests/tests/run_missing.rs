@@ -53,3 +53,24 @@ fn missing_free_inputs_are_all_reported_before_anything_runs() {
         "{text:?}"
     );
 }
+
+#[test]
+fn a_dataset_name_cannot_write_outside_the_project_through_a_factory() {
+    let project = Project::new();
+    project.write(
+        "conf/escape/catalog.yml",
+        "\"{name}\":\n  type: JSONDataset\n  filepath: data/07_model_output/{name}.json\n",
+    );
+    project.write(
+        "escape.yml",
+        "nodes:\n\
+         \x20 - {name: a, func: builtin:identity, inputs: params:title, outputs: ../../../outside/x}\n",
+    );
+    let run = project.tandem(["run", "--spec", "escape.yml", "--env", "escape", "--json"]);
+    let error = json_failure(&run, 1);
+    assert_eq!(error["kind"], "invalid_path", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("../../../outside/x"), "{message}");
+    let outside = project.root().parent().unwrap().join("outside");
+    assert!(!outside.exists(), "nothing was written outside the project");
+}
