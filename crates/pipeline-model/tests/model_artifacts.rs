@@ -9,7 +9,7 @@ use std::fs;
 use serde_json::json;
 use support::*;
 use tandem_pipeline_core::{Data, Pipeline, node};
-use tandem_pipeline_ml::{PipelineMl, PipelineMlOptions, extract_artifacts};
+use tandem_pipeline_ml::{PipelineMlOptions, extract_artifacts, pipeline_ml_factory};
 use tandem_pipeline_model::{LoadOptions, PipelineModel, save_model, save_options};
 
 #[test]
@@ -82,13 +82,7 @@ fn a_missing_inference_input_is_dataset_not_found() {
         .build()
         .unwrap()])
     .unwrap();
-    let ml = PipelineMl::new(
-        training,
-        inference,
-        "features",
-        PipelineMlOptions::default(),
-    )
-    .unwrap();
+    let ml = pipeline_ml_factory(training, inference, "features").unwrap();
     // ...but the catalog has no entry for it.
     let err = extract_artifacts(&ml, &catalog).unwrap_err();
     assert_eq!(err.kind(), "dataset_not_found");
@@ -112,13 +106,6 @@ fn a_shared_training_input_is_an_artifact() {
     }
     let mut r = functions();
     r.register("demo.lookup", lookup);
-    let training =
-        Pipeline::new([
-            node(r.get("demo.fit_scaler").unwrap().clone(), "train", "scaler")
-                .build()
-                .unwrap(),
-        ])
-        .unwrap();
     let inference = Pipeline::new([node(
         r.get("demo.lookup").unwrap().clone(),
         ["features", "train"],
@@ -127,15 +114,11 @@ fn a_shared_training_input_is_an_artifact() {
     .build()
     .unwrap()])
     .unwrap();
-    let ml = tandem_pipeline_ml::pipeline_ml_factory(training, inference, "features").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let catalog = catalog(dir.path(), &catalog_entries(), &parameters(), None);
-    write_raw(&catalog, 12);
-    train(&ml, &catalog);
     let m = dir.path().join("model");
-    save_model(&ml, &catalog, &m, &save_options!()).unwrap();
+    save_trained(&scaler_ml(inference), &parameters(), 12, &m);
     assert!(m.join("artifacts/train/train.parquet").is_file());
-    let model = PipelineModel::load(&m, &r, &LoadOptions::default()).unwrap();
+    let model = load(&m, &r);
     let n = model
         .predict(Data::new(table(3, false)), &no_params(), None)
         .unwrap();

@@ -10,7 +10,7 @@ use arrow_array::RecordBatch;
 use serde_json::json;
 use support::*;
 use tandem_pipeline_core::{Data, Pipeline, node};
-use tandem_pipeline_ml::{PipelineMlOptions, RunnerChoice, pipeline_ml_factory};
+use tandem_pipeline_ml::{PipelineMlOptions, RunnerChoice};
 use tandem_pipeline_model::{LoadOptions, PipelineModel, save_model, save_options};
 
 const THREADS: usize = 8;
@@ -73,27 +73,18 @@ fn probe(features: &RecordBatch, reference: &RecordBatch, threshold: &f64) -> Ve
 fn artifacts_are_loaded_once_and_shared_by_every_call() {
     let mut functions = functions();
     functions.register("demo.probe", probe);
-    let f = |id: &str| functions.get(id).unwrap().clone();
-    let training = Pipeline::new([node(f("demo.fit_scaler"), "train", "scaler")
-        .build()
-        .unwrap()])
-    .unwrap();
     let inference = Pipeline::new([node(
-        f("demo.probe"),
+        functions.get("demo.probe").unwrap().clone(),
         ["features", "train", "params:threshold"],
         "probe",
     )
     .build()
     .unwrap()])
     .unwrap();
-    let ml = pipeline_ml_factory(training, inference, "features").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let catalog = catalog(dir.path(), &catalog_entries(), &parameters(), None);
-    write_raw(&catalog, 10);
-    train(&ml, &catalog);
     let m = dir.path().join("model");
-    save_model(&ml, &catalog, &m, &save_options!()).unwrap();
-    let model = Arc::new(PipelineModel::load(&m, &functions, &LoadOptions::default()).unwrap());
+    save_trained(&scaler_ml(inference), &parameters(), 10, &m);
+    let model = load(&m, &functions);
     let loaded = model.artifacts()["train"]
         .downcast_ref::<RecordBatch>()
         .unwrap();

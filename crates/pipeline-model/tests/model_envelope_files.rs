@@ -12,6 +12,7 @@ use serde_json::json;
 use support::envelope::*;
 use tandem_pipeline_core::Data;
 use tandem_pipeline_model::envelope::{InputFormat, parse_input, predictions, predictions_json};
+use tandem_test_support::parquet;
 
 #[test]
 fn csv_is_read_as_text_then_converted() {
@@ -68,14 +69,6 @@ fn csv_is_read_as_text_then_converted() {
     assert!(error(parse_input(b"", InputFormat::Csv, None)).contains("CSV"));
 }
 
-fn parquet_bytes(batch: &RecordBatch) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
-    writer.write(batch).unwrap();
-    writer.close().unwrap();
-    out
-}
-
 #[test]
 fn parquet_columns_convert_within_their_kind() {
     let schema = Schema::new(vec![
@@ -92,7 +85,8 @@ fn parquet_columns_convert_within_their_kind() {
         ],
     )
     .unwrap();
-    let input = parse_input(&parquet_bytes(&source), InputFormat::Parquet, Some(&abc())).unwrap();
+    let file = parquet::write(&source, Default::default());
+    let input = parse_input(&file, InputFormat::Parquet, Some(&abc())).unwrap();
     let b = batch(&input);
     assert_eq!(
         b.column(0).as_primitive::<Float64Type>().values().as_ref(),
@@ -102,7 +96,7 @@ fn parquet_columns_convert_within_their_kind() {
         b.column(1).as_primitive::<Int64Type>().values().as_ref(),
         [1, 2]
     );
-    let untouched = parse_input(&parquet_bytes(&source), InputFormat::Parquet, None).unwrap();
+    let untouched = parse_input(&file, InputFormat::Parquet, None).unwrap();
     assert_eq!(batch(&untouched), &source);
 
     let fractional = RecordBatch::try_new(
@@ -118,7 +112,7 @@ fn parquet_columns_convert_within_their_kind() {
     .unwrap();
     assert!(
         error(parse_input(
-            &parquet_bytes(&fractional),
+            &parquet::write(&fractional, Default::default()),
             InputFormat::Parquet,
             Some(&abc())
         ))
@@ -137,7 +131,7 @@ fn parquet_columns_convert_within_their_kind() {
     .unwrap();
     assert!(
         error(parse_input(
-            &parquet_bytes(&text),
+            &parquet::write(&text, Default::default()),
             InputFormat::Parquet,
             Some(&abc())
         ))

@@ -6,6 +6,8 @@ mod support;
 
 use std::sync::Arc;
 
+use ::parquet::basic::Compression;
+use ::parquet::file::properties::{WriterProperties, WriterVersion};
 use arrow_array::builder::{
     FixedSizeListBuilder, Float32Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder,
     StringBuilder,
@@ -20,17 +22,13 @@ use arrow_array::{
 };
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema, TimeUnit, UnionFields};
-use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::basic::Compression;
-use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter, RowGroupMetaData};
-use parquet::file::properties::{WriterProperties, WriterVersion};
 use serde_json::json;
 use support::envelope::*;
 use tandem_pipeline_model::envelope::{
     InputColumn, InputFormat, InputSpec, ModelInput, parse_input,
 };
+use tandem_test_support::memory;
+use tandem_test_support::parquet::{self, one_column};
 
 // Bodies found by fuzzing `parse_input` (crates/pipeline-ml/fuzz), or
 // made after what it found: errors, never panics, and no body decodes to
@@ -61,10 +59,6 @@ fn patch(bytes: &mut [u8], from: &[i64], to: &[i64]) -> usize {
         count += 1;
     }
     count
-}
-
-fn one_column(name: &str, array: ArrayRef) -> RecordBatch {
-    RecordBatch::try_from_iter([(name, array)]).unwrap()
 }
 
 #[test]
@@ -259,60 +253,15 @@ fn text_dictionaries_expand_within_the_budget() {
     assert_eq!(batch(&input).column(2).as_string::<i32>().value(2), "x");
 }
 
-fn parquet_file(batch: &RecordBatch, options: ArrowWriterOptions) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new_with_options(&mut out, batch.schema(), options).unwrap();
-    writer.write(batch).unwrap();
-    writer.close().unwrap();
-    out
-}
-
-/// `file` with its (first) row group's metadata edited.
-fn edit_parquet(file: &[u8], edit: impl FnOnce(RowGroupMetaData) -> RowGroupMetaData) -> Vec<u8> {
-    let metadata = ParquetMetaDataReader::new()
-        .parse_and_finish(&Bytes::copy_from_slice(file))
-        .unwrap();
-    let mut builder = metadata.into_builder();
-    let mut groups = builder.take_row_groups();
-    groups[0] = edit(groups[0].clone());
-    let footer = u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap());
-    let mut out = file[..file.len() - 8 - footer as usize].to_vec();
-    ParquetMetaDataWriter::new(&mut out, &builder.set_row_groups(groups).build())
-        .finish()
-        .unwrap();
-    out
-}
-
 #[test]
 fn parquet_column_chunks_outside_the_file_are_refused() {
     // Fuzzing found the parquet reader (60.1) panicking on a column chunk
     // at a negative offset.
     let table = one_column("a", Arc::new(Float64Array::from(vec![1.5, 2.5])));
-    let file = parquet_file(&table, ArrowWriterOptions::new());
+    let file = parquet::write(&table, WriterProperties::default());
     assert!(parse_input(&file, InputFormat::Parquet, None).is_ok());
-    for (offset, size) in [
-        (-4, None),
-        (4, Some(-1)),
-        (i64::MAX - 2, None),
-        (4, Some(1 << 20)),
-    ] {
-        let edited = edit_parquet(&file, |group| {
-            let mut column = group
-                .column(0)
-                .clone()
-                .into_builder()
-                .set_data_page_offset(offset)
-                .set_dictionary_page_offset(None);
-            if let Some(size) = size {
-                column = column.set_total_compressed_size(size);
-            }
-            let column = column.build().unwrap();
-            group
-                .into_builder()
-                .set_column_metadata(vec![column])
-                .build()
-                .unwrap()
-        });
+    for (offset, size) in parquet::CHUNKS_OUTSIDE_THE_FILE {
+        let edited = parquet::chunk_at(&file, offset, size);
         let message = error(parse_input(&edited, InputFormat::Parquet, None));
         assert!(
             message.contains("outside the file"),
@@ -325,10 +274,8 @@ fn parquet_column_chunks_outside_the_file_are_refused() {
 fn parquet_row_counts_and_decoded_sizes_are_bounded_by_the_body() {
     // Rows stated in the metadata are checked before any is read.
     let batch = one_column("a", Arc::new(Float64Array::from(vec![1.5, 2.5])));
-    let file = parquet_file(&batch, ArrowWriterOptions::new());
-    let huge = edit_parquet(&file, |group| {
-        group.into_builder().set_num_rows(1 << 40).build().unwrap()
-    });
+    let file = parquet::write(&batch, WriterProperties::default());
+    let huge = parquet::stating_rows(&file, 1 << 40);
     let message = error(parse_input(&huge, InputFormat::Parquet, Some(&abc())));
     assert!(
         message.contains("decodes to 1099511627776 rows"),
@@ -337,13 +284,7 @@ fn parquet_row_counts_and_decoded_sizes_are_bounded_by_the_body() {
     // Columns are counted as they are read: a 10 kB string for 20,000
     // rows is a dictionary page and runs of one index in the file, 200 MB
     // read as plain strings.
-    let dictionary = DictionaryArray::try_new(
-        Int32Array::from(vec![0; 20_000]),
-        Arc::new(StringArray::from(vec!["x".repeat(10_000)])),
-    )
-    .unwrap();
-    let plain = ArrowWriterOptions::new().with_skip_arrow_metadata(true);
-    let file = parquet_file(&one_column("c", Arc::new(dictionary)), plain);
+    let file = parquet::write_plain(&parquet::one_long_string(), WriterProperties::default());
     assert!(file.len() < 64 * 1024, "{}", file.len());
     let message = error(parse_input(&file, InputFormat::Parquet, None));
     assert!(message.contains("decodes to columns of"), "{message}");
@@ -353,31 +294,7 @@ fn parquet_row_counts_and_decoded_sizes_are_bounded_by_the_body() {
 fn parquet_page_headers_of_every_kind_are_read() {
     // The page headers are read ahead of the reader: files of many pages,
     // v1 and v2 data pages, dictionaries, compression, lists and nulls.
-    let mut list = ListBuilder::new(Int64Builder::new());
-    for i in 0..5_000_i64 {
-        if i % 7 == 0 {
-            list.append_null();
-        } else {
-            list.values().append_slice(&[i, -i]);
-            list.append(true);
-        }
-    }
-    let table = RecordBatch::try_from_iter([
-        (
-            "a",
-            Arc::new(Float64Array::from_iter(
-                (0..5_000).map(|i| (i % 3 != 0).then_some(f64::from(i))),
-            )) as ArrayRef,
-        ),
-        (
-            "c",
-            Arc::new(StringArray::from_iter_values(
-                (0..5_000).map(|i| format!("category {}", i % 10)),
-            )),
-        ),
-        ("i", Arc::new(list.finish())),
-    ])
-    .unwrap();
+    let table = parquet::every_page_kind();
     for (version, compression) in [
         (WriterVersion::PARQUET_1_0, Compression::UNCOMPRESSED),
         (WriterVersion::PARQUET_1_0, Compression::SNAPPY),
@@ -387,16 +304,7 @@ fn parquet_page_headers_of_every_kind_are_read() {
         ),
         (WriterVersion::PARQUET_2_0, Compression::LZ4_RAW),
     ] {
-        let properties = WriterProperties::builder()
-            .set_writer_version(version)
-            .set_compression(compression)
-            .set_data_page_row_count_limit(500)
-            .set_write_batch_size(100)
-            .build();
-        let file = parquet_file(
-            &table,
-            ArrowWriterOptions::new().with_properties(properties),
-        );
+        let file = parquet::write(&table, parquet::paged(version, compression));
         let input = parse_input(&file, InputFormat::Parquet, None)
             .unwrap_or_else(|e| panic!("{version:?} {compression:?}: {e}"));
         assert_eq!(batch(&input), &table, "{version:?} {compression:?}");
@@ -446,32 +354,15 @@ fn nested_lists_are_read_in_linear_time_and_memory() {
 fn nested_lists_peak_memory_is_linear() {
     // Run alone, in a process of its own, for its peak memory: a 400 kB
     // body 100 lists deep took 650 MB (and 50 s); now some 30 MB.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "nested_lists_peak_memory_child", "--ignored"])
-        .env(PEAK_MEMORY_CHILD, "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    memory::run_alone("nested_lists_peak_memory_child");
 }
-
-const PEAK_MEMORY_CHILD: &str = "TANDEM_ENVELOPE_PEAK_MEMORY_CHILD";
 
 #[test]
 #[ignore = "run by nested_lists_peak_memory_is_linear in a process of its own"]
 fn nested_lists_peak_memory_child() {
     let body = format!(r#"{{"inputs": {{"a": [{}]}}}}"#, nested_lists(100, 200_000));
     parse_input(body.as_bytes(), InputFormat::Json, None).unwrap();
-    if std::env::var_os(PEAK_MEMORY_CHILD).is_some() {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        let peak_kb: usize = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
+    if let Some(peak_kb) = memory::alone_peak_kb() {
         assert!(peak_kb < 200 * 1024, "peak {peak_kb} kB");
     }
 }

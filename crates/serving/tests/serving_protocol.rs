@@ -27,6 +27,18 @@ fn expected(model: &PipelineModel, body: &[u8], format: InputFormat) -> Vec<u8> 
         .unwrap()
 }
 
+/// The body of the 200 reply to `body` sent to `/invocations` as `content_type`.
+fn predicted(server: &TestServer, content_type: &str, body: &[u8]) -> Vec<u8> {
+    let reply = post(server.addr, "/invocations", Some(content_type), body);
+    assert_eq!(
+        reply.status,
+        200,
+        "{content_type}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    reply.body
+}
+
 const ROWS: [[f64; 2]; 3] = [[-3.0, 0.25], [1.5, 7.25], [4.0, 10.25]];
 
 #[test]
@@ -67,40 +79,15 @@ fn every_input_format_predicts_like_predict_request() {
 
     let csv = "x1,x2\n-3.0,0.25\n1.5,7.25\n4,10.25\n";
     for content_type in ["text/csv", "text/csv; charset=utf-8"] {
-        let reply = post(
-            server.addr,
-            "/invocations",
-            Some(content_type),
-            csv.as_bytes(),
-        );
-        assert_eq!(
-            reply.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&reply.body)
-        );
-        assert_eq!(reply.body, reference);
+        assert_eq!(predicted(&server, content_type, csv.as_bytes()), reference);
     }
 
     let table = support::table(7, false);
-    let mut parquet = Vec::new();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(&mut parquet, table.schema(), None).unwrap();
-    writer.write(&table).unwrap();
-    writer.close().unwrap();
-    let reply = post(
-        server.addr,
-        "/invocations",
-        Some("application/vnd.apache.parquet"),
-        &parquet,
-    );
+    let parquet = tandem_test_support::parquet::write(&table, Default::default());
     assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
+        predicted(&server, "application/vnd.apache.parquet", &parquet),
+        expected(&model, &parquet, InputFormat::Parquet)
     );
-    assert_eq!(reply.body, expected(&model, &parquet, InputFormat::Parquet));
 
     // Arrow IPC (tandem's server only; MLflow's Python loader sends
     // DataFrames this way), its columns out of the signature's order.
@@ -114,19 +101,10 @@ fn every_input_format_predicts_like_predict_request() {
         arrow_ipc::writer::StreamWriter::try_new(&mut stream, &reordered.schema()).unwrap();
     writer.write(&reordered).unwrap();
     writer.finish().unwrap();
-    let reply = post(
-        server.addr,
-        "/invocations",
-        Some("application/vnd.apache.arrow.stream"),
-        &stream,
-    );
     assert_eq!(
-        reply.status,
-        200,
-        "{}",
-        String::from_utf8_lossy(&reply.body)
+        predicted(&server, "application/vnd.apache.arrow.stream", &stream),
+        expected(&model, &parquet, InputFormat::Parquet)
     );
-    assert_eq!(reply.body, expected(&model, &parquet, InputFormat::Parquet));
     let garbage = post(
         server.addr,
         "/invocations",

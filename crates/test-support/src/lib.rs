@@ -11,7 +11,9 @@
 //! - [`process`]: the supervision both rest on: children in their own
 //!   process groups, stopped with their group on drop or, by a janitor,
 //!   when the owning process dies;
-//! - [`http`]: a minimal HTTP/1.1 client for those loopback servers.
+//! - [`http`]: a minimal HTTP/1.1 client for those loopback servers;
+//! - [`memory`]: peak memory of a child process, or of a test run alone in
+//!   a process of its own.
 //!
 //! Behind features:
 //!
@@ -19,7 +21,12 @@
 //!   tracking tests train for real: a column scaler and a linear model on
 //!   arrow tables, bound as a `PipelineMl`, on a catalog of temp files.
 //! - `model` (feature `model`): that project trained, saved as a model
-//!   directory and loaded, and requests to it.
+//!   directory and loaded, and requests to it; models of other inference
+//!   pipelines trained on the same catalog.
+//! - `parquet` (feature `parquet`, on the arrow and parquet crates only, so
+//!   the catalog's tests use it too): small tables written as parquet,
+//!   files made byte by byte, and footers and page headers patched into
+//!   the hostile files fuzzing found.
 //!
 //! ```
 //! # #[cfg(feature = "project")] {
@@ -29,10 +36,13 @@
 //! ```
 
 pub mod http;
+pub mod memory;
 pub mod mlflow;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod moto;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod process;
 #[cfg(feature = "project")]
 pub mod project;

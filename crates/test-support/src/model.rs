@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use tandem_pipeline_core::FunctionRegistry;
-use tandem_pipeline_ml::{PipelineMlOptions, RunnerChoice};
+use tandem_pipeline_ml::{PipelineMl, PipelineMlOptions, RunnerChoice};
 use tandem_pipeline_model::envelope::InputFormat;
 use tandem_pipeline_model::{LoadOptions, PipelineModel, save_model, save_options};
 
@@ -16,11 +16,21 @@ use crate::project;
 /// The demo model (scaler + linear model, `threshold` parameter), saved
 /// under `dir` and loaded.
 pub fn demo_model(dir: &Path) -> Arc<PipelineModel> {
-    let (training_dir, catalog, ml) = project::trained(PipelineMlOptions::default());
     let path = dir.join("demo_model");
-    save_model(&ml, &catalog, &path, &save_options!()).unwrap();
-    drop(training_dir);
+    let ml = project::ml_pipeline(PipelineMlOptions::default());
+    save_trained(&ml, &project::parameters(), 40, &path);
     load(&path, &project::functions())
+}
+
+/// Trains `ml` on the demo project's catalog, with parameters `params` and
+/// `rows` rows of raw data, in a project directory of its own, and saves
+/// it as a model at `path`.
+pub fn save_trained(ml: &PipelineMl, params: &Value, rows: usize, path: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = project::catalog(dir.path(), &project::catalog_entries(), params, None);
+    project::write_raw(&catalog, rows);
+    project::train(ml, &catalog);
+    save_model(ml, &catalog, path, &save_options!()).unwrap();
 }
 
 /// The model at `path`, loaded with `functions`.

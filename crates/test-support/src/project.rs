@@ -160,22 +160,25 @@ fn f(registry: &FunctionRegistry, id: &str) -> tandem_pipeline_core::NodeFunctio
         .unwrap_or_else(|| panic!("no function {id}"))
 }
 
-/// Training: fit the scaler, scale, fit the model. Inference: scale the
-/// input with the fitted scaler, score it with the fitted model.
-pub fn ml_pipeline(options: PipelineMlOptions) -> PipelineMl {
+/// The demo project's pipelines on the training table `train` and the
+/// inference input `input`. Training: fit the scaler, scale, fit the
+/// model. Inference: scale the input with the fitted scaler, score it with
+/// the fitted model.
+pub fn pipelines(train: &str, input: &str) -> (Pipeline, Pipeline) {
     let r = functions();
+    let scaled = format!("{train}_scaled");
     let training = Pipeline::new([
-        node(f(&r, "demo.fit_scaler"), "train", "scaler")
+        node(f(&r, "demo.fit_scaler"), train, "scaler")
             .name("fit_scaler")
             .build()
             .unwrap(),
-        node(f(&r, "demo.scale"), ["train", "scaler"], "train_scaled")
+        node(f(&r, "demo.scale"), [train, "scaler"], scaled.as_str())
             .name("scale_train")
             .build()
             .unwrap(),
         node(
             f(&r, "demo.fit_linear"),
-            ["train_scaled", "train", "params:l2"],
+            [scaled.as_str(), train, "params:l2"],
             "model",
         )
         .name("fit_linear")
@@ -184,14 +187,10 @@ pub fn ml_pipeline(options: PipelineMlOptions) -> PipelineMl {
     ])
     .unwrap();
     let inference = Pipeline::new([
-        node(
-            f(&r, "demo.scale"),
-            ["features", "scaler"],
-            "features_scaled",
-        )
-        .name("scale")
-        .build()
-        .unwrap(),
+        node(f(&r, "demo.scale"), [input, "scaler"], "features_scaled")
+            .name("scale")
+            .build()
+            .unwrap(),
         node(
             f(&r, "demo.predict"),
             ["features_scaled", "model", "params:threshold"],
@@ -202,7 +201,30 @@ pub fn ml_pipeline(options: PipelineMlOptions) -> PipelineMl {
         .unwrap(),
     ])
     .unwrap();
+    (training, inference)
+}
+
+/// The demo project's [`pipelines`] on `train`, input `features`.
+pub fn ml_pipeline(options: PipelineMlOptions) -> PipelineMl {
+    let (training, inference) = pipelines("train", "features");
     PipelineMl::new(training, inference, "features", options).unwrap()
+}
+
+/// A `PipelineMl` whose training only fits the demo scaler (`train` to
+/// `scaler`) and whose inference, on input `features`, is `inference`.
+pub fn scaler_ml(inference: Pipeline) -> PipelineMl {
+    let training = Pipeline::new([node(f(&functions(), "demo.fit_scaler"), "train", "scaler")
+        .name("fit_scaler")
+        .build()
+        .unwrap()])
+    .unwrap();
+    PipelineMl::new(
+        training,
+        inference,
+        "features",
+        PipelineMlOptions::default(),
+    )
+    .unwrap()
 }
 
 /// `n` rows of two features and a target, deterministic.

@@ -7,15 +7,15 @@ mod tracking_support;
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-use support::{functions, ml_pipeline};
+use serde_json::{Value, json};
+use support::{functions, ml_pipeline, pipelines};
 use tandem_mlflow_client::RunStatus;
 use tandem_pipeline_core::{Pipeline, node};
-use tandem_pipeline_ml::{LogModelOptions, PipelineMl, PipelineMlOptions};
+use tandem_pipeline_ml::{LogModelOptions, PipelineMl, PipelineMlOptions, pipeline_ml_factory};
 use tandem_pipeline_model::save_options;
 use tandem_tracking::{MlflowConfig, log_pipeline_model, tags};
 use tracking_support::{
-    Project, assert_model_files, fresh_catalog, logged_models, python_model_info, runs,
+    Project, assert_model_files, fresh_catalog, logged_models, params, python_model_info, runs,
 };
 
 fn config(extra: &str) -> String {
@@ -36,13 +36,7 @@ fn a_training_run_logs_one_run_with_params_tags_and_one_model() {
     assert_eq!(run.info.status, RunStatus::Finished);
     assert_eq!(run.info.run_name, "training");
     // Training consumes params:l2 only; inference's threshold is not a run param.
-    let params: BTreeMap<_, _> = run
-        .data
-        .params
-        .iter()
-        .map(|p| (p.key.as_str(), p.value.as_str()))
-        .collect();
-    assert_eq!(params, BTreeMap::from([("l2", "0.1")]));
+    assert_eq!(params(run), BTreeMap::from([("l2", "0.1")]));
     assert_eq!(run.tag(tags::PIPELINE), Some("training"));
     assert_eq!(
         run.tag(tags::COMMAND),
@@ -97,7 +91,14 @@ fn the_model_name_and_signature_options_are_used() {
         },
         ..PipelineMlOptions::default()
     };
-    let ml = ml_pipeline(options);
+    let (name, info) = trained_model_info(&project, &ml_pipeline(options));
+    assert_eq!(name, "churn");
+    assert_eq!(info["inputs"], json!(null));
+}
+
+/// Runs `ml`'s training under the hook; the name of the model it logged
+/// to experiment `demo`, and what MLflow's Python client reads of it.
+fn trained_model_info(project: &Project, ml: &PipelineMl) -> (String, Value) {
     project
         .run(
             ml.training(),
@@ -106,83 +107,35 @@ fn the_model_name_and_signature_options_are_used() {
         .unwrap();
     let client = project.local_client();
     let models = logged_models(&client, "demo");
-    assert_eq!(models[0].info.name, "churn");
+    assert_eq!(models.len(), 1);
     let info = python_model_info(
         &client.tracking_uri(),
         &format!("models:/{}", models[0].info.model_id),
     );
-    assert_eq!(info["inputs"], json!(null));
+    (models[0].info.name.clone(), info)
 }
 
 /// Training whose `input_name` is an intermediate memory dataset: the
 /// runner releases it, yet the signature is still inferred from it
 /// (kedro-mlflow fails with "Data for MemoryDataset has not been saved yet").
 fn released_input_pipeline() -> PipelineMl {
-    let r = functions();
-    let f = |id: &str| r.get(id).cloned().unwrap();
-    let training = Pipeline::new([
-        node(f("builtin:identity"), "train", "examples")
-            .name("copy")
-            .build()
-            .unwrap(),
-        node(f("demo.fit_scaler"), "examples", "scaler")
-            .name("fit_scaler")
-            .build()
-            .unwrap(),
-        node(f("demo.scale"), ["examples", "scaler"], "scaled")
-            .name("scale_train")
-            .build()
-            .unwrap(),
-        node(
-            f("demo.fit_linear"),
-            ["scaled", "examples", "params:l2"],
-            "model",
-        )
-        .name("fit_linear")
-        .build()
-        .unwrap(),
-    ])
-    .unwrap();
-    let inference = Pipeline::new([
-        node(f("demo.scale"), ["examples", "scaler"], "features_scaled")
-            .name("scale")
-            .build()
-            .unwrap(),
-        node(
-            f("demo.predict"),
-            ["features_scaled", "model", "params:threshold"],
-            "predictions",
-        )
-        .name("predict")
-        .build()
-        .unwrap(),
-    ])
-    .unwrap();
-    PipelineMl::new(
-        training,
-        inference,
+    let (training, inference) = pipelines("examples", "examples");
+    let copy = Pipeline::new([node(
+        functions().get("builtin:identity").cloned().unwrap(),
+        "train",
         "examples",
-        PipelineMlOptions::default(),
     )
-    .unwrap()
+    .name("copy")
+    .build()
+    .unwrap()])
+    .unwrap();
+    pipeline_ml_factory((copy + training).unwrap(), inference, "examples").unwrap()
 }
 
 #[test]
 fn the_signature_comes_from_input_data_the_runner_released() {
     let project = Project::new();
-    let ml = released_input_pipeline();
-    project
-        .run(
-            ml.training(),
-            project.hook(&config(""), "training", Some(ml.clone())),
-        )
-        .unwrap();
-    let client = project.local_client();
-    let models = logged_models(&client, "demo");
-    let info = python_model_info(
-        &client.tracking_uri(),
-        &format!("models:/{}", models[0].info.model_id),
-    );
+    let (_, info) = trained_model_info(&project, &released_input_pipeline());
     assert_eq!(info["inputs"], json!(["x1", "x2", "y"]));
 }
 

@@ -23,7 +23,7 @@ use tandem_test_support::mlflow::{ADMIN, ADMIN_PASSWORD, auth_server, server};
 use tandem_tracking::{
     MlflowConfig, MlflowHook, TrackingContext, TrackingProject, register_datasets, tags,
 };
-use tracking_support::{assert_model_files, logged_models, python_model_info, runs};
+use tracking_support::{assert_model_files, logged_models, params, python_model_info, runs};
 
 /// A tracked project: its directory, `mlflow.yml` and credentials, and a
 /// catalog whose MLflow datasets share the hook's context.
@@ -152,13 +152,7 @@ fn a_training_run_logs_params_metrics_tags_and_a_registered_model() {
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
     assert_eq!(run.info.status, RunStatus::Finished);
-    let params: BTreeMap<_, _> = run
-        .data
-        .params
-        .iter()
-        .map(|p| (p.key.as_str(), p.value.as_str()))
-        .collect();
-    assert_eq!(params, BTreeMap::from([("l2", "0.1")]));
+    assert_eq!(params(run), BTreeMap::from([("l2", "0.1")]));
     assert_eq!(run.metric("accuracy"), Some(0.8));
     assert_eq!(run.tag(tags::PIPELINE), Some("training"));
     assert_eq!(run.tag(tags::VERSION), Some(env!("CARGO_PKG_VERSION")));

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{Int64Builder, ListBuilder};
+use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use ::parquet::basic::{Compression, Encoding};
+use ::parquet::file::metadata::ParquetMetaData;
+use ::parquet::file::properties::WriterVersion;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{
     ArrayRef, DictionaryArray, Float64Array, Int64Array, ListArray, RecordBatch, StringArray,
@@ -12,14 +15,10 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field};
 use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
-use parquet::basic::{Compression, Encoding};
-use parquet::file::metadata::ParquetMetaData;
-use parquet::file::properties::{WriterProperties, WriterVersion};
 use tandem_catalog::Dataset;
 use tandem_catalog::parquet::{ParquetBudget, read_bytes};
 use tandem_pipeline_core::Data;
+use tandem_test_support::parquet;
 
 use crate::common::{build, config, float_table, memory_path, mixed_table, try_build};
 
@@ -433,31 +432,7 @@ fn constant_columns_of_a_million_rows_load_with_every_codec() {
 fn page_headers_of_every_kind_are_read() {
     // v1 and v2 data pages, dictionaries, every codec, many pages, lists
     // and nulls: the page headers are all read before the reader's.
-    let mut lists = ListBuilder::new(Int64Builder::new());
-    for i in 0..5_000_i64 {
-        if i % 7 == 0 {
-            lists.append_null();
-        } else {
-            lists.values().append_slice(&[i, -i]);
-            lists.append(true);
-        }
-    }
-    let table = RecordBatch::try_from_iter([
-        (
-            "a",
-            Arc::new(Float64Array::from_iter(
-                (0..5_000).map(|i| (i % 3 != 0).then_some(f64::from(i))),
-            )) as ArrayRef,
-        ),
-        (
-            "c",
-            Arc::new(StringArray::from_iter_values(
-                (0..5_000).map(|i| format!("category {}", i % 10)),
-            )),
-        ),
-        ("i", Arc::new(lists.finish())),
-    ])
-    .unwrap();
+    let table = parquet::every_page_kind();
     for version in [WriterVersion::PARQUET_1_0, WriterVersion::PARQUET_2_0] {
         for compression in [
             Compression::UNCOMPRESSED,
@@ -465,17 +440,7 @@ fn page_headers_of_every_kind_are_read() {
             Compression::ZSTD(Default::default()),
             Compression::LZ4_RAW,
         ] {
-            let properties = WriterProperties::builder()
-                .set_writer_version(version)
-                .set_compression(compression)
-                .set_data_page_row_count_limit(500)
-                .set_write_batch_size(100)
-                .build();
-            let mut file = Vec::new();
-            let mut writer =
-                ArrowWriter::try_new(&mut file, table.schema(), Some(properties)).unwrap();
-            writer.write(&table).unwrap();
-            writer.close().unwrap();
+            let file = parquet::write(&table, parquet::paged(version, compression));
             let body = ParquetBudget::for_body(file.len());
             for budget in [ParquetBudget::FILE, body] {
                 let read = read_bytes(Bytes::from(file.clone()), "t", budget)

@@ -17,8 +17,7 @@ use std::time::Duration;
 use arrow_array::RecordBatch;
 use serde_json::{Value, json};
 use tandem_pipeline_core::{FunctionRegistry, Pipeline, node};
-use tandem_pipeline_ml::{PipelineMl, PipelineMlOptions};
-use tandem_pipeline_model::{PipelineModel, save_model, save_options};
+use tandem_pipeline_model::PipelineModel;
 use tandem_serving::{ServeConfig, Server};
 use tokio::sync::oneshot;
 
@@ -221,14 +220,8 @@ fn slow_functions() -> FunctionRegistry {
 /// A model whose one inference node sleeps for its `delay` parameter.
 pub fn slow_model(dir: &Path) -> Arc<PipelineModel> {
     let functions = slow_functions();
-    let function = |id: &str| functions.get(id).cloned().unwrap();
-    let training = Pipeline::new([node(function("demo.fit_scaler"), "train", "scaler")
-        .name("fit_scaler")
-        .build()
-        .unwrap()])
-    .unwrap();
     let inference = Pipeline::new([node(
-        function("demo.slow_scale"),
+        functions.get("demo.slow_scale").cloned().unwrap(),
         ["features", "scaler", "params:delay"],
         "scaled",
     )
@@ -236,24 +229,13 @@ pub fn slow_model(dir: &Path) -> Arc<PipelineModel> {
     .build()
     .unwrap()])
     .unwrap();
-    let ml = PipelineMl::new(
-        training,
-        inference,
-        "features",
-        PipelineMlOptions::default(),
-    )
-    .unwrap();
-    let project = tempfile::tempdir().unwrap();
-    let catalog = support::catalog(
-        project.path(),
-        &support::catalog_entries(),
-        &json!({"delay": 0.0}),
-        None,
-    );
-    support::write_raw(&catalog, 20);
-    support::train(&ml, &catalog);
     let path = dir.join("slow_model");
-    save_model(&ml, &catalog, &path, &save_options!()).unwrap();
+    support::save_trained(
+        &support::scaler_ml(inference),
+        &json!({"delay": 0.0}),
+        20,
+        &path,
+    );
     load(&path, &functions)
 }
 

@@ -8,6 +8,7 @@
     reason = "each test binary uses a different part of the helpers"
 )]
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -90,6 +91,15 @@ pub fn runs(client: &MlflowClient, experiment: &str) -> Vec<Run> {
     client
         .list_runs(&RunQuery::new([experiment.experiment_id]))
         .unwrap()
+}
+
+/// A run's params, by key.
+pub fn params(run: &Run) -> BTreeMap<&str, &str> {
+    run.data
+        .params
+        .iter()
+        .map(|p| (p.key.as_str(), p.value.as_str()))
+        .collect()
 }
 
 /// Every logged model of experiment `name`.
