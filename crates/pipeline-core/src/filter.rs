@@ -99,6 +99,11 @@ fn as_strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> 
 
 impl Pipeline {
     fn subset(&self, mask: &[bool]) -> Pipeline {
+        if mask.iter().all(|keep| *keep) {
+            // Everything kept (no filter, or filters that select all): the
+            // graph is immutable and shared, so the same one serves.
+            return self.clone();
+        }
         let nodes: Vec<_> = self
             .node_arcs()
             .iter()

@@ -6,6 +6,7 @@
 //! pipeline with a [`FunctionRegistry`] ([`PipelineSpec::to_pipeline`]).
 
 mod forms;
+pub mod keys;
 #[cfg(test)]
 mod tests;
 
@@ -307,6 +308,20 @@ impl NodeSpec {
     }
 }
 
+/// The YAML parser's resource limits for a document of `len` bytes. The
+/// parser's defaults (250,000 nodes, 1,000,000 events, 64 MiB of scalars)
+/// refuse a 100,000-node pipeline spec or catalog, so the limits grow with
+/// the text, which already holds every node and scalar: a document can
+/// only outgrow its text through aliases, whose limits stay the defaults.
+pub fn yaml_budget(len: usize) -> Option<serde_saphyr::Budget> {
+    let defaults = serde_saphyr::Budget::default();
+    let mut budget = defaults.clone();
+    budget.max_nodes = defaults.max_nodes.max(len);
+    budget.max_events = defaults.max_events.max(len.saturating_mul(4));
+    budget.max_total_scalar_bytes = defaults.max_total_scalar_bytes.max(len);
+    Some(budget)
+}
+
 /// Parses any spec-like YAML document with the spec settings (YAML 1.2
 /// booleans, leading-zero numbers kept as text); errors are
 /// [`Error::InvalidSpec`] with the file and line. Other crates use it for
@@ -318,6 +333,7 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(
     let options = serde_saphyr::options! {
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
+        budget: yaml_budget(text.len()),
     };
     serde_saphyr::from_str_with_options(text, options).map_err(|e| yaml_error(&e, file))
 }

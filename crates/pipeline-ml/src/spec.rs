@@ -9,10 +9,8 @@
 //!   log_model: {name: model}                         # optional
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use tandem_pipeline_core::spec::{parse_json, parse_yaml};
 use tandem_pipeline_core::{FunctionRegistry, PipelineSpec};
@@ -129,8 +127,8 @@ impl SpecDocument {
             })
         }
         // Peek at the top-level keys so errors come from the right schema.
-        let keys: BTreeMap<String, IgnoredAny> = read(text, file, json).unwrap_or_default();
-        if keys.contains_key("ml") {
+        let keys = tandem_pipeline_core::spec::keys::document_keys(text, json).unwrap_or_default();
+        if keys.contains("ml") {
             let doc: MlDocument = read(text, file, json)?;
             Ok(SpecDocument::Ml(Box::new(doc.ml)))
         } else {

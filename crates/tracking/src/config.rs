@@ -338,6 +338,7 @@ fn parse_layer(text: &str, path: &Path) -> Result<Layer, Error> {
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         strict_booleans: true,
+        budget: tandem_pipeline_core::spec::yaml_budget(text.len()),
     };
     let layer: Option<Layer> =
         serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::InvalidConfig {

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use tandem_pipeline_core::spec::keys::{key_of_line, top_level_keys};
+
 use crate::error::Error;
 
 /// OmegaConf reads YAML 1.1 as PyYAML's safe loader does, minus timestamps:
@@ -14,11 +16,12 @@ use crate::error::Error;
 /// error. Booleans need care: PyYAML's are `true`/`false`/`yes`/`no`/`on`/`off`
 /// in lower, Title or UPPER case, while serde-saphyr's YAML 1.1 mode also takes
 /// `y`/`n` and any casing (so `target: y` would become `true`).
-fn options(strict_booleans: bool) -> serde_saphyr::Options {
+fn options(strict_booleans: bool, len: usize) -> serde_saphyr::Options {
     serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
         legacy_octal_numbers: true,
         strict_booleans: strict_booleans,
+        budget: tandem_pipeline_core::spec::yaml_budget(len),
     }
 }
 
@@ -34,11 +37,11 @@ const YAML11_BOOLEANS: &[&str] = &[
 /// plain `yes` is a boolean and a quoted `'yes'` still a string: each such
 /// string takes the second reading's value.
 pub(crate) fn parse_yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
-    let strict: Value = serde_saphyr::from_str_with_options(text, options(true))?;
+    let strict: Value = serde_saphyr::from_str_with_options(text, options(true, text.len()))?;
     if !has_yaml11_boolean_word(&strict) {
         return Ok(strict);
     }
-    let lenient: Value = serde_saphyr::from_str_with_options(text, options(false))?;
+    let lenient: Value = serde_saphyr::from_str_with_options(text, options(false, text.len()))?;
     Ok(reconcile(strict, lenient))
 }
 
@@ -164,36 +167,6 @@ fn syntax_error(display: String, text: &str, err: &serde_saphyr::Error) -> Error
         entry,
         message: format!("invalid YAML: {message}"),
     }
-}
-
-/// Unindented `key:` lines, scanned from the text so they are known even when
-/// the YAML does not parse. Quoted keys are unquoted; comments, list items and
-/// document markers are skipped.
-fn top_level_keys(text: &str) -> Vec<(usize, String)> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| l.starts_with(|c: char| !c.is_whitespace() && !"#-{}[]%".contains(c)))
-        .filter_map(|(i, l)| key_of_line(l).map(|k| (i + 1, k)))
-        .collect()
-}
-
-/// The key a `key: value` line defines, if it looks like one.
-fn key_of_line(line: &str) -> Option<String> {
-    let line = line.trim_start();
-    let (key, rest) = match line.chars().next()? {
-        quote @ ('"' | '\'') => {
-            let close = line[1..].find(quote)? + 1;
-            (&line[1..close], &line[close + 1..])
-        }
-        _ => {
-            let colon = line
-                .match_indices(':')
-                .map(|(i, _)| i)
-                .find(|&i| line[i + 1..].is_empty() || line[i + 1..].starts_with([' ', '\t']))?;
-            (line[..colon].trim_end(), &line[colon..])
-        }
-    };
-    rest.trim_start().starts_with(':').then(|| key.to_owned())
 }
 
 /// Where each top-level key is defined, indexed once per file so that

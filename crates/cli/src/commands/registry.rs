@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use tandem_pipeline_core::suggest::{close_matches, close_matches_all};
 use tandem_pipeline_core::{Error, FunctionRegistry, PipelineSpec};
 use tandem_pipeline_ml::{AnyPipeline, SpecDocument};
@@ -17,13 +16,6 @@ use tandem_pipeline_ml::{AnyPipeline, SpecDocument};
 use crate::app::App;
 use crate::args::DEFAULT_PIPELINE;
 use crate::error::Failure;
-
-/// Only whether a document has a top-level `pipelines` key.
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(default)]
-    pipelines: Option<IgnoredAny>,
-}
 
 /// A spec file defining named pipelines.
 #[derive(Deserialize)]
@@ -170,14 +162,25 @@ fn spec_function_ids(doc: &SpecDocument) -> Vec<&str> {
     }
 }
 
-/// The named pipelines of one spec file.
+/// The named pipelines of one spec file, read and parsed once.
 fn read_spec_file(file: &Path) -> Result<Vec<(String, SpecDocument)>, Failure> {
-    let probe = tandem_pipeline_core::spec::read_document::<Probe>(file);
-    if let Ok(Probe {
-        pipelines: Some(IgnoredAny),
-    }) = probe
-    {
-        let named: PipelinesFile = tandem_pipeline_core::spec::read_document(file)?;
+    let label = file.display().to_string();
+    let text =
+        std::fs::read_to_string(file).map_err(|e| tandem_pipeline_core::Error::InvalidSpec {
+            file: Some(label.clone()),
+            line: None,
+            message: format!("cannot read the file: {e}"),
+        })?;
+    let json = file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let keys = tandem_pipeline_core::spec::keys::document_keys(&text, json).unwrap_or_default();
+    if keys.contains("pipelines") {
+        let named: PipelinesFile = if json {
+            tandem_pipeline_core::spec::parse_json(&text, Some(&label))?
+        } else {
+            tandem_pipeline_core::spec::parse_yaml(&text, Some(&label))?
+        };
         return Ok(named
             .pipelines
             .into_iter()
@@ -186,7 +189,7 @@ fn read_spec_file(file: &Path) -> Result<Vec<(String, SpecDocument)>, Failure> {
     }
     // Not a `pipelines:` file: a pipeline or `ml:` document, which the spec
     // parser reads or reports why it cannot, as `pipeline describe` does.
-    let spec = SpecDocument::from_path(file)?;
+    let spec = SpecDocument::parse(&text, Some(&label), json)?;
     let name = file
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())

@@ -103,6 +103,11 @@ impl PipelineBuilder {
             || !self.outputs.is_empty()
             || !self.parameters.is_empty()
             || self.namespace.is_some();
+        if !remap && self.tags.is_empty() {
+            // Nothing renamed or tagged: `base` is already validated, and
+            // validating the same nodes again would double the cost.
+            return Ok(base);
+        }
         let mut nodes: Vec<Arc<Node>> = if remap {
             let mapping = Mapping::new(&base, &self.inputs, &self.outputs, &self.parameters)?;
             let renamer = Renamer {

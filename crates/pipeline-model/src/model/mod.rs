@@ -70,6 +70,7 @@ fn from_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<
     let options = serde_saphyr::options! {
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
+        budget: tandem_pipeline_core::spec::yaml_budget(text.len()),
     };
     serde_saphyr::from_str_with_options(text, options).map_err(|e| invalid_model(path, e))
 }
