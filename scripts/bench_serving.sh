@@ -13,8 +13,8 @@ root=$PWD
 duration=${1:-10}
 target=${CARGO_TARGET_DIR:-$root/target}
 mlflow=$target/py-mlflow/bin/mlflow
-command -v wrk >/dev/null || { echo "wrk is not installed; skipping the serving benchmark" >&2; exit 0; }
-[ -x "$mlflow" ] || { echo "no MLflow venv at $target/py-mlflow (run the tests once); skipping" >&2; exit 0; }
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk): the serving benchmark needs it" >&2; exit 1; }
+[ -x "$mlflow" ] || { echo "no MLflow venv at $target/py-mlflow (run the tests once): the serving benchmark compares against it" >&2; exit 1; }
 
 cargo build --release -q -p churn
 churn=$target/release/churn
