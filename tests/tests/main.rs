@@ -13,6 +13,7 @@ mod models_embedded;
 mod models_serve;
 mod pyarrow_interop;
 mod run_demo;
+mod run_durable;
 mod run_filters;
 mod run_hostile;
 mod run_local;

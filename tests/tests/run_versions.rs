@@ -65,3 +65,63 @@ fn unknown_datasets_and_unsafe_versions_fail_the_run() {
         "{error}"
     );
 }
+
+/// A run's downstream node reads the version of an intermediate that the run
+/// itself saved, not a newer one an overlapping run saved meanwhile.
+#[test]
+fn a_run_reads_back_its_own_version_of_an_intermediate() {
+    let project = Project::new();
+    let catalog = project.read("conf/base/catalog.yml");
+    project.write(
+        "conf/base/catalog.yml",
+        &format!(
+            "{catalog}\nstamped:\n  type: json.JSONDataset\n  \
+             filepath: data/02_intermediate/stamped.json\n  versioned: true\n\
+             forwarded:\n  type: json.JSONDataset\n  \
+             filepath: data/03_primary/forwarded.json\n"
+        ),
+    );
+    project.write(
+        "versions.yml",
+        "nodes:\n  \
+         - {name: stamp, func: builtin:identity, inputs: 'params:report.title', outputs: stamped}\n  \
+         - {name: forward, func: builtin:identity, inputs: stamped, outputs: forwarded}\n",
+    );
+    let run = |title: &str| {
+        let params = format!("report.title={title}");
+        let args = [
+            "run",
+            "--spec",
+            "versions.yml",
+            "--json",
+            "--params",
+            &params,
+        ];
+        let run = project.tandem(args);
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout_json()["run_id"].as_str().unwrap().to_owned()
+    };
+
+    // Run B saves its version; moving it far ahead makes it newer than any
+    // version run A can pick, as if B had saved while A was running.
+    let b = run("B");
+    let versions = project.path("data/02_intermediate/stamped.json");
+    let newer = "2999-01-01T00.00.00.000Z";
+    std::fs::rename(versions.join(&b), versions.join(newer)).unwrap();
+
+    let a = run("A");
+    assert!(a.as_str() < newer, "{a}");
+    assert_eq!(project.read("data/03_primary/forwarded.json"), "\"A\"");
+    assert_eq!(
+        project.read(&format!(
+            "data/02_intermediate/stamped.json/{a}/stamped.json"
+        )),
+        "\"A\""
+    );
+    assert_eq!(
+        project.read(&format!(
+            "data/02_intermediate/stamped.json/{newer}/stamped.json"
+        )),
+        "\"B\""
+    );
+}

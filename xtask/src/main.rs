@@ -136,7 +136,15 @@ fn kedro_side_by_side() -> Result<(), String> {
 /// release process, beside `kedro run` on the same chain (scripts/bench_run.py).
 fn whole_process_run(kedro_bin: &Path) -> Result<(), String> {
     let root = workspace_root();
-    cargo(&["build", "--release", "--quiet", "-p", "tandem-cli", "--bin", "tandem"])?;
+    cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "tandem-cli",
+        "--bin",
+        "tandem",
+    ])?;
     let tandem = python::target_dir().join("release").join("tandem");
     let status = Command::new(kedro_bin.join("python"))
         .arg(root.join("scripts/bench_run.py"))
@@ -144,7 +152,12 @@ fn whole_process_run(kedro_bin: &Path) -> Result<(), String> {
         .arg(&tandem)
         .arg("--kedro")
         .arg(kedro_bin.join("kedro"))
-        .args(["--sizes", "1000,10000,100000,1000000", "--kedro-sizes", "1000"])
+        .args([
+            "--sizes",
+            "1000,10000,100000,1000000",
+            "--kedro-sizes",
+            "1000",
+        ])
         .status()
         .map_err(|e| format!("scripts/bench_run.py ({e})"))?;
     if status.success() {

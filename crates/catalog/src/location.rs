@@ -3,9 +3,11 @@
 //! Plain paths and `file://` URLs are local files, relative paths resolved
 //! against the project root; `memory://` is a process-wide in-memory store;
 //! `s3://`, `gs://`, `az://` and `http(s)://` need the matching cargo
-//! feature. Every write is atomic: local writes go to a staged file that is
-//! renamed into place, object-store writes are a single PUT or a multipart
-//! upload that only becomes visible when completed.
+//! feature. Every write is atomic: local writes are durable ones through
+//! [`tandem_io::durable`] (a staged file, fsynced, renamed into place, the
+//! directory fsynced; object_store's own local writes do not fsync), and
+//! object-store writes are a single PUT or a multipart upload that only
+//! becomes visible when completed.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -35,6 +37,8 @@ pub struct Location {
     url: String,
     /// The URL prefix before `path` (`s3://bucket/`, `/` for local files).
     base: String,
+    /// The file on disk, for local locations: writes bypass the store.
+    local: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Location {
@@ -88,6 +92,7 @@ impl Location {
                 path: parse_object_path(filepath, rest)?,
                 url: filepath.to_owned(),
                 base: "memory://".to_owned(),
+                local: None,
             }),
             _ => crate::backends::remote(scheme, filepath, credentials),
         }
@@ -104,6 +109,7 @@ impl Location {
             path,
             url,
             base,
+            local: None,
         }
     }
 
@@ -128,6 +134,7 @@ impl Location {
             url: format!("/{object_path}"),
             path: object_path,
             base: "/".to_owned(),
+            local: Some(absolute),
         })
     }
 
@@ -161,6 +168,7 @@ impl Location {
             url: format!("{}{path}", self.base),
             path,
             base: self.base.clone(),
+            local: self.local.as_ref().map(|p| p.join(segment)),
         })
     }
 
@@ -191,6 +199,27 @@ impl Location {
     }
 
     fn put(&self, payload: Bytes, mode: PutMode) -> Result<(), Error> {
+        if let Some(file) = &self.local {
+            let written = match mode {
+                PutMode::Create => tandem_io::durable::write_new(file, &payload),
+                _ => tandem_io::durable::write_file(file, &payload),
+            };
+            return written.map_err(|e| {
+                let source = if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    object_store::Error::AlreadyExists {
+                        path: self.url.clone(),
+                        source: Box::new(e),
+                    }
+                } else {
+                    // The same kind (`storage`) as the store's own errors.
+                    object_store::Error::Generic {
+                        store: "LocalFileSystem",
+                        source: Box::new(e),
+                    }
+                };
+                self.storage("write", source)
+            });
+        }
         let store = Arc::clone(&self.store);
         let path = self.path.clone();
         let result = block_on(async move {
@@ -326,5 +355,35 @@ mod tests {
             let shared = Location::resolve("../shared/data.csv", project, None).unwrap();
             assert_eq!(shared.url(), "/p/shared/data.csv");
         }
+    }
+
+    #[test]
+    fn local_writes_are_staged_and_clean_up_after_dead_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let loc = Location::resolve("out/x.csv", dir.path(), None).unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        // pid_max is at most 2^22, so this pid belongs to no process.
+        let dead = out.join(".x.csv.tandem-4194999-1f");
+        let live = out.join(format!(".x.csv.tandem-{}-1f", std::process::id()));
+        std::fs::write(&dead, b"half").unwrap();
+        std::fs::write(&live, b"half").unwrap();
+        loc.write(Bytes::from_static(b"a,b\n")).unwrap();
+        assert_eq!(std::fs::read(out.join("x.csv")).unwrap(), b"a,b\n");
+        assert!(!dead.exists(), "a dead writer's staged file is removed");
+        assert!(live.exists(), "a live writer's staged file is kept");
+        let err = loc.write_new(Bytes::from_static(b"c")).unwrap_err();
+        assert_eq!(err.kind(), "version_exists", "{err}");
+        let entries = std::fs::read_dir(&out).unwrap().count();
+        assert_eq!(entries, 2, "only x.csv and the live staged file remain");
+        let child = Location::resolve("out", dir.path(), None)
+            .unwrap()
+            .child("v1")
+            .unwrap()
+            .child("x.csv")
+            .unwrap();
+        child.write_new(Bytes::from_static(b"v")).unwrap();
+        assert_eq!(std::fs::read(out.join("v1/x.csv")).unwrap(), b"v");
+        assert_eq!(child.read().unwrap().as_ref(), b"v");
     }
 }

@@ -15,8 +15,18 @@ use crate::versioning::{Version, generate_timestamp, validate_version};
 pub struct FileTarget {
     location: Location,
     version: Option<Version>,
+    versions: Mutex<Resolved>,
+}
+
+/// The versions this target has settled on, Kedro's `_version_cache`.
+#[derive(Debug, Default)]
+struct Resolved {
+    /// The unpinned load version, fixed by the first load or by a save: later
+    /// loads use it rather than the newest on the store, so a run reads the
+    /// version it saved even when an overlapping run has saved a newer one.
+    load: Option<String>,
     /// The version the last save wrote, reported by [`FileTarget::current_location`].
-    saved: Mutex<Option<String>>,
+    saved: Option<String>,
 }
 
 impl FileTarget {
@@ -28,7 +38,7 @@ impl FileTarget {
         Ok(FileTarget {
             location,
             version,
-            saved: Mutex::new(None),
+            versions: Mutex::default(),
         })
     }
 
@@ -37,7 +47,7 @@ impl FileTarget {
         FileTarget {
             location,
             version: None,
-            saved: Mutex::new(None),
+            versions: Mutex::default(),
         }
     }
 
@@ -73,20 +83,40 @@ impl FileTarget {
         Ok(latest)
     }
 
-    /// Where a load reads: the pinned version, else the newest one.
-    pub fn load_location(&self) -> Result<Location, Error> {
+    fn resolved(&self) -> std::sync::MutexGuard<'_, Resolved> {
+        // The guarded values are plain strings, consistent after any panic.
+        self.versions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The version a load reads: the pinned one; else the one this target
+    /// last saved or loaded; else the newest on the store, which is then kept
+    /// for later loads (Kedro caches it the same way until a save or release).
+    pub fn load_version(&self) -> Result<Option<String>, Error> {
         let Some(version) = &self.version else {
-            return Ok(self.location.clone());
+            return Ok(None);
         };
-        let resolved = match &version.load {
-            Some(pinned) => pinned.clone(),
-            None => self
-                .latest_version()?
-                .ok_or_else(|| Error::VersionNotFound {
-                    path: format!("{}/*/{}", self.location.url(), self.location.basename()),
-                })?,
-        };
-        self.versioned(&resolved)
+        if let Some(pinned) = &version.load {
+            return Ok(Some(pinned.clone()));
+        }
+        if let Some(kept) = self.resolved().load.clone() {
+            return Ok(Some(kept));
+        }
+        let latest = self
+            .latest_version()?
+            .ok_or_else(|| Error::VersionNotFound {
+                path: format!("{}/*/{}", self.location.url(), self.location.basename()),
+            })?;
+        // Two threads racing on a first load may both list; the first to
+        // store wins so every load of this target agrees on one version.
+        Ok(Some(self.resolved().load.get_or_insert(latest).clone()))
+    }
+
+    /// Where a load reads: see [`FileTarget::load_version`].
+    pub fn load_location(&self) -> Result<Location, Error> {
+        match self.load_version()? {
+            Some(version) => self.versioned(&version),
+            None => Ok(self.location.clone()),
+        }
     }
 
     /// Reads the bytes a load should see.
@@ -101,16 +131,36 @@ impl FileTarget {
     }
 
     /// Writes atomically; a versioned save goes to the save version (the
-    /// run's, or a fresh timestamp) and never overwrites an existing one.
+    /// run's, or a fresh timestamp) and never overwrites an existing one, so
+    /// two runs that picked the same version fail loudly instead of one
+    /// silently replacing the other's data.
+    ///
+    /// After a save, unpinned loads read the version just written. Kedro
+    /// gets there by listing the store again after the save and caching the
+    /// newest; taking the saved version directly closes the window in which
+    /// an overlapping run's newer save would be picked up instead.
     pub fn write(&self, payload: Bytes) -> Result<(), Error> {
         let Some(version) = &self.version else {
             return self.location.write(payload);
         };
+        // Kedro clears its version cache before a save: a failed save leaves
+        // no stale load version behind.
+        self.resolved().load = None;
         let save = version.save.clone().unwrap_or_else(generate_timestamp);
         let target = self.versioned(&save)?;
         target.write_new(payload)?;
-        *self.saved.lock().unwrap_or_else(|p| p.into_inner()) = Some(save);
+        let mut resolved = self.resolved();
+        resolved.saved = Some(save.clone());
+        resolved.load = Some(save);
         Ok(())
+    }
+
+    /// Forgets the load version kept by [`FileTarget::load_version`], as
+    /// Kedro's `release` clears its version cache: the next unpinned load
+    /// looks for the newest version again. The saved version is still
+    /// reported by [`FileTarget::current_location`].
+    pub fn release(&self) {
+        self.resolved().load = None;
     }
 
     /// Whether a load would find data.
@@ -124,7 +174,7 @@ impl FileTarget {
 
     /// The version the last save wrote, if any.
     pub fn saved_version(&self) -> Option<String> {
-        self.saved.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.resolved().saved.clone()
     }
 
     /// The file of the version last saved, or else the one a load would read.

@@ -4,18 +4,51 @@
 //! `<filepath>/<version>/<basename of filepath>`. Versions are UTC timestamps
 //! `YYYY-MM-DDThh.mm.ss.sssZ`, so the lexicographically greatest is the newest.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use crate::error::Error;
 use crate::location::unsafe_reason;
 
+/// The millisecond of the last timestamp this process handed out.
+static LAST_MILLIS: AtomicI64 = AtomicI64::new(i64::MIN);
+
 /// A new save version, Kedro's `generate_timestamp()`: UTC, millisecond precision.
+///
+/// Unlike Kedro's, it never returns the same value twice in a process: two
+/// catalogs (two runs) created in the same millisecond would otherwise share
+/// a save version and the second save of a versioned dataset would fail. A
+/// call in a millisecond already used takes the next one, so values stay in
+/// Kedro's format and in time order, running ahead of the clock only while
+/// more than a thousand are asked for per second. Separate processes can
+/// still pick the same value; the create-only save of a versioned file
+/// ([`crate::FileTarget::write`]) then refuses the second one.
 ///
 /// ```
 /// let v = tandem_catalog::generate_timestamp();
 /// assert_eq!(v.len(), "2026-11-27T03.22.14.996Z".len());
 /// assert!(v.ends_with('Z'));
+/// assert!(tandem_catalog::generate_timestamp() > v);
 /// ```
 pub fn generate_timestamp() -> String {
-    chrono::Utc::now()
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut last = LAST_MILLIS.load(Ordering::Relaxed);
+    let millis = loop {
+        // Also keeps the order if the wall clock steps back.
+        let next = now.max(last.saturating_add(1));
+        match LAST_MILLIS.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(current) => last = current,
+        }
+    };
+    format_millis(millis)
+}
+
+/// Kedro's `%Y-%m-%dT%H.%M.%S.%fZ` truncated to milliseconds.
+fn format_millis(millis: i64) -> String {
+    // Out of chrono's range only after the year 262143; the clock's own
+    // reading is the best fallback there is.
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_else(chrono::Utc::now)
         .format("%Y-%m-%dT%H.%M.%S%.3fZ")
         .to_string()
 }
@@ -72,6 +105,32 @@ mod tests {
         assert_eq!(bytes[13], b'.');
         assert_eq!(bytes[19], b'.');
         assert_eq!(bytes[23], b'Z');
+    }
+
+    #[test]
+    fn timestamps_never_repeat_in_a_process() {
+        // Far more calls than fit in one millisecond, from several threads.
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                std::thread::spawn(|| (0..500).map(|_| generate_timestamp()).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in threads {
+            let batch = t.join().unwrap();
+            assert!(batch.windows(2).all(|w| w[0] < w[1]), "in order per thread");
+            all.extend(batch);
+        }
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), count, "no timestamp handed out twice");
+    }
+
+    #[test]
+    fn formatted_milliseconds_match_kedro() {
+        assert_eq!(format_millis(1_795_749_734_996), "2026-11-27T03.22.14.996Z");
+        assert_eq!(format_millis(1_795_749_734_000), "2026-11-27T03.22.14.000Z");
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //!   a dataset version) may be joined to a root: lexical rules (no absolute
 //!   paths, `..`, backslashes, drive prefixes, NUL bytes or URLs) and, on
 //!   disk, symlinks resolved and checked to stay inside the root.
+//! - [`durable`]: local writes that survive a crash (staged, fsynced,
+//!   renamed, directory fsynced) and the cleanup of what killed writers
+//!   left behind.
 //!
 //! ```
 //! use tandem_io::{block_on, paths};
@@ -18,6 +21,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod durable;
 pub mod paths;
 mod runtime;
 

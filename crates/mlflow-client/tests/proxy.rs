@@ -46,6 +46,7 @@ struct Shared {
     mix: FaultMix,
     canned: Vec<Canned>,
     rng: AtomicU64,
+    retry_after: AtomicU64,
     stop: AtomicBool,
     heads: Mutex<Vec<String>>,
     faults: Mutex<Vec<Fault>>,
@@ -65,6 +66,7 @@ impl Proxy {
             mix,
             canned,
             rng: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(port)),
+            retry_after: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             heads: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
@@ -85,6 +87,11 @@ impl Proxy {
 
     pub(crate) fn uri(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The `Retry-After` (seconds) the 503s ask for from now on (0 at first).
+    pub(crate) fn set_retry_after(&self, seconds: u64) {
+        self.shared.retry_after.store(seconds, Ordering::SeqCst);
     }
 
     /// Request lines and headers seen so far.
@@ -207,7 +214,7 @@ fn serve(s: &Shared, conn: TcpStream) {
             &mut conn,
             503,
             "text/html",
-            "Retry-After: 0\r\n",
+            &format!("Retry-After: {}\r\n", s.retry_after.load(Ordering::SeqCst)),
             "<html><body><h1>503 Service Unavailable</h1></body></html>",
         ),
         Fault::TooMany => respond(

@@ -170,8 +170,10 @@ fn a_versioned_artifact_contributes_exactly_the_version_this_run_saved() {
         v2_bytes
     );
 
-    // The packed model predicts with the first run's fit (an unpinned
-    // load of the first catalog would read the latest version).
+    // The packed model predicts with the first run's fit: what a catalog
+    // pinned to v1 computes, and what the first run's own catalog computes
+    // (a run reads back the version it saved), unlike a fresh catalog,
+    // which reads the latest.
     let mut options =
         tandem_catalog::CatalogOptions::new(tandem_catalog::DatasetRegistry::with_builtins());
     options
@@ -192,7 +194,8 @@ fn a_versioned_artifact_contributes_exactly_the_version_this_run_saved() {
         .predict(first.load("features").unwrap(), &no_params(), None)
         .unwrap();
     assert_eq!(batch(&out), batch(&in_process(&ml, &pinned)));
-    assert_ne!(batch(&out), batch(&in_process(&ml, &first)));
+    assert_eq!(batch(&out), batch(&in_process(&ml, &first)));
+    assert_ne!(batch(&out), batch(&in_process(&ml, &fresh)));
 }
 
 #[test]

@@ -13,7 +13,10 @@
 //!   when the owning process dies;
 //! - [`http`]: a minimal HTTP/1.1 client for those loopback servers;
 //! - [`memory`]: peak memory of a child process, or of a test run alone in
-//!   a process of its own.
+//!   a process of its own;
+//! - [`gate`]: a gate slow code under test blocks at until the test opens
+//!   it, counting arrivals, so tests check orderings of events rather than
+//!   elapsed times.
 //!
 //! Behind features:
 //!
@@ -35,6 +38,7 @@
 //! # }
 //! ```
 
+pub mod gate;
 pub mod http;
 pub mod memory;
 pub mod mlflow;

@@ -59,8 +59,10 @@ impl std::fmt::Debug for TrackingProject {
 /// What the hook keeps between callbacks of one run.
 #[derive(Default)]
 struct RunState {
-    /// The `input_name` data as the run last loaded or saved it: the
-    /// runner may release that dataset before the signature is inferred.
+    /// What the signature and input example need of the `input_name` data
+    /// as the run last loaded or saved it (see `signature_sample`): the
+    /// runner may release that dataset before they are inferred, and the
+    /// whole table would stay in memory for the rest of the run.
     input: Option<Data>,
 }
 
@@ -217,21 +219,29 @@ impl MlflowHook {
             .is_some_and(|ml| ml.input_name() == dataset)
             && self.context.active().is_some()
         {
-            self.state().input = Some(data.clone());
+            let sample =
+                tandem_pipeline_model::model::signature_sample(data, self.save.example_rows);
+            self.state().input = Some(sample);
         }
     }
 
     fn finish(&self, active: &ActiveRun, run: &RunInfo<'_>) -> Result<(), Error> {
         if let Some(ml) = &self.ml {
-            let input = self.state().input.take();
-            restore_input(run.catalog, ml.input_name(), input)?;
+            // The captured sample, not the catalog's dataset: the runner may
+            // have released an in-memory input, and reloading a persisted one
+            // would read the whole table again (kedro-mlflow fails on the
+            // first and does the second).
+            let save = SaveOptions {
+                input: self.state().input.take(),
+                ..self.save.clone()
+            };
             log_pipeline_model(
                 &active.client,
                 &active.experiment_id,
                 Some(&active.run_id),
                 ml,
                 run.catalog,
-                &self.save,
+                &save,
             )?;
         }
         active.client.end_run(&active.run_id, RunStatus::Finished)?;
@@ -321,25 +331,4 @@ fn parameter_json(catalog: &DataCatalog, name: &str) -> Result<Value, Error> {
         Some(Ok(value)) => Ok(value),
         _ => Ok(Value::String(format!("<{}>", data.type_name()))),
     }
-}
-
-/// Puts the captured `input_name` data back when the runner released an
-/// in-memory dataset holding it, so the signature and input example are
-/// inferred from what training used (kedro-mlflow fails here instead).
-fn restore_input(
-    catalog: &DataCatalog,
-    input_name: &str,
-    input: Option<Data>,
-) -> Result<(), Error> {
-    let Some(data) = input else {
-        return Ok(());
-    };
-    match catalog.get(input_name)? {
-        Some(dataset) if dataset.is_ephemeral() && !catalog.exists(input_name)? => {
-            catalog.save(input_name, data)?;
-        }
-        Some(_) => {}
-        None => catalog.insert_data(input_name, data),
-    }
-    Ok(())
 }

@@ -49,8 +49,12 @@ pub fn log_pipeline_model(
 ) -> Result<LoggedPipelineModel, Error> {
     let log_options = &ml.options().log_model;
     check_registry(client, log_options)?;
+    // Named after this process, so the next log removes what a killed one
+    // left (a model copy, often the size of the embedded executable) and
+    // never what a live one is still uploading.
+    let _ = tandem_io::durable::clean_temp_leftovers(&std::env::temp_dir(), "tandem-model");
     let tmp = tempfile::Builder::new()
-        .prefix("tandem-model-")
+        .prefix(&tandem_io::durable::temp_prefix("tandem-model"))
         .tempdir()
         .map_err(Error::io("create", &std::env::temp_dir()))?;
     let dir = tmp.path().join("model");

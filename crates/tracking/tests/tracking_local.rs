@@ -158,6 +158,48 @@ fn a_failing_node_ends_the_run_failed_with_the_error() {
     assert!(tag.contains("cursed"), "{tag} / {err}");
 }
 
+/// A dataset whose load panics (a bug in a project's dataset type).
+#[derive(Debug)]
+struct PanickingDataset;
+
+impl tandem_catalog::Dataset for PanickingDataset {
+    fn load(&self) -> Result<tandem_pipeline_core::Data, tandem_catalog::Error> {
+        panic!("the reader has a bug")
+    }
+    fn save(&self, _: tandem_pipeline_core::Data) -> Result<(), tandem_catalog::Error> {
+        Ok(())
+    }
+    fn exists(&self) -> Result<bool, tandem_catalog::Error> {
+        Ok(true)
+    }
+    fn describe(&self) -> tandem_catalog::DatasetDescription {
+        tandem_catalog::DatasetDescription::default()
+    }
+}
+
+#[test]
+fn a_panicking_dataset_ends_the_run_failed_not_running() {
+    let project = Project::new();
+    project
+        .catalog
+        .insert("train", std::sync::Arc::new(PanickingDataset));
+    let pipeline =
+        Pipeline::new([node(failing, "train", "out").name("reads").build().unwrap()]).unwrap();
+    let err = project
+        .run(&pipeline, project.hook(&config(""), "__default__", None))
+        .unwrap_err();
+    assert_eq!(
+        err.failure().unwrap().cause.kind(),
+        "dataset_panicked",
+        "{err}"
+    );
+    let runs = runs(&project.local_client(), "demo");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].info.status, RunStatus::Failed);
+    let tag = runs[0].tag(tags::ERROR).unwrap();
+    assert!(tag.contains("reader has a bug"), "{tag}");
+}
+
 #[test]
 fn a_model_that_cannot_be_packed_fails_the_run() {
     let project = Project::new();

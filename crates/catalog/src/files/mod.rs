@@ -147,6 +147,10 @@ impl<F: FileFormat> Dataset for FileDataset<F> {
         self.target.exists()
     }
 
+    fn release(&self) {
+        self.target.release();
+    }
+
     fn describe(&self) -> DatasetDescription {
         DatasetDescription {
             type_name: F::TYPE_NAME.to_owned(),

@@ -154,19 +154,66 @@ impl ArtifactRepo {
     }
 }
 
-/// Writes a download to a hidden sibling first and renames it into place,
-/// so an interrupted transfer never leaves a truncated file under its name.
-pub(crate) fn partial_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!(".{name}.{:08x}.partial", fastrand::u32(..)))
+/// A download goes to a hidden staged sibling first (named after this
+/// process, so the next download of `dest` removes what a killed one left),
+/// and [`publish_partial`] moves it into place, so an interrupted transfer
+/// never leaves a truncated file under its name.
+pub(crate) fn partial_path(dest: &Path) -> Result<PathBuf> {
+    tandem_io::durable::create_staging_file(dest).map_err(|e| Error::io(dest, e))
+}
+
+/// Durably publishes a finished download: the staged file is fsynced, renamed
+/// onto `dest` and the directory fsynced. Blocking, but two fsyncs of one
+/// file are what the transfer waits for anyway.
+pub(crate) async fn publish_partial(
+    file: tokio::fs::File,
+    partial: &Path,
+    dest: &Path,
+) -> Result<()> {
+    let synced = file.sync_all().await.map_err(|e| Error::io(partial, e));
+    drop(file);
+    let published = synced.and_then(|()| {
+        tandem_io::durable::rename_durably(partial, dest).map_err(|e| Error::io(dest, e))
+    });
+    if published.is_err() {
+        let _ = std::fs::remove_file(partial);
+    }
+    published
 }
 
 pub(crate) fn create_parent(path: &Path) -> Result<()> {
     match path.parent() {
         Some(parent) => std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e)),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn downloads_are_staged_and_clean_up_after_dead_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("model/m.bin");
+        create_parent(&dest).unwrap();
+        // pid_max is at most 2^22, so no process has this pid.
+        let dead = dir.path().join("model/.m.bin.tandem-4194999-1");
+        std::fs::write(&dead, b"half").unwrap();
+        let partial = partial_path(&dest).unwrap();
+        assert!(!dead.exists(), "a dead download's partial file is removed");
+        let published = tandem_io::block_on({
+            let (partial, dest) = (partial.clone(), dest.clone());
+            async move {
+                let mut file = tokio::fs::File::create(&partial).await.unwrap();
+                file.write_all(b"bytes").await.unwrap();
+                publish_partial(file, &partial, &dest).await
+            }
+        })
+        .unwrap();
+        published.unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"bytes");
+        assert!(!partial.exists());
     }
 }

@@ -12,7 +12,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-use super::{Transfer, create_parent, partial_path};
+use super::{Transfer, create_parent, partial_path, publish_partial};
 use crate::error::{Error, ErrorCode, Result};
 use crate::types::FileInfo;
 
@@ -175,7 +175,7 @@ impl ObjectRepo {
             .await
             .map_err(|e| self.storage_error(rel, e))?;
         create_parent(dest)?;
-        let partial = partial_path(dest);
+        let partial = partial_path(dest)?;
         let mut file = tokio::fs::File::create(&partial)
             .await
             .map_err(|e| Error::io(&partial, e))?;
@@ -194,12 +194,11 @@ impl ObjectRepo {
         }
         .await;
         if let Err(e) = copied {
+            drop(file);
             let _ = tokio::fs::remove_file(&partial).await;
             return Err(e);
         }
-        tokio::fs::rename(&partial, dest)
-            .await
-            .map_err(|e| Error::io(dest, e))
+        publish_partial(file, &partial, dest).await
     }
 
     pub(crate) async fn list(&self, rel: &str) -> Result<Vec<FileInfo>> {

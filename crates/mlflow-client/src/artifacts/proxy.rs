@@ -12,7 +12,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use url::Url;
 
-use super::{Transfer, create_parent, partial_path};
+use super::{Transfer, create_parent, partial_path, publish_partial};
 use crate::config::Multipart;
 use crate::error::{Error, ErrorCode, Result};
 use crate::http::{Http, read_json, transport};
@@ -250,7 +250,7 @@ impl ProxyRepo {
                 .http
                 .send(self.http.request(Method::GET, url.clone()), &endpoint)
                 .await?;
-            let partial = partial_path(dest);
+            let partial = partial_path(dest)?;
             let mut file = tokio::fs::File::create(&partial)
                 .await
                 .map_err(|e| Error::io(&partial, e))?;
@@ -269,12 +269,11 @@ impl ProxyRepo {
             }
             .await;
             if let Err(failure) = written {
+                drop(file);
                 let _ = tokio::fs::remove_file(&partial).await;
                 return Err(failure);
             }
-            tokio::fs::rename(&partial, dest)
-                .await
-                .map_err(|e| Error::io(dest, e))?;
+            publish_partial(file, &partial, dest).await?;
             Ok(())
         })
         .await

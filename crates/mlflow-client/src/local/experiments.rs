@@ -176,7 +176,7 @@ impl Experiments for LocalStore {
         }
         let active = self.root.join(id);
         if dir != active {
-            std::fs::rename(&dir, &active).map_err(|e| Error::io(&active, e))?;
+            tandem_io::durable::rename_durably(&dir, &active).map_err(|e| Error::io(&active, e))?;
         }
         meta::write(
             &active.join("meta.yaml"),

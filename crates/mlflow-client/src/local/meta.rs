@@ -77,18 +77,7 @@ pub(crate) fn render(fields: &[(&str, Yaml<'_>)]) -> String {
 /// Writes `contents` to `path` through a temporary sibling and a rename, so
 /// readers (MLflow's UI polling the directory) never see a half-written file.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{:016x}.tmp", fastrand::u64(..)));
-    std::fs::write(&tmp, contents).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    tandem_io::durable::write_file(path, contents).map_err(|e| Error::io(path, e))
 }
 
 /// Writes a `meta.yaml`.

@@ -118,13 +118,28 @@ impl EmbeddedExecutable {
         let dir = cache_dir().join(&self.sha256);
         let cached = dir.join(name);
         if !cached.exists() {
-            std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
-            // Copied under a temporary name, so a concurrent reader never
-            // runs half a file.
-            let partial = dir.join(format!(".partial-{:016x}", fastrand::u64(..)));
-            std::fs::copy(verified, &partial).map_err(Error::io("copy", verified))?;
-            make_executable(&partial)?;
-            std::fs::rename(&partial, &cached).map_err(Error::io("rename into", &cached))?;
+            // Copied under a staged name, so a concurrent reader never runs
+            // half a file, and fsynced before the rename, so a crash cannot
+            // leave an empty file that later runs would trust.
+            let partial = tandem_io::durable::create_staging_file(&cached)
+                .map_err(Error::io("create", &dir))?;
+            let copied = std::fs::copy(verified, &partial)
+                .map_err(Error::io("copy", verified))
+                .and_then(|_| make_executable(&partial))
+                .and_then(|()| {
+                    std::fs::File::open(&partial)
+                        .and_then(|f| f.sync_all())
+                        .map_err(Error::io("sync", &partial))
+                })
+                .and_then(|()| {
+                    tandem_io::durable::rename_durably(&partial, &cached)
+                        .map_err(Error::io("rename into", &cached))
+                });
+            if copied.is_err() {
+                // Best effort: the copy's error matters more than leftovers.
+                let _ = std::fs::remove_file(&partial);
+            }
+            copied?;
         }
         Ok(cached)
     }

@@ -26,6 +26,7 @@ mod mlmodel;
 mod pyfunc;
 mod pyjson;
 mod read;
+mod sample;
 mod signature;
 mod signature_text;
 mod write;
@@ -39,6 +40,7 @@ pub use executable::{BUILD_TARGET, EmbeddedExecutable};
 pub use mlmodel::{ExampleInfo, FORMAT_VERSION, FieldText, MlModel, TandemFlavor};
 pub use pyfunc::{PYFUNC_FLAVOR, PYTHON_VERSION};
 pub(crate) use read::ModelFiles;
+pub use sample::signature_sample;
 pub use signature::{
     ColSpec, ColType, ParamSpec, Property, infer_inputs, infer_param, infer_schema,
 };

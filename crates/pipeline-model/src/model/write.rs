@@ -48,6 +48,11 @@ pub struct SaveOptions {
     /// How many rows of the input go into the input example; 0 logs no
     /// example (an explicit `input_example` option is still written).
     pub example_rows: usize,
+    /// The data to infer the signature and input example from, instead of
+    /// the `input_name` data in the catalog: what a tracked run captured
+    /// while training ran (a [`signature_sample`](crate::model::signature_sample)),
+    /// so the save neither keeps nor reloads the whole table.
+    pub input: Option<Data>,
 }
 
 impl SaveOptions {
@@ -61,6 +66,7 @@ impl SaveOptions {
             executable: None,
             registry: DatasetRegistry::with_builtins(),
             example_rows: 5,
+            input: None,
         }
     }
 }
@@ -98,7 +104,10 @@ pub fn save_model(
         .copy_mode
         .resolve(datasets.iter().map(String::as_str))?;
     let artifacts = extract_artifacts(ml, catalog)?;
-    let input = input_data(ml, catalog)?;
+    let input = match &options.input {
+        Some(input) => Some(input.clone()),
+        None => input_data(ml, catalog)?,
+    };
     let staging = staging_dir(dir)?;
     let written =
         write_model(ml, &artifacts, input.as_ref(), &staging, options).and_then(|model| {
@@ -126,29 +135,27 @@ fn refuse_non_empty(dir: &Path) -> Result<(), Error> {
 }
 
 fn staging_dir(dir: &Path) -> Result<PathBuf, Error> {
-    let name = dir
-        .file_name()
-        .ok_or_else(|| invalid_model(dir, "the model directory needs a name"))?;
+    if dir.file_name().is_none() {
+        return Err(invalid_model(dir, "the model directory needs a name"));
+    }
     let parent = dir
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
-    let staging = parent.join(format!(
-        ".{}.tmp-{:016x}",
-        name.to_string_lossy(),
-        fastrand::u64(..)
-    ));
-    std::fs::create_dir(&staging).map_err(Error::io("create", &staging))?;
-    Ok(staging)
+    // Named after `dir` and this process, so the next save of `dir` removes
+    // it if this one is killed, and a concurrent live save keeps its own.
+    tandem_io::durable::create_staging_dir(dir).map_err(Error::io("create", parent))
 }
 
+/// Durably: every file and directory of the model is fsynced before the
+/// rename, and the parent after it, so a saved model survives a crash.
 fn publish(staging: &Path, dir: &Path) -> Result<(), Error> {
+    tandem_io::durable::sync_tree(staging).map_err(Error::io("sync", staging))?;
     if dir.exists() {
         // Checked empty before writing; renaming onto a directory is not portable.
         std::fs::remove_dir(dir).map_err(Error::io("replace", dir))?;
     }
-    std::fs::rename(staging, dir).map_err(Error::io("rename into", dir))
+    tandem_io::durable::rename_durably(staging, dir).map_err(Error::io("rename into", dir))
 }
 
 /// The data signatures and examples are inferred from: the explicit example
@@ -376,5 +383,25 @@ mod tests {
             refuse_non_empty(dir.path()).unwrap_err().kind(),
             "model_exists"
         );
+    }
+
+    #[test]
+    fn a_save_removes_dead_saves_staging_and_keeps_live_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let model = dir.path().join("model");
+        // pid_max is at most 2^22, so no process has this pid.
+        let dead = dir.path().join(".model.tandem-4194999-00ab");
+        let live = dir
+            .path()
+            .join(format!(".model.tandem-{}-00ab", std::process::id()));
+        std::fs::create_dir_all(dead.join("artifacts")).unwrap();
+        std::fs::create_dir(&live).unwrap();
+        let staging = staging_dir(&model).unwrap();
+        std::fs::write(staging.join(MLMODEL), b"x").unwrap();
+        publish(&staging, &model).unwrap();
+        assert!(!dead.exists(), "a dead save's staging directory is removed");
+        assert!(live.exists(), "a live save's staging directory is kept");
+        assert!(!staging.exists());
+        assert_eq!(std::fs::read(model.join(MLMODEL)).unwrap(), b"x");
     }
 }

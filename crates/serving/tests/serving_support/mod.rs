@@ -16,9 +16,10 @@ use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use serde_json::{Value, json};
-use tandem_pipeline_core::{FunctionRegistry, Pipeline, node};
+use tandem_pipeline_core::{Pipeline, node};
 use tandem_pipeline_model::PipelineModel;
 use tandem_serving::{ServeConfig, Server};
+use tandem_test_support::gate::Gate;
 use tokio::sync::oneshot;
 
 pub use crate::support::demo_model;
@@ -205,34 +206,32 @@ pub fn post_chunked(addr: SocketAddr, content_type: &str, body: &[u8], chunk: us
     send(addr, &bytes)
 }
 
-/// Scales its input after sleeping `delay` seconds (a parameter, 0 by default).
-pub fn slow_scale(features: &RecordBatch, scaler: &Scaler, delay: &f64) -> RecordBatch {
-    thread::sleep(Duration::from_secs_f64(*delay));
-    support::scale(features, scaler)
-}
-
-fn slow_functions() -> FunctionRegistry {
-    let mut registry = support::functions();
-    registry.register("demo.slow_scale", slow_scale);
-    registry
-}
-
-/// A model whose one inference node sleeps for its `delay` parameter.
-pub fn slow_model(dir: &Path) -> Arc<PipelineModel> {
-    let functions = slow_functions();
+/// A model whose one inference node, when a request's `hold` parameter is
+/// true (false by default), blocks at `gate` until the test opens it.
+pub fn gated_model(dir: &Path, gate: Arc<Gate>) -> Arc<PipelineModel> {
+    let mut functions = support::functions();
+    functions.register(
+        "demo.gated_scale",
+        move |features: &RecordBatch, scaler: &Scaler, hold: &bool| -> RecordBatch {
+            if *hold {
+                gate.wait();
+            }
+            support::scale(features, scaler)
+        },
+    );
     let inference = Pipeline::new([node(
-        functions.get("demo.slow_scale").cloned().unwrap(),
-        ["features", "scaler", "params:delay"],
+        functions.get("demo.gated_scale").cloned().unwrap(),
+        ["features", "scaler", "params:hold"],
         "scaled",
     )
-    .name("slow_scale")
+    .name("gated_scale")
     .build()
     .unwrap()])
     .unwrap();
-    let path = dir.join("slow_model");
+    let path = dir.join("gated_model");
     support::save_trained(
         &support::scaler_ml(inference),
-        &json!({"delay": 0.0}),
+        &json!({"hold": false}),
         20,
         &path,
     );
