@@ -2,7 +2,7 @@
 //!
 //! - `ci`: formatting check, clippy with warnings denied, every test, the
 //!   README's main job, then `e2e` (the command `.ci/run` and the README use).
-//! - `e2e`: the maintainers' end-to-end run (issue #8, [`e2e`]): the churn
+//! - `e2e`: the maintainers' end-to-end run (issue #8, [`e2e`](mod@e2e)): the churn
 //!   project trained with its data on a moto S3 server and tracking on an
 //!   MLflow server, the logged model checked through MLflow's REST API and
 //!   served by `churn`, the bundled `tandem` and `mlflow models serve`, which
