@@ -1,4 +1,4 @@
-//! Hostile request bodies: what fuzzing `parse_input` (crates/pipeline-ml/fuzz)
+//! Hostile request bodies: what fuzzing `parse_input` (crates/pipeline-model/fuzz)
 //! found, and bodies made after it. Each is an error, never a panic, and no
 //! body decodes to much more than its size.
 
@@ -30,7 +30,7 @@ use tandem_pipeline_model::envelope::{
 use tandem_test_support::memory;
 use tandem_test_support::parquet::{self, one_column};
 
-// Bodies found by fuzzing `parse_input` (crates/pipeline-ml/fuzz), or
+// Bodies found by fuzzing `parse_input` (crates/pipeline-model/fuzz), or
 // made after what it found: errors, never panics, and no body decodes to
 // much more than its size.
 
