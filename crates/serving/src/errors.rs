@@ -1,12 +1,18 @@
 //! MLflow's error responses over HTTP: a [`ScoringError`] (the status,
 //! code and message MLflow answers, decided by the envelope) as a hyper
 //! response, plus the failures only a server has (routes, limits, timeouts).
+//! Messages that come from the model or the server's internals pass
+//! through [`redact`], so no file path of the server reaches a client.
+
+use std::path::Path;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use tandem_pipeline_model::envelope::ScoringError;
+
+use super::redact::redact;
 
 /// A request that cannot be answered with predictions.
 #[derive(Debug)]
@@ -67,7 +73,16 @@ impl ApiError {
 
     /// 500: the server failed, not the request.
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
-        ApiError(ScoringError::internal(message))
+        ApiError(ScoringError::internal(redact(&message.into(), None)))
+    }
+
+    /// The status and code MLflow answers for `error`, raised by the model
+    /// loaded from `model_dir`, with its paths redacted.
+    pub(crate) fn model(error: tandem_pipeline_model::Error, model_dir: &Path) -> ApiError {
+        tracing::debug!("the model failed: {error}");
+        let mut scoring = ScoringError::from(error);
+        scoring.message = redact(&scoring.message, Some(model_dir));
+        ApiError(scoring)
     }
 
     /// The status code.
@@ -84,11 +99,5 @@ impl ApiError {
             .headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         response
-    }
-}
-
-impl From<tandem_pipeline_model::Error> for ApiError {
-    fn from(error: tandem_pipeline_model::Error) -> ApiError {
-        ApiError(ScoringError::from(error))
     }
 }

@@ -1,26 +1,27 @@
-//! One HTTP request: routing, the content type, the body under its limit,
-//! and the prediction under the timeout.
+//! One HTTP request: routing, the content type, the body under its limits
+//! (see [`body`](super::body)), and the prediction under the timeout.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::Map;
 use tokio::time::Instant;
 
 use super::errors::ApiError;
-use super::{MLFLOW_VERSION, State};
+use super::{MLFLOW_VERSION, State, body};
 use tandem_pipeline_model::envelope::InputFormat;
 
 const FORMATS: &str = "application/json, text/csv, application/vnd.apache.parquet or \
                        application/vnd.apache.arrow.stream";
 
 /// Answers one request; every failure becomes an error response, so the
-/// connection (and the server) outlives any request.
+/// connection (and the server) outlives any request. The health routes
+/// take no permit and no budget, so they answer through any flood.
 pub(crate) async fn handle(
     state: Arc<State>,
     request: Request<Incoming>,
@@ -55,15 +56,17 @@ pub(crate) async fn handle(
 }
 
 /// `POST /invocations`: the whole request, body included, runs under the
-/// timeout, so a client trickling its body cannot hold a slot forever.
+/// timeout, so a client trickling its body (or waiting for the body
+/// budget) cannot hold a slot forever.
 async fn invocations(state: &State, request: Request<Incoming>) -> Result<Vec<u8>, ApiError> {
     let format = input_format(request.headers())?;
     let deadline = Instant::now() + state.timeout;
     let work = async {
-        let body = read_body(request, state.max_body).await?;
+        let (body, reservation) = body::read(request, state.max_body, &state.bodies).await?;
         // The permit bounds concurrent predictions to `workers`; it moves
         // into the blocking task, so a prediction that outlives its
-        // timeout still holds its slot until it really ends.
+        // timeout still holds its slot until it really ends; so does the
+        // body's share of the budget, for the body lives as long.
         let permit = Arc::clone(&state.permits)
             .acquire_owned()
             .await
@@ -73,13 +76,14 @@ async fn invocations(state: &State, request: Request<Incoming>) -> Result<Vec<u8
         let timeout = state.timeout;
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _reservation = reservation;
             // A request whose client already got its 504 is not worth running.
             if Instant::now() >= deadline {
                 return Err(ApiError::timed_out(timeout));
             }
             model
                 .predict_request(&body, format, &Map::new(), runner)
-                .map_err(ApiError::from)
+                .map_err(|error| ApiError::model(error, model.dir()))
         });
         task.await
             .map_err(|e| ApiError::internal(format!("the prediction failed unexpectedly: {e}")))?
@@ -124,34 +128,6 @@ fn input_format(headers: &HeaderMap) -> Result<InputFormat, ApiError> {
             "unsupported Content-Type '{text}'; send {FORMATS}"
         ))),
     }
-}
-
-/// Reads the body, counting as it streams: a declared length over the
-/// limit is refused before any byte is read, an undeclared (chunked) one
-/// as soon as it passes the limit, so memory never exceeds the limit.
-async fn read_body(request: Request<Incoming>, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::too_large(limit));
-    }
-    let capacity = declared.map_or(0, |length| length as usize);
-    let mut body = request.into_body();
-    let mut out = Vec::with_capacity(capacity);
-    while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
-                return Err(ApiError::too_large(limit));
-            }
-            out.extend_from_slice(&data);
-        }
-    }
-    Ok(out)
 }
 
 fn plain(text: &'static str) -> Response<Full<Bytes>> {

@@ -16,12 +16,20 @@
 //!   casts with pandas and ignores them), 415 for another content type,
 //!   413 for a body over [`ServeConfig::max_body`], 504 for a request
 //!   running past [`ServeConfig::timeout`], 404 and 405 for unknown routes
-//!   and methods.
+//!   and methods. Error messages never carry the server's file paths.
 //!
 //! Predictions run on tokio's blocking pool, at most
 //! [`ServeConfig::workers`] at a time, so slow models never stall the
 //! connections, health checks or timeouts. [`Server::run`] stops on its
 //! shutdown future, letting in-flight requests finish.
+//!
+//! What clients can make the server hold is bounded: request bodies by
+//! [`ServeConfig::body_budget`] in total (a body's share is reserved
+//! before it is read, and buffers grow only as bytes arrive), connections
+//! by [`ServeConfig::max_connections`] (the open-files limit is raised to
+//! its hard limit at [`Server::bind`]), and an idle connection's life by
+//! [`ServeConfig::keep_alive`]. `/ping`, `/health` and `/version` wait for
+//! none of these budgets. docs/serving.md lists the limits and their tests.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -55,9 +63,12 @@
 //! In a server process, [`shutdown_signal`] (SIGINT, SIGTERM) is the
 //! shutdown future: `server.run(shutdown_signal()).await`.
 
+mod body;
 mod error;
 mod errors;
+mod fds;
 mod http;
+mod redact;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -79,13 +90,18 @@ pub use error::Error;
 /// /version` answers it, as MLflow's server answers its own version.
 pub use tandem_pipeline_model::MLFLOW_VERSION;
 
-/// How long a client may take to send its request headers; keeps
-/// idle half-open connections (slowloris) from piling up.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How long to back off after `accept` fails (e.g. out of file
 /// descriptors), rather than spinning on the error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// hyper's per-connection read buffer cap (its default is ~400 kB): it
+/// bounds what each connection holds besides its body's share of the
+/// budget. hyper may overshoot it by one read, hence [`MAX_HEAD`] too.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// The largest request head (request line and headers) accepted; a
+/// larger one gets a 431 (uvicorn's h11 allows 16 kB).
+const MAX_HEAD: usize = 64 * 1024;
 
 /// How the server listens and what it tolerates.
 #[derive(Clone, Debug)]
@@ -98,8 +114,27 @@ pub struct ServeConfig {
     /// The longest a request may take, body included, before a 504
     /// (default 60 s, MLflow's).
     pub timeout: Duration,
-    /// The largest request body accepted, in bytes (default 64 MiB).
+    /// The largest request body accepted, in bytes (default 64 MiB); a
+    /// larger one gets a 413, before any of it is read when its
+    /// Content-Length says so. Never more than [`body_budget`](Self::body_budget).
     pub max_body: usize,
+    /// The most request-body bytes the server buffers at once, all
+    /// requests together (default 256 MiB, four full bodies). A request
+    /// reserves its declared length before reading a byte (a chunked one
+    /// as its buffer grows) and holds it until its prediction ends;
+    /// requests that find the budget spent wait, under their timeout.
+    pub body_budget: usize,
+    /// The most connections open at once (default 4,096, lowered to what
+    /// the open-files limit allows). Past it the server stops accepting
+    /// until one closes, so new clients wait in the listen backlog rather
+    /// than exhausting file descriptors.
+    pub max_connections: usize,
+    /// How long a connection may go without sending a complete request
+    /// head, counted from its accept or its last response, before the
+    /// server closes it (default 5 s, uvicorn's keep-alive timeout). This
+    /// is hyper's header-read timeout: it closes idle keep-alive
+    /// connections and clients trickling their headers alike.
+    pub keep_alive: Duration,
     /// The runner predictions use (default: the model's).
     pub runner: Option<RunnerChoice>,
 }
@@ -111,6 +146,9 @@ impl Default for ServeConfig {
             workers: std::thread::available_parallelism().map_or(1, usize::from),
             timeout: Duration::from_secs(60),
             max_body: 64 * 1024 * 1024,
+            body_budget: 256 * 1024 * 1024,
+            max_connections: 4096,
+            keep_alive: Duration::from_secs(5),
             runner: None,
         }
     }
@@ -121,7 +159,11 @@ impl Default for ServeConfig {
 struct State {
     model: Arc<PipelineModel>,
     permits: Arc<Semaphore>,
+    /// Request-body bytes, one permit each; see [`ServeConfig::body_budget`].
+    bodies: Arc<Semaphore>,
     timeout: Duration,
+    /// The per-request cap: `max_body`, never more than the whole budget
+    /// (such a body could never be read).
     max_body: usize,
     runner: Option<RunnerChoice>,
 }
@@ -132,28 +174,39 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<State>,
+    /// One permit per open connection.
+    connections: Arc<Semaphore>,
+    keep_alive: Duration,
 }
 
 impl Server {
-    /// Binds `config.addr` for `model`. Must be called inside a tokio
-    /// runtime with I/O and time enabled.
+    /// Binds `config.addr` for `model`, first raising this process's
+    /// soft open-files limit to its hard limit (each connection is a file
+    /// descriptor, and the usual soft limit of 1,024 is soon reached).
+    /// Must be called inside a tokio runtime with I/O and time enabled.
     pub async fn bind(model: Arc<PipelineModel>, config: ServeConfig) -> Result<Server, Error> {
+        let open_files = fds::raise_open_files_limit();
+        let max_connections = fds::connection_cap(config.max_connections, open_files);
         let io_error = |source| Error::Listen {
             addr: config.addr,
             source,
         };
         let listener = TcpListener::bind(config.addr).await.map_err(io_error)?;
         let local_addr = listener.local_addr().map_err(io_error)?;
+        let body_budget = config.body_budget.clamp(1, Semaphore::MAX_PERMITS);
         Ok(Server {
             listener,
             local_addr,
             state: Arc::new(State {
                 model,
                 permits: Arc::new(Semaphore::new(config.workers.max(1))),
+                bodies: Arc::new(Semaphore::new(body_budget)),
                 timeout: config.timeout,
-                max_body: config.max_body,
+                max_body: config.max_body.min(body_budget),
                 runner: config.runner,
             }),
+            connections: Arc::new(Semaphore::new(max_connections)),
+            keep_alive: config.keep_alive,
         })
     }
 
@@ -169,11 +222,23 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let graceful = GracefulShutdown::new();
         let mut builder = http1::Builder::new();
+        // hyper starts the header-read timer whenever a connection waits
+        // for a request head (after accept and after each response), so
+        // this one timer is both the keep-alive and the header timeout.
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_TIMEOUT);
+            .header_read_timeout(self.keep_alive)
+            .max_buf_size(READ_BUFFER)
+            .max_header_size(MAX_HEAD);
         tokio::pin!(shutdown);
         loop {
+            // A connection slot first, so that past the cap clients queue
+            // in the listen backlog instead of costing descriptors.
+            let slot = tokio::select! {
+                slot = Arc::clone(&self.connections).acquire_owned() => slot,
+                () = &mut shutdown => break,
+            };
+            let Ok(slot) = slot else { break };
             tokio::select! {
                 accepted = self.listener.accept() => {
                     let stream = match accepted {
@@ -192,6 +257,7 @@ impl Server {
                     let service = service_fn(move |request| http::handle(Arc::clone(&state), request));
                     let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                     tokio::spawn(async move {
+                        let _slot = slot;
                         if let Err(error) = connection.await {
                             tracing::debug!("connection closed: {error}");
                         }

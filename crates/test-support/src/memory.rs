@@ -23,10 +23,27 @@ const ALONE: &str = "TANDEM_TEST_ALONE";
 /// `None` without `/proc` or once it has exited (a zombie's status has no
 /// memory lines).
 pub fn peak_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmHWM:")
+}
+
+/// The resident memory (VmRSS) of the running process `pid`, in kB;
+/// `None` as for [`peak_kb`].
+pub fn resident_kb(pid: u32) -> Option<u64> {
+    status_kb(pid, "VmRSS:")
+}
+
+/// Resets this process's peak (VmHWM) to its resident memory now, so that
+/// [`peak_kb`] measures from here on (`/proc/self/clear_refs`, Linux 4.0
+/// and later); false where it cannot.
+pub fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 

@@ -4,6 +4,7 @@
 
 #![allow(
     dead_code,
+    unused_imports,
     reason = "each test binary uses a different part of the fixtures"
 )]
 
@@ -235,6 +236,29 @@ pub fn gated_model(dir: &Path, gate: Arc<Gate>) -> Arc<PipelineModel> {
         20,
         &path,
     );
+    load(&path, &functions)
+}
+
+/// A model whose one inference node panics with `message(model_dir)`,
+/// given the directory the model is saved to (`dir/failing_model`).
+pub fn failing_model(dir: &Path, message: impl Fn(&Path) -> String) -> Arc<PipelineModel> {
+    let path = dir.join("failing_model");
+    let message = message(&path);
+    let mut functions = support::functions();
+    functions.register(
+        "demo.failing_scale",
+        move |_features: &RecordBatch, _scaler: &Scaler| -> RecordBatch { panic!("{message}") },
+    );
+    let inference = Pipeline::new([node(
+        functions.get("demo.failing_scale").cloned().unwrap(),
+        ["features", "scaler"],
+        "scaled",
+    )
+    .name("failing_scale")
+    .build()
+    .unwrap()])
+    .unwrap();
+    support::save_trained(&support::scaler_ml(inference), &json!({}), 20, &path);
     load(&path, &functions)
 }
 
