@@ -9,6 +9,7 @@
 //! pattern can only be built on first use; their pattern's settings are
 //! still checked up front (placeholders, credentials, type).
 
+use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -113,7 +114,9 @@ impl Slot {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct DataCatalog {
-    datasets: RwLock<BTreeMap<String, Slot>>,
+    /// By name; hashed, not ordered, since a run resolves every dataset of
+    /// its pipeline here (listing sorts).
+    datasets: RwLock<FxHashMap<String, Slot>>,
     patterns: PatternSet,
     context: EntryContext,
     registry: DatasetRegistry,
@@ -167,7 +170,7 @@ impl DataCatalog {
         }
         let patterns = PatternSet::new(patterns)?;
 
-        let mut datasets = BTreeMap::new();
+        let mut datasets = FxHashMap::default();
         for (name, entry) in catalog.iter().filter(|(k, _)| !is_pattern(k)) {
             let config = context.dataset_config(name, entry)?;
             let dataset = registry.build(&config).map_err(|e| naming_entry(e, name))?;
@@ -230,12 +233,12 @@ impl DataCatalog {
         DataCatalog::from_project(&config, options, root)
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Slot>> {
+    fn read(&self) -> RwLockReadGuard<'_, FxHashMap<String, Slot>> {
         // Slots are replaced whole, so a panic elsewhere cannot leave one half-written.
         self.datasets.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Slot>> {
+    fn write(&self) -> RwLockWriteGuard<'_, FxHashMap<String, Slot>> {
         self.datasets.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -278,9 +281,20 @@ impl DataCatalog {
     /// `MemoryDataset` (Kedro's runtime `{default}` pattern), stored so later
     /// calls share it.
     pub fn get_or_default(&self, name: &str) -> Result<Arc<dyn Dataset>, Error> {
+        self.resolve_or_default(name).map(|(dataset, _)| dataset)
+    }
+
+    /// [`get_or_default`](Self::get_or_default) and [`contains`](Self::contains)
+    /// in one lookup, as a runner resolves each dataset of a run: the dataset,
+    /// and whether the catalog knew the name (an entry, a stored dataset or a
+    /// pattern match) rather than defaulting it to a new `MemoryDataset`.
+    pub fn resolve_or_default(&self, name: &str) -> Result<(Arc<dyn Dataset>, bool), Error> {
         match self.get(name)? {
-            Some(dataset) => Ok(dataset),
-            None => Ok(self.store_first(name, Slot::inserted(Arc::new(MemoryDataset::new(None))))),
+            Some(dataset) => Ok((dataset, true)),
+            None => {
+                let default = Slot::inserted(Arc::new(MemoryDataset::new(None)));
+                Ok((self.store_first(name, default), false))
+            }
         }
     }
 
@@ -346,7 +360,9 @@ impl DataCatalog {
     /// Names of the stored datasets (configured entries, resolved pattern
     /// matches, runtime defaults, inserted ones), sorted; patterns excluded.
     pub fn list(&self) -> Vec<String> {
-        self.read().keys().cloned().collect()
+        let mut names: Vec<String> = self.read().keys().cloned().collect();
+        names.sort_unstable();
+        names
     }
 
     /// The factory patterns in resolution order, the catch-all last.

@@ -43,6 +43,7 @@
 //! ```
 
 mod data;
+mod dataset_ids;
 mod error;
 mod filter;
 mod function;
@@ -57,6 +58,7 @@ pub mod suggest;
 pub mod transcoding;
 
 pub use data::{__private, Data, DataValue};
+pub use dataset_ids::DatasetIds;
 pub use error::{BoxError, Error};
 pub use filter::Filter;
 pub use function::{

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use crate::dataset_ids::DatasetIds;
 use crate::error::Error;
 use crate::node::Node;
 use crate::transcoding::{is_transcoded, strip_transcoding};
@@ -78,6 +79,7 @@ struct Graph {
     children: Vec<Vec<usize>>,
     inputs: OnceLock<BTreeSet<String>>,
     outputs: OnceLock<BTreeSet<String>>,
+    dataset_ids: OnceLock<DatasetIds>,
 }
 
 impl Pipeline {
@@ -198,6 +200,7 @@ impl Pipeline {
                 children,
                 inputs: OnceLock::new(),
                 outputs: OnceLock::new(),
+                dataset_ids: OnceLock::new(),
             }),
         })
     }
@@ -313,6 +316,39 @@ impl Pipeline {
                 .cloned()
                 .collect()
         })
+    }
+
+    /// Dense ids for every dataset the nodes name, numbered on first use and
+    /// cached: every run of this pipeline (and of its clones) shares them.
+    pub fn dataset_ids(&self) -> &DatasetIds {
+        self.graph
+            .dataset_ids
+            .get_or_init(|| DatasetIds::new(&self.graph.nodes, self.inputs(), self.outputs()))
+    }
+
+    /// The name of dataset `id` (see [`dataset_ids`](Self::dataset_ids)),
+    /// `None` past the last id.
+    pub fn dataset_name(&self, id: usize) -> Option<&str> {
+        let at = self.dataset_ids().first_use(id)?;
+        self.name_at(at)
+    }
+
+    /// Every dataset name in id order: `dataset_names().nth(id)` is
+    /// `dataset_name(id)`.
+    pub fn dataset_names(&self) -> impl ExactSizeIterator<Item = &str> {
+        let ids = self.dataset_ids();
+        (0..ids.len()).map(move |id| {
+            ids.first_use(id)
+                .and_then(|at| self.name_at(at))
+                .unwrap_or_default()
+        })
+    }
+
+    /// The name in `slot` of node `node`'s inputs followed by its outputs.
+    fn name_at(&self, (node, slot): (usize, usize)) -> Option<&str> {
+        let node = self.graph.nodes.get(node)?;
+        let mut names = node.inputs().iter().chain(node.outputs());
+        names.nth(slot).map(String::as_str)
     }
 
     /// Every dataset the pipeline mentions, raw names.

@@ -38,6 +38,7 @@ mod error;
 mod hooks;
 mod missing;
 mod parallel;
+mod plan;
 mod release;
 mod resume;
 mod runner;

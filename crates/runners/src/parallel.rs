@@ -18,8 +18,9 @@ use tandem_pipeline_core::Pipeline;
 
 use crate::error::Error;
 use crate::hooks::{Hook, RunInfo, panic_message};
+use crate::plan::Plan;
 use crate::runner::{Record, RunOptions, RunOutput, Runner, prepare, with_pipeline_hooks};
-use crate::task::{Datasets, NodeDone, run_node};
+use crate::task::{NodeDone, run_node};
 
 /// Runs independent nodes concurrently on `max_workers` threads.
 ///
@@ -89,7 +90,7 @@ impl Runner for ParallelRunner {
                 pipeline: p,
                 run,
                 hooks,
-                datasets: &prepared.datasets,
+                plan: &prepared.plan,
                 schedule: &schedule,
                 tx,
             };
@@ -108,7 +109,7 @@ impl Runner for ParallelRunner {
                     received += 1;
                     let node = &p.node_arcs()[i];
                     match outcome {
-                        Outcome::Ran(Ok(done)) => record.completed(node, done),
+                        Outcome::Ran(Ok(done)) => record.completed(i, node, done),
                         Outcome::Ran(Err(cause)) => {
                             if failure.is_none() {
                                 failure = Some((node.name().to_owned(), cause));
@@ -152,7 +153,7 @@ struct WorkerContext<'a> {
     pipeline: &'a Pipeline,
     run: &'a RunInfo<'a>,
     hooks: &'a [Arc<dyn Hook>],
-    datasets: &'a Datasets,
+    plan: &'a Plan,
     schedule: &'a Schedule,
     tx: Sender<(usize, Outcome)>,
 }
@@ -181,7 +182,7 @@ impl<'a> WorkerContext<'a> {
             // datasets; this is the last line, so that whatever unwinds the
             // worker is still reported and the scheduler never waits forever.
             let result = catch_unwind(AssertUnwindSafe(|| {
-                run_node(node, self.run, self.hooks, self.datasets)
+                run_node(i, node, self.run, self.hooks, self.plan)
             }))
             .unwrap_or_else(|payload| {
                 Err(Error::Panic {

@@ -1,58 +1,50 @@
 //! Releasing datasets once their last consumer has run, so memory follows the
 //! live set of a run rather than everything it ever produced.
 
-use std::collections::{BTreeSet, HashMap};
+use tandem_pipeline_core::Node;
 
-use tandem_pipeline_core::{Node, Pipeline};
+use crate::plan::Plan;
 
-use crate::task::Datasets;
-
-/// Kedro's load counting: every node input counts, repeats included.
+/// Kedro's load counting: every node input counts, repeats included. Counts
+/// are per dataset id, so a completion costs a decrement per input.
 pub(crate) struct Releaser {
-    remaining_loads: HashMap<String, usize>,
-    free_inputs: BTreeSet<String>,
-    free_outputs: BTreeSet<String>,
+    remaining_loads: Vec<usize>,
 }
 
 impl Releaser {
-    pub(crate) fn new(pipeline: &Pipeline) -> Self {
-        let mut remaining_loads = HashMap::new();
-        for node in pipeline.nodes() {
-            for input in node.inputs() {
-                *remaining_loads.entry(input.clone()).or_insert(0) += 1;
-            }
-        }
+    pub(crate) fn new(plan: &Plan) -> Self {
         Releaser {
-            remaining_loads,
-            free_inputs: pipeline.inputs().clone(),
-            free_outputs: pipeline.outputs().clone(),
+            remaining_loads: (0..plan.ids().len())
+                .map(|id| plan.ids().loads(id))
+                .collect(),
         }
     }
 
-    /// Releases what `node` was the last to need: its inputs with no loads
+    /// Releases what node `i` was the last to need: its inputs with no loads
     /// left (never free inputs) and outputs nobody loads (never free outputs;
     /// in practice a transcoded `ds@fmt` written but read as `ds@other`).
-    pub(crate) fn node_finished(&mut self, node: &Node, datasets: &Datasets) -> Vec<String> {
-        let mut released = Vec::new();
-        for input in node.inputs() {
-            let count = self.remaining_loads.entry(input.clone()).or_insert(0);
-            *count = count.saturating_sub(1);
-            if *count == 0 && !self.free_inputs.contains(input) && !released.contains(input) {
-                released.push(input.clone());
+    pub(crate) fn node_finished(&mut self, i: usize, node: &Node, plan: &Plan) {
+        let ids = plan.ids();
+        for (name, &id) in node.inputs().iter().zip(ids.inputs(i)) {
+            let count = &mut self.remaining_loads[id];
+            // A repeated input reaches zero once, on its last repeat.
+            if *count == 0 {
+                continue;
+            }
+            *count -= 1;
+            if *count == 0 && !ids.is_free_input(id) {
+                release(plan, id, name);
             }
         }
-        for output in node.outputs() {
-            let unread = self.remaining_loads.get(output).is_none_or(|c| *c == 0);
-            if unread && !self.free_outputs.contains(output) && !released.contains(output) {
-                released.push(output.clone());
+        for (name, &id) in node.outputs().iter().zip(ids.outputs(i)) {
+            if self.remaining_loads[id] == 0 && !ids.is_free_output(id) {
+                release(plan, id, name);
             }
         }
-        for name in &released {
-            if let Some(ds) = datasets.get(name) {
-                ds.release();
-                tracing::debug!(dataset = %name, "released");
-            }
-        }
-        released
     }
+}
+
+fn release(plan: &Plan, id: usize, name: &str) {
+    plan.dataset(id).release();
+    tracing::debug!(dataset = %name, "released");
 }

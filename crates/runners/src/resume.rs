@@ -10,7 +10,7 @@ use std::fmt;
 use tandem_pipeline_core::Pipeline;
 use tandem_pipeline_core::transcoding::is_transcoded;
 
-use crate::task::Datasets;
+use rustc_hash::FxHashSet;
 
 /// How to resume a failed run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl fmt::Display for ResumeHint {
 pub(crate) fn suggest(
     pipeline: &Pipeline,
     done: &HashSet<String>,
-    datasets: &Datasets,
+    persisted: &FxHashSet<&str>,
 ) -> ResumeHint {
     if done.is_empty() {
         return ResumeHint::NothingRan;
@@ -73,7 +73,7 @@ pub(crate) fn suggest(
             nodes: Vec::new(),
         };
     }
-    let nodes = nodes_to_resume_from(pipeline, &remaining, datasets)
+    let nodes = nodes_to_resume_from(pipeline, &remaining, persisted)
         .unwrap_or_else(|| remaining.iter().map(|n| (*n).to_owned()).collect());
     ResumeHint::FromNodes {
         not_run: remaining.len(),
@@ -84,7 +84,7 @@ pub(crate) fn suggest(
 fn nodes_to_resume_from(
     pipeline: &Pipeline,
     remaining: &[&str],
-    datasets: &Datasets,
+    persisted: &FxHashSet<&str>,
 ) -> Option<Vec<String>> {
     let unfinished = pipeline.only_nodes(remaining.iter().copied()).ok()?;
     let seeds = unfinished
@@ -98,7 +98,7 @@ fn nodes_to_resume_from(
         let node = pipeline.node(&current)?;
         to_run.insert(current.clone());
         for input in node.inputs() {
-            if input.starts_with("params:") || is_persisted(input, datasets) {
+            if input.starts_with("params:") || persisted.contains(input.as_str()) {
                 continue;
             }
             let Some(producer) = pipeline.producer_of(input) else {
@@ -123,8 +123,4 @@ fn nodes_to_resume_from(
         .unwrap_or_default();
     first.sort();
     Some(first)
-}
-
-fn is_persisted(name: &str, datasets: &Datasets) -> bool {
-    datasets.get(name).is_some_and(|d| !d.is_ephemeral())
 }

@@ -11,9 +11,10 @@ use tandem_pipeline_core::{Data, Node, Pipeline};
 use crate::error::{Error, RunFailure};
 use crate::hooks::{Hook, RunInfo, each, notify};
 use crate::missing::filter_missing;
+use crate::plan::Plan;
 use crate::release::Releaser;
 use crate::resume::suggest;
-use crate::task::{Datasets, NodeDone};
+use crate::task::NodeDone;
 
 /// How to run.
 #[derive(Clone, Debug, Default)]
@@ -30,10 +31,17 @@ pub struct RunOptions {
 /// One completed node.
 #[derive(Clone, Debug)]
 pub struct NodeRun {
-    /// The node's full name.
-    pub name: String,
+    /// The node (a shared handle on the pipeline's own, not a copy).
+    pub node: Arc<Node>,
     /// Load + run + save wall time.
     pub duration: Duration,
+}
+
+impl NodeRun {
+    /// The node's full name.
+    pub fn name(&self) -> &str {
+        self.node.name()
+    }
 }
 
 /// A successful run.
@@ -70,7 +78,7 @@ pub trait Runner {
 /// A pipeline ready to run: filtered, with every dataset resolved.
 pub(crate) struct Prepared {
     pub pipeline: Pipeline,
-    pub datasets: Datasets,
+    pub plan: Plan,
     pub run_id: String,
     pub quiet: bool,
 }
@@ -85,31 +93,14 @@ pub(crate) fn prepare(
     } else {
         pipeline.clone()
     };
-    let mut registered = HashSet::new();
-    let mut datasets = Datasets::new();
-    for name in pipeline.datasets() {
-        if catalog.contains(&name) {
-            registered.insert(name.clone());
-        }
-        let dataset = catalog.get_or_default(&name)?;
-        datasets.insert(name, dataset);
-    }
-    let missing: Vec<String> = pipeline
-        .inputs()
-        .iter()
-        .filter(|i| !registered.contains(*i))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::MissingInputs { names: missing });
-    }
+    let plan = Plan::new(&pipeline, catalog)?;
     let run_id = options
         .run_id
         .clone()
         .unwrap_or_else(|| catalog.save_version().to_owned());
     Ok(Prepared {
         pipeline,
-        datasets,
+        plan,
         run_id,
         quiet: options.quiet,
     })
@@ -158,7 +149,7 @@ impl<'a> Record<'a> {
     pub(crate) fn new(prepared: &'a Prepared) -> Self {
         Record {
             prepared,
-            releaser: Releaser::new(&prepared.pipeline),
+            releaser: Releaser::new(&prepared.plan),
             outputs: BTreeMap::new(),
             nodes: Vec::with_capacity(prepared.pipeline.len()),
         }
@@ -167,21 +158,17 @@ impl<'a> Record<'a> {
     /// Keeps the node's free outputs that exist only in memory and releases
     /// what it was the last to need: a persisted output's value is dropped
     /// here, so memory follows what is still live, not the whole run.
-    pub(crate) fn completed(&mut self, node: &Node, done: NodeDone) {
-        let free_outputs = self.prepared.pipeline.outputs();
-        for (name, data) in done.outputs {
-            let ephemeral = self
-                .prepared
-                .datasets
-                .get(&name)
-                .is_none_or(|dataset| dataset.is_ephemeral());
-            if ephemeral && free_outputs.contains(&name) {
-                self.outputs.insert(name, data);
+    pub(crate) fn completed(&mut self, i: usize, node: &Arc<Node>, done: NodeDone) {
+        let plan = &self.prepared.plan;
+        let written = node.outputs().iter().zip(plan.ids().outputs(i));
+        for ((name, &id), data) in written.zip(done.outputs) {
+            if plan.is_ephemeral(id) && plan.ids().is_free_output(id) {
+                self.outputs.insert(name.clone(), data);
             }
         }
-        self.releaser.node_finished(node, &self.prepared.datasets);
+        self.releaser.node_finished(i, node, plan);
         self.nodes.push(NodeRun {
-            name: node.name().to_owned(),
+            node: Arc::clone(node),
             duration: done.duration,
         });
         let (done, total) = (self.nodes.len(), self.prepared.pipeline.len());
@@ -204,7 +191,7 @@ impl<'a> Record<'a> {
 
     /// The failed run, once nothing is running any more.
     pub(crate) fn fail(self, node: String, cause: Error) -> Error {
-        let completed = self.nodes.into_iter().map(|n| n.name).collect();
+        let completed = self.nodes.iter().map(|n| n.name().to_owned()).collect();
         failed(self.prepared, node, cause, completed)
     }
 }
@@ -217,7 +204,8 @@ pub(crate) fn failed(
     completed: Vec<String>,
 ) -> Error {
     let done: HashSet<String> = completed.iter().cloned().collect();
-    let resume = suggest(&prepared.pipeline, &done, &prepared.datasets);
+    let persisted = prepared.plan.persisted();
+    let resume = suggest(&prepared.pipeline, &done, &persisted);
     // Debug, not Kedro's warning: the returned error carries the hint and
     // prints it, so a warning made every caller that reports the error show
     // the hint twice.

@@ -26,9 +26,9 @@ impl Runner for SequentialRunner {
         let prepared = prepare(pipeline, catalog, options)?;
         with_pipeline_hooks(&prepared, catalog, hooks, |run| {
             let mut record = Record::new(&prepared);
-            for node in prepared.pipeline.nodes() {
-                match run_node(node, run, hooks, &prepared.datasets) {
-                    Ok(done) => record.completed(node, done),
+            for (i, node) in prepared.pipeline.node_arcs().iter().enumerate() {
+                match run_node(i, node, run, hooks, &prepared.plan) {
+                    Ok(done) => record.completed(i, node, done),
                     Err(cause) => return Err(record.fail(node.name().to_owned(), cause)),
                 }
             }

@@ -1,74 +1,84 @@
 //! Running one node: load its inputs, call hooks, run it, save its outputs.
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tandem_catalog::Dataset;
+use rustc_hash::FxHashMap;
 use tandem_pipeline_core::{Data, Node};
 
 use crate::error::Error;
 use crate::hooks::{DataMap, Hook, RunInfo, each, notify, panic_message};
-
-/// The datasets of a run, resolved once before any node runs.
-pub(crate) type Datasets = HashMap<String, Arc<dyn Dataset>>;
+use crate::plan::Plan;
 
 /// What a completed node reports back to the scheduler.
 pub(crate) struct NodeDone {
-    /// Outputs by name, kept so free outputs can be returned without reloading.
-    pub outputs: DataMap,
+    /// The values it returned, in its output order, kept so free outputs can
+    /// be returned without reloading.
+    pub outputs: Vec<Data>,
     /// Wall time of load + run + save.
     pub duration: Duration,
 }
 
-fn dataset<'a>(datasets: &'a Datasets, name: &str) -> Result<&'a Arc<dyn Dataset>, Error> {
-    datasets.get(name).ok_or_else(|| {
-        Error::Catalog(tandem_catalog::Error::NotFound {
-            name: name.to_owned(),
-            suggestions: Vec::new(),
-        })
-    })
-}
-
 /// Kedro's task: dataset hooks around each load, node hooks around the call,
 /// `after_node_run` before any save, dataset hooks around each save.
+///
+/// Without hooks no name-keyed map is built: the values go from the loads to
+/// the call and from the call to the saves by position.
 pub(crate) fn run_node(
+    i: usize,
     node: &Node,
     run: &RunInfo<'_>,
     hooks: &[Arc<dyn Hook>],
-    datasets: &Datasets,
+    plan: &Plan,
 ) -> Result<NodeDone, Error> {
     let started = Instant::now();
-    let mut inputs = DataMap::new();
-    for name in node.inputs() {
-        if inputs.contains_key(name) {
+    let ids = plan.ids().inputs(i);
+    let names = node.inputs();
+    let first = FirstSeen::new(ids);
+    let mut args: Vec<Data> = Vec::with_capacity(ids.len());
+    for (k, &id) in ids.iter().enumerate() {
+        // A dataset named twice is loaded once, as Kedro does.
+        if let Some(j) = first.earlier(ids, k) {
+            let again = args[j].clone();
+            args.push(again);
             continue;
         }
+        let name = &names[k];
         each(hooks, "before_dataset_loaded", |h| {
             h.before_dataset_loaded(run, name, node)
         })?;
-        let source = dataset(datasets, name)?;
-        let data = guarded(name, "load", || source.load())?;
+        let data = guarded(name, "load", || plan.dataset(id).load())?;
         each(hooks, "after_dataset_loaded", |h| {
             h.after_dataset_loaded(run, name, &data, node)
         })?;
-        inputs.insert(name.clone(), data);
+        args.push(data);
     }
 
-    let mut replacements = Vec::new();
-    each(hooks, "before_node_run", |h| {
-        if let Some(replaced) = h.before_node_run(run, node, &inputs)? {
-            replacements.push(replaced);
+    let inputs = if hooks.is_empty() {
+        DataMap::new()
+    } else {
+        let mut inputs: DataMap = names.iter().cloned().zip(args.iter().cloned()).collect();
+        let mut replacements = Vec::new();
+        each(hooks, "before_node_run", |h| {
+            if let Some(replaced) = h.before_node_run(run, node, &inputs)? {
+                replacements.push(replaced);
+            }
+            Ok(())
+        })?;
+        for replaced in replacements {
+            for (name, data) in replaced {
+                for (k, _) in names.iter().enumerate().filter(|(_, n)| **n == name) {
+                    args[k] = data.clone();
+                }
+                inputs.insert(name, data);
+            }
         }
-        Ok(())
-    })?;
-    for replaced in replacements {
-        inputs.extend(replaced);
-    }
+        inputs
+    };
 
-    let outputs = match call(node, &inputs) {
-        Ok(outputs) => outputs,
+    let values = match call(node, args) {
+        Ok(values) => values,
         Err(error) => {
             notify(hooks, "on_node_error", |h| {
                 h.on_node_error(run, node, &error, &inputs);
@@ -76,28 +86,68 @@ pub(crate) fn run_node(
             return Err(error);
         }
     };
-    each(hooks, "after_node_run", |h| {
-        h.after_node_run(run, node, &inputs, &outputs)
-    })?;
+    if !hooks.is_empty() {
+        let outputs: DataMap = node
+            .outputs()
+            .iter()
+            .cloned()
+            .zip(values.iter().cloned())
+            .collect();
+        each(hooks, "after_node_run", |h| {
+            h.after_node_run(run, node, &inputs, &outputs)
+        })?;
+    }
     drop(inputs);
 
-    for name in node.outputs() {
-        let Some(data) = outputs.get(name) else {
-            continue;
-        };
+    for ((name, &id), data) in node
+        .outputs()
+        .iter()
+        .zip(plan.ids().outputs(i))
+        .zip(&values)
+    {
         each(hooks, "before_dataset_saved", |h| {
             h.before_dataset_saved(run, name, data, node)
         })?;
-        let target = dataset(datasets, name)?;
-        guarded(name, "save", || target.save(data.clone()))?;
+        guarded(name, "save", || plan.dataset(id).save(data.clone()))?;
         each(hooks, "after_dataset_saved", |h| {
             h.after_dataset_saved(run, name, data, node)
         })?;
     }
     Ok(NodeDone {
-        outputs,
+        outputs: values,
         duration: started.elapsed(),
     })
+}
+
+/// Where a node's input ids first appear, so a repeated input is loaded
+/// once: a scan of the earlier positions for the usual handful of inputs, a
+/// map for nodes with many (so the check stays linear in the inputs).
+enum FirstSeen {
+    Scan,
+    Map(FxHashMap<usize, usize>),
+}
+
+impl FirstSeen {
+    const SCAN_UP_TO: usize = 16;
+
+    fn new(ids: &[usize]) -> Self {
+        if ids.len() <= Self::SCAN_UP_TO {
+            return FirstSeen::Scan;
+        }
+        let mut first = FxHashMap::default();
+        for (k, &id) in ids.iter().enumerate() {
+            first.entry(id).or_insert(k);
+        }
+        FirstSeen::Map(first)
+    }
+
+    /// The position before `k` holding the same id, if any.
+    fn earlier(&self, ids: &[usize], k: usize) -> Option<usize> {
+        match self {
+            FirstSeen::Scan => ids[..k].iter().position(|&id| id == ids[k]),
+            FirstSeen::Map(first) => first.get(&ids[k]).copied().filter(|&j| j < k),
+        }
+    }
 }
 
 /// A dataset operation on `name`, its error named after the dataset and a
@@ -118,18 +168,11 @@ fn guarded<T>(
 }
 
 /// Runs the function with its inputs in call order, containing panics.
-fn call(node: &Node, inputs: &DataMap) -> Result<DataMap, Error> {
-    let positional: Vec<Data> = node
-        .inputs()
-        .iter()
-        .filter_map(|name| inputs.get(name).cloned())
-        .collect();
-    let result = catch_unwind(AssertUnwindSafe(|| node.run(positional))).map_err(|payload| {
-        Error::Panic {
+fn call(node: &Node, args: Vec<Data>) -> Result<Vec<Data>, Error> {
+    let result =
+        catch_unwind(AssertUnwindSafe(|| node.run(args))).map_err(|payload| Error::Panic {
             node: node.name().to_owned(),
             message: panic_message(payload.as_ref()),
-        }
-    })?;
-    let values = result?;
-    Ok(node.outputs().iter().cloned().zip(values).collect())
+        })?;
+    Ok(result?)
 }

@@ -30,7 +30,7 @@ fn nodes_with_existing_persisted_outputs_are_skipped() {
         );
         catalog.insert("missing", LoggingDataset::new("missing", &log, true, None));
         let out = runner.run(&p, &catalog, &[], &only_missing()).unwrap();
-        let ran: Vec<&str> = out.nodes.iter().map(|n| n.name.as_str()).collect();
+        let ran: Vec<&str> = out.nodes.iter().map(|n| n.name()).collect();
         assert_eq!(ran, ["n2"], "{label}");
         assert_eq!(
             *catalog
@@ -61,7 +61,7 @@ fn an_ephemeral_intermediate_feeding_a_running_node_is_recomputed() {
         .1
         .run(&p, &catalog, &[], &only_missing())
         .unwrap();
-    let ran: Vec<&str> = out.nodes.iter().map(|n| n.name.as_str()).collect();
+    let ran: Vec<&str> = out.nodes.iter().map(|n| n.name()).collect();
     assert_eq!(ran, ["n1", "n2"]);
 }
 
