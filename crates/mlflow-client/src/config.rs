@@ -72,6 +72,7 @@ pub struct Config {
     pub(crate) server_cert_path: Option<PathBuf>,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) cleanup_budget: Duration,
     pub(crate) transfer_concurrency: usize,
     pub(crate) multipart: Multipart,
     pub(crate) multipart_min_size: u64,
@@ -90,6 +91,7 @@ impl fmt::Debug for Config {
             .field("server_cert_path", &self.server_cert_path)
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
+            .field("cleanup_budget", &self.cleanup_budget)
             .field("transfer_concurrency", &self.transfer_concurrency)
             .field("multipart", &self.multipart)
             .field("multipart_min_size", &self.multipart_min_size)
@@ -109,6 +111,7 @@ impl Default for Config {
             server_cert_path: None,
             timeout: Duration::from_secs(120),
             retry: RetryPolicy::default(),
+            cleanup_budget: Duration::from_secs(5),
             transfer_concurrency: 8,
             multipart: Multipart::Auto,
             multipart_min_size: 500 * 1024 * 1024,
@@ -231,6 +234,33 @@ impl Config {
     pub fn with_retry(mut self, retry: RetryPolicy) -> Config {
         self.retry = retry;
         self
+    }
+
+    /// Sets how long one operation may go on retrying after its first
+    /// failure (the retry policy's budget; default 60 s).
+    #[must_use]
+    pub fn with_retry_budget(mut self, budget: Duration) -> Config {
+        self.retry.budget = budget;
+        self
+    }
+
+    /// Sets the budget of what runs after an operation failed, such as
+    /// marking the run FAILED (default 5 s), attempts included, so a dead
+    /// server cannot hold a failing run for a second retry budget.
+    #[must_use]
+    pub fn with_cleanup_budget(mut self, budget: Duration) -> Config {
+        self.cleanup_budget = budget;
+        self
+    }
+
+    /// The retry policy in use.
+    pub fn retry(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// The budget of cleanups after a failure.
+    pub fn cleanup_budget(&self) -> Duration {
+        self.cleanup_budget
     }
 
     /// Sets how many artifact files move at once (default 8).

@@ -165,6 +165,16 @@ pub enum Error {
         last: Box<Error>,
     },
 
+    /// A client operation failed: names what was being done ("log_batch for
+    /// run <id>"); its kind, code and status are those of the failure.
+    #[error("{operation}: {error}")]
+    Operation {
+        /// The operation, with the run, model or artifact it was for.
+        operation: String,
+        /// Why it failed.
+        error: Box<Error>,
+    },
+
     /// The server answered with a body this client cannot interpret.
     #[error("{endpoint}: unexpected response: {message}")]
     Protocol {
@@ -284,6 +294,7 @@ impl Error {
                 | ErrorCode::DeadlineExceeded => "server_error",
                 ErrorCode::Other(_) => "mlflow",
             },
+            Error::Operation { error, .. } => error.kind(),
             Error::Transport { .. } => "transport",
             Error::RetriesExhausted { .. } => "retries_exhausted",
             Error::Protocol { .. } => "protocol",
@@ -304,6 +315,7 @@ impl Error {
         match self {
             Error::Mlflow { code, .. } => Some(code),
             Error::RetriesExhausted { last, .. } => last.code(),
+            Error::Operation { error, .. } => error.code(),
             _ => None,
         }
     }
@@ -313,6 +325,7 @@ impl Error {
         match self {
             Error::Mlflow { status, .. } => *status,
             Error::RetriesExhausted { last, .. } => last.status(),
+            Error::Operation { error, .. } => error.status(),
             _ => None,
         }
     }

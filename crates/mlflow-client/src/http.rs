@@ -94,9 +94,18 @@ impl Http {
             .map_err(|e| Error::invalid_uri(path, e.to_string()))
     }
 
-    /// A request with this server's credentials.
+    /// A request with this server's credentials when `url` is on the
+    /// tracking URI's scheme, host and port; anywhere else (a host named in
+    /// a server-provided artifact URI) it goes without them. Redirects to
+    /// another origin drop them too (reqwest strips `Authorization` then).
     pub(crate) fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        let same_origin = url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default();
         let rb = self.client.request(method, url);
+        if !same_origin {
+            return rb;
+        }
         match &self.credentials {
             Credentials::None => rb,
             Credentials::Basic { username, password } => {

@@ -51,6 +51,7 @@ mod config;
 mod error;
 mod http;
 mod local;
+mod operation;
 mod paths;
 mod rest;
 mod retry;

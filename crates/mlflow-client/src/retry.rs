@@ -4,13 +4,18 @@
 //! The schedule follows MLflow's Python client (urllib3 `Retry`): the first
 //! retry is immediate, retry `n ≥ 2` waits `factor × 2^(n−1)` capped at
 //! `backoff_max`, plus up to `jitter` of random delay; a `Retry-After` header
-//! on 429/503 replaces the computed wait. Unlike urllib3, the total time spent
-//! is bounded too, so a flapping server cannot stall a pipeline indefinitely.
+//! on 429/503 replaces the computed wait. Unlike urllib3, the time spent
+//! retrying is bounded too, per call and per operation (see
+//! [`crate::operation`]), so a dead server fails a run in about a minute.
+//!
+//! [`create_once`] is the one way a create is retried: a lost answer may
+//! hide a create the server performed, so each retry first looks for it.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::operation;
 
 /// How often and how long failed requests are retried.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,8 +28,9 @@ pub struct RetryPolicy {
     pub backoff_max: Duration,
     /// Upper bound of the random delay added to each wait (MLflow's: 1 s).
     pub jitter: Duration,
-    /// Total time one call may take, attempts and waits included; no retry
-    /// starts whose wait would end past it.
+    /// How long one call, and one client operation (a `log_batch`, a model's
+    /// upload) from its first failure, may go on retrying; no retry starts
+    /// whose wait would end past it (default 60 s).
     pub budget: Duration,
 }
 
@@ -35,7 +41,7 @@ impl Default for RetryPolicy {
             backoff_factor: Duration::from_secs(2),
             backoff_max: Duration::from_secs(120),
             jitter: Duration::from_secs(1),
-            budget: Duration::from_secs(600),
+            budget: Duration::from_secs(60),
         }
     }
 }
@@ -123,9 +129,23 @@ where
     Fut: Future<Output = Result<T, Failure>>,
 {
     let start = Instant::now();
+    let scope = operation::current();
+    // Retries (and every attempt of a hard scope) end when the budget does,
+    // so a server that accepts and never answers cannot outlast it.
+    let mut limit = scope.as_ref().and_then(operation::Scope::hard_deadline);
     let mut n = 0;
     loop {
-        let failure = match attempt(n).await {
+        let outcome = match limit {
+            None => attempt(n).await,
+            Some(end) => match tokio::time::timeout_at(end.into(), attempt(n)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Failure::transient(Error::Transport {
+                    endpoint: endpoint.to_owned(),
+                    message: "no answer before the retry budget ran out".to_owned(),
+                })),
+            },
+        };
+        let failure = match outcome {
             Ok(value) => return Ok(value),
             Err(failure) => failure,
         };
@@ -133,7 +153,14 @@ where
             return Err(failure.error);
         }
         let wait = failure.retry_after.unwrap_or_else(|| policy.delay(n + 1));
-        let spent = n >= policy.max_retries || start.elapsed() + wait > policy.budget;
+        let (mut end, mut budget) = (start + policy.budget, policy.budget);
+        if let Some(scope) = &scope {
+            let deadline = scope.deadline_after_failure();
+            if deadline < end {
+                (end, budget) = (deadline, scope.budget());
+            }
+        }
+        let spent = n >= policy.max_retries || Instant::now() + wait > end;
         if spent {
             if policy.max_retries == 0 {
                 return Err(failure.error);
@@ -142,13 +169,44 @@ where
                 endpoint: endpoint.to_owned(),
                 attempts: n + 1,
                 elapsed: start.elapsed(),
-                budget: policy.budget,
+                budget,
                 last: Box::new(failure.error),
             });
         }
+        limit = Some(end);
         tokio::time::sleep(wait).await;
         n += 1;
     }
+}
+
+/// Retries a create whose answer may be lost after the server acted: from
+/// the second attempt on, `find` first looks for what an earlier attempt
+/// created (by a client request id it was created with, or by its effect)
+/// and returns that instead of creating it again.
+pub(crate) async fn create_once<T, C, CF, F, FF>(
+    policy: &RetryPolicy,
+    endpoint: &str,
+    create: C,
+    find: F,
+) -> Result<T, Error>
+where
+    C: Fn() -> CF,
+    CF: Future<Output = Result<T, Failure>>,
+    F: Fn() -> FF,
+    FF: Future<Output = Result<Option<T>, Failure>>,
+{
+    retry(policy, endpoint, |attempt| {
+        let (create, find) = (&create, &find);
+        async move {
+            if attempt > 0
+                && let Some(found) = find().await?
+            {
+                return Ok(found);
+            }
+            create().await
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use tandem_mlflow_client::{Config, MlflowClient, Multipart, NewRun};
 use tandem_test_support::mlflow::server;
 
+use crate::proxy::{FaultMix, Proxy};
 use crate::support::{client, quick_retry, tree, unique};
 
 fn sample_tree(root: &std::path::Path) -> std::path::PathBuf {
@@ -134,4 +135,113 @@ fn multipart_falls_back_to_one_put_on_local_storage() {
         .download_artifacts(&run_id, "blobs/big.bin", &tmp.path().join("dl"))
         .unwrap();
     assert_eq!(std::fs::read(got).unwrap(), body);
+}
+
+/// A client through a proxy answering the multipart routes itself, with
+/// `credentials` part URLs on `part_host`.
+fn multipart_client(parts: &[u64], part_host: u16) -> (Proxy, MlflowClient) {
+    let credentials: Vec<serde_json::Value> = parts
+        .iter()
+        .map(|n| {
+            serde_json::json!({"url": format!("http://127.0.0.1:{part_host}/part/{n}"),
+                "part_number": n, "headers": {}})
+        })
+        .collect();
+    let created = serde_json::json!({"upload_id": "u-1", "credentials": credentials});
+    let proxy = Proxy::start(
+        server().port,
+        FaultMix::NONE,
+        vec![
+            (
+                "/api/2.0/mlflow-artifacts/mpu/create/".into(),
+                200,
+                "application/json",
+                created.to_string(),
+            ),
+            (
+                "/api/2.0/mlflow-artifacts/mpu/".into(),
+                200,
+                "application/json",
+                "{}".into(),
+            ),
+        ],
+    );
+    let config = Config::default()
+        .with_tracking_uri(proxy.uri())
+        .with_retry(quick_retry(3))
+        .with_multipart(Multipart::Always, 1024, 4096);
+    (proxy, MlflowClient::new(config).unwrap())
+}
+
+#[test]
+fn multipart_checks_part_credentials_and_etags_before_completing() {
+    // The part storage answers 200 without an ETag.
+    let storage = Proxy::start(
+        server().port,
+        FaultMix::NONE,
+        vec![("/".into(), 200, "text/plain", String::new())],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.bin");
+    std::fs::write(&big, vec![7u8; 16_384]).unwrap(); // 4 parts of 4096
+
+    for (parts, expected) in [
+        (&[1u64, 2, 3][..], "3 part credentials"),
+        (&[1, 2, 3, 3][..], "part numbers [1, 2, 3, 3]"),
+        (&[1, 2, 3, 4][..], "without an ETag"),
+    ] {
+        let (proxy, client) = multipart_client(parts, storage.port);
+        let exp = client.get_or_create_experiment(&unique("mpu")).unwrap();
+        let run_id = client
+            .create_run(&NewRun::new(&exp.experiment_id))
+            .unwrap()
+            .info
+            .run_id;
+        let err = client
+            .log_artifact(&run_id, &big, Some("blobs"))
+            .unwrap_err();
+        assert_eq!(err.kind(), "protocol", "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("{run_id}/artifacts/blobs/big.bin")),
+            "{text}"
+        );
+        assert!(text.contains(expected), "{text}");
+        assert!(!text.contains("abort"), "names the abort: {text}");
+        assert_eq!(proxy.count("POST /api/2.0/mlflow-artifacts/mpu/abort/"), 1);
+        assert_eq!(
+            proxy.count("POST /api/2.0/mlflow-artifacts/mpu/complete/"),
+            0
+        );
+    }
+    // Only the run with matching credentials sent its parts.
+    assert_eq!(storage.count("PUT /part/"), 4);
+}
+
+#[test]
+fn a_cyclic_listing_is_an_error_not_a_loop() {
+    // Every directory lists a directory `a`: a/a/a/... without end.
+    let proxy = Proxy::start(
+        server().port,
+        FaultMix::NONE,
+        vec![(
+            "/api/2.0/mlflow-artifacts/artifacts?".into(),
+            200,
+            "application/json",
+            r#"{"files": [{"path": "a", "is_dir": true}]}"#.into(),
+        )],
+    );
+    let client = crate::support::client_for(&proxy.uri(), tandem_mlflow_client::Credentials::None);
+    let exp = client.get_or_create_experiment(&unique("cycle")).unwrap();
+    let run_id = client
+        .create_run(&NewRun::new(&exp.experiment_id))
+        .unwrap()
+        .info
+        .run_id;
+    let tmp = tempfile::tempdir().unwrap();
+    let err = client
+        .download_artifacts(&run_id, "", &tmp.path().join("dl"))
+        .unwrap_err();
+    assert_eq!(err.kind(), "protocol", "{err}");
+    assert!(err.to_string().contains("cyclic"), "{err}");
 }

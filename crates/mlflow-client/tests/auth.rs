@@ -67,3 +67,57 @@ fn bearer_tokens_are_sent_as_authorization_headers() {
     );
     assert!(!format!("{client:?}").contains("tok-4242"));
 }
+
+#[test]
+fn credentials_never_reach_an_artifact_host_or_a_redirect_target() {
+    // A second loopback listener stands in for another host: it answers
+    // every request 200 and records the headers it got.
+    let elsewhere = Proxy::start(
+        server().port,
+        FaultMix::NONE,
+        vec![("/".into(), 200, "application/json", "{}".into())],
+    );
+    // The tracking server hands out a run whose artifact URI names that host.
+    let run = serde_json::json!({"run": {"info": {
+        "run_id": "r1", "experiment_id": "0", "status": "RUNNING",
+        "artifact_uri": format!("mlflow-artifacts://127.0.0.1:{}/0/r1/artifacts", elsewhere.port),
+    }}});
+    let proxy = Proxy::start(
+        server().port,
+        FaultMix::NONE,
+        vec![(
+            "/api/2.0/mlflow/runs/get".into(),
+            200,
+            "application/json",
+            run.to_string(),
+        )],
+    );
+    let client = client_for(&proxy.uri(), admin());
+    let run_id = "r1";
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("a.txt");
+    std::fs::write(&file, "x").unwrap();
+    client.log_artifact(run_id, &file, None).unwrap();
+    // And the tracking server redirects a request to that host.
+    proxy.redirect(
+        "/api/2.0/mlflow/experiments/get",
+        &format!(
+            "http://127.0.0.1:{}/api/2.0/mlflow/experiments/get",
+            elsewhere.port
+        ),
+    );
+    let _ = client.get_experiment("0");
+
+    let authorized = |h: &String| {
+        h.lines()
+            .any(|l| l.to_ascii_lowercase().starts_with("authorization:"))
+    };
+    assert!(
+        proxy.heads().iter().any(authorized),
+        "the tracking server got them"
+    );
+    let got = elsewhere.heads();
+    assert!(got.iter().any(|h| h.starts_with("PUT ")), "{got:?}");
+    assert!(got.iter().any(|h| h.starts_with("GET ")), "{got:?}");
+    assert!(!got.iter().any(authorized), "credentials leaked: {got:?}");
+}

@@ -160,3 +160,55 @@ fn a_spent_retry_budget_is_a_clear_error() {
     assert!(text.contains("(retry budget 20s)"), "{text}");
     assert_eq!(proxy.faults().len() - before, 1, "retried past the budget");
 }
+
+#[test]
+fn a_dead_server_fails_an_operation_within_one_budget_and_names_it() {
+    let proxy = Proxy::start(server().port, FaultMix::NONE, Vec::new());
+    // MLflow's schedule (immediate retry, then 2 s × 2^n) under a 1 s
+    // budget: the first retry fits, the second (4 s) does not. Far more
+    // retries are allowed, so the budget is what stops the operation.
+    let policy = RetryPolicy {
+        max_retries: 100,
+        jitter: Duration::ZERO,
+        budget: Duration::from_secs(1),
+        ..RetryPolicy::default()
+    };
+    let client = MlflowClient::new(
+        Config::default()
+            .with_tracking_uri(proxy.uri())
+            .with_retry(policy),
+    )
+    .unwrap();
+    let exp = client.get_or_create_experiment(&unique("dead")).unwrap();
+    let run_id = client
+        .create_run(&NewRun::new(&exp.experiment_id))
+        .unwrap()
+        .info
+        .run_id;
+    proxy.set_dead(true);
+
+    // 1,500 metrics and 150 params are several requests; they share one
+    // budget, so the operation stops after the first request's 2 attempts.
+    let metrics: Vec<Metric> = (0..1500).map(|i| Metric::new("m", 1.0, i)).collect();
+    let params: Vec<Param> = (0..150).map(|i| Param::new(format!("p{i}"), "x")).collect();
+    let err = client
+        .log_batch(&run_id, &metrics, &params, &[])
+        .unwrap_err();
+    assert_eq!(err.kind(), "retries_exhausted", "{err}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("log_batch for run {run_id}: POST /api/2.0/mlflow/runs/log-batch: gave up after 2 attempts")),
+        "{text}"
+    );
+    assert_eq!(proxy.count("POST /api/2.0/mlflow/runs/log-batch"), 2);
+
+    // Cleanup after a failure has a hard budget of its own, attempts
+    // included: with none left, each request is tried once at most.
+    let err = client
+        .operation_within("mark run FAILED", Duration::ZERO, || {
+            client.end_run(&run_id, RunStatus::Failed)
+        })
+        .unwrap_err();
+    assert!(err.to_string().starts_with("mark run FAILED: "), "{err}");
+    assert!(proxy.count("POST /api/2.0/mlflow/runs/update") <= 1);
+}

@@ -8,6 +8,7 @@ mod support;
 mod artifacts;
 mod auth;
 mod faults;
+mod idempotent;
 mod local_store;
 mod models;
 mod tracking;

@@ -1,8 +1,10 @@
 //! An in-process HTTP proxy between the client and a loopback server that
 //! injects faults: 503s (HTML, with `Retry-After`), 429s (JSON), connections
 //! dropped before forwarding, and — the hard case — connections dropped
-//! after the server acted but before the client saw the answer. It can also
-//! answer chosen paths itself and records request heads.
+//! after the server acted but before the client saw the answer, answers
+//! held back, and a dead server (every connection closed unanswered). Faults
+//! can be aimed at chosen requests; it can also answer or redirect chosen
+//! paths itself, and records request heads, so tests count attempts.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -18,6 +20,8 @@ pub(crate) enum Fault {
     TooMany,
     DropBefore,
     DropAfter,
+    /// Forwarded, and the answer held back for the proxy's delay.
+    Late,
 }
 
 /// Shares of requests (in percent) that get each fault.
@@ -50,6 +54,12 @@ struct Shared {
     stop: AtomicBool,
     heads: Mutex<Vec<String>>,
     faults: Mutex<Vec<Fault>>,
+    /// Faults aimed at requests whose `METHOD /path` starts with a prefix,
+    /// each for a number of matching requests.
+    aimed: Mutex<Vec<(String, Fault, u32)>>,
+    redirects: Mutex<Vec<(String, String)>>,
+    dead: AtomicBool,
+    delay_ms: AtomicU64,
 }
 
 pub(crate) struct Proxy {
@@ -70,6 +80,10 @@ impl Proxy {
             stop: AtomicBool::new(false),
             heads: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
+            aimed: Mutex::new(Vec::new()),
+            redirects: Mutex::new(Vec::new()),
+            dead: AtomicBool::new(false),
+            delay_ms: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
         std::thread::spawn(move || {
@@ -92,6 +106,46 @@ impl Proxy {
     /// The `Retry-After` (seconds) the 503s ask for from now on (0 at first).
     pub(crate) fn set_retry_after(&self, seconds: u64) {
         self.shared.retry_after.store(seconds, Ordering::SeqCst);
+    }
+
+    /// Gives the next `times` requests whose `METHOD /path` starts with
+    /// `prefix` the fault `fault` (before the random mix is consulted).
+    pub(crate) fn aim(&self, prefix: &str, fault: Fault, times: u32) {
+        self.shared
+            .aimed
+            .lock()
+            .unwrap()
+            .push((prefix.to_owned(), fault, times));
+    }
+
+    /// Answers requests whose path starts with `prefix` with a 307 to `location`.
+    pub(crate) fn redirect(&self, prefix: &str, location: &str) {
+        self.shared
+            .redirects
+            .lock()
+            .unwrap()
+            .push((prefix.to_owned(), location.to_owned()));
+    }
+
+    /// From now on every connection is closed unanswered (a dead server
+    /// that still lets the proxy count the attempts), or served again.
+    pub(crate) fn set_dead(&self, dead: bool) {
+        self.shared.dead.store(dead, Ordering::SeqCst);
+    }
+
+    /// How long [`Fault::Late`] holds an answer back.
+    pub(crate) fn set_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// How many requests so far had a request line starting with `prefix`
+    /// (`"POST /api/2.0/mlflow/runs/log-batch"`).
+    pub(crate) fn count(&self, prefix: &str) -> usize {
+        self.heads()
+            .iter()
+            .filter(|h| h.starts_with(prefix))
+            .count()
     }
 
     /// Request lines and headers seen so far.
@@ -150,6 +204,16 @@ fn choose(s: &Shared) -> Fault {
     Fault::Forward
 }
 
+/// The aimed fault for a request `METHOD /path`, using up one of its times.
+fn aimed(s: &Shared, target: &str) -> Option<Fault> {
+    let mut aimed = s.aimed.lock().unwrap();
+    let (_, fault, times) = aimed
+        .iter_mut()
+        .find(|(prefix, _, times)| *times > 0 && target.starts_with(prefix.as_str()))?;
+    *times -= 1;
+    Some(*fault)
+}
+
 /// Reads one request: head (lines) and body (by Content-Length).
 fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Vec<String>, Vec<u8>)> {
     let mut head = Vec::new();
@@ -194,11 +258,38 @@ fn serve(s: &Shared, conn: TcpStream) {
         return;
     };
     s.heads.lock().unwrap().push(head.join("\n"));
+    if s.dead.load(Ordering::SeqCst) {
+        s.faults.lock().unwrap().push(Fault::DropBefore);
+        let _ = conn.shutdown(Shutdown::Both);
+        return;
+    }
     let path = head
         .first()
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or("")
         .to_owned();
+    let target = head
+        .first()
+        // The trailing space lets an aimed prefix end a path exactly.
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ") + " ")
+        .unwrap_or_default();
+    let redirect = s
+        .redirects
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+        .map(|(_, location)| location.clone());
+    if let Some(location) = redirect {
+        respond(
+            &mut conn,
+            307,
+            "text/plain",
+            &format!("Location: {location}\r\n"),
+            "",
+        );
+        return;
+    }
     if let Some((_, status, ctype, text)) = s
         .canned
         .iter()
@@ -207,7 +298,7 @@ fn serve(s: &Shared, conn: TcpStream) {
         respond(&mut conn, *status, ctype, "", text);
         return;
     }
-    let fault = choose(s);
+    let fault = aimed(s, &target).unwrap_or_else(|| choose(s));
     s.faults.lock().unwrap().push(fault);
     match fault {
         Fault::Unavailable => respond(
@@ -225,11 +316,14 @@ fn serve(s: &Shared, conn: TcpStream) {
             r#"{"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "slow down"}"#,
         ),
         Fault::DropBefore => {}
-        Fault::Forward | Fault::DropAfter => {
+        Fault::Forward | Fault::DropAfter | Fault::Late => {
             let Some(answer) = forward(s.upstream, &head, &body) else {
                 return;
             };
-            if fault == Fault::Forward {
+            if fault == Fault::Late {
+                std::thread::sleep(Duration::from_millis(s.delay_ms.load(Ordering::SeqCst)));
+            }
+            if fault != Fault::DropAfter {
                 let _ = conn.write_all(&answer);
             }
         }

@@ -7,6 +7,7 @@
 //! must not silently leave tracking on.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -42,6 +43,11 @@ pub struct ServerConfig {
     /// A key of credentials.yml holding `username`/`password` or `token`
     /// (MLflow's `MLFLOW_TRACKING_*` variable names work too).
     pub credentials: Option<String>,
+    /// Seconds one MLflow operation may go on retrying after its first
+    /// failure (default 60).
+    pub retry_budget: Option<f64>,
+    /// Seconds marking a failed run FAILED may take (default 5).
+    pub cleanup_budget: Option<f64>,
 }
 
 /// `tracking:`.
@@ -295,7 +301,26 @@ impl MlflowConfig {
         if let Some(key) = &self.server.credentials {
             config = config.with_credentials(self.credentials(key, credentials)?);
         }
+        if let Some(budget) = self.budget("retry_budget", self.server.retry_budget)? {
+            config = config.with_retry_budget(budget);
+        }
+        if let Some(budget) = self.budget("cleanup_budget", self.server.cleanup_budget)? {
+            config = config.with_cleanup_budget(budget);
+        }
         Ok(MlflowClient::new(config)?)
+    }
+
+    fn budget(&self, key: &str, seconds: Option<f64>) -> Result<Option<Duration>, Error> {
+        seconds
+            .map(|s| {
+                Duration::try_from_secs_f64(s).map_err(|_| Error::InvalidConfig {
+                    file: "mlflow.yml".to_owned(),
+                    message: format!(
+                        "server.{key} must be a non-negative number of seconds, not {s}"
+                    ),
+                })
+            })
+            .transpose()
     }
 
     fn credentials(&self, key: &str, all: &Map<String, Value>) -> Result<Credentials, Error> {
@@ -371,6 +396,11 @@ server:
   mlflow_tracking_uri: null
   # A key of credentials.yml with `username` and `password`, or `token`.
   credentials: null
+  # Seconds an MLflow operation may go on retrying after its first failure
+  # (null: 60).
+  retry_budget: null
+  # Seconds marking a failed or interrupted run FAILED may take (null: 5).
+  cleanup_budget: null
 
 tracking:
   disable_tracking:

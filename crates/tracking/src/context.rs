@@ -40,6 +40,16 @@ impl TrackingContext {
             .clone()
     }
 
+    /// Ends the active run, if any, FAILED (as kedro-mlflow's
+    /// `on_pipeline_error` does when a run is interrupted) with `reason` as
+    /// its `tandem.error` tag, and the logged models it left PENDING failed;
+    /// for a process stopped by a signal. Returns the run ended.
+    pub fn interrupt(&self, reason: &str) -> Option<String> {
+        let active = self.take()?;
+        crate::hook::fail(&active, &reason);
+        Some(active.run_id)
+    }
+
     pub(crate) fn set(&self, run: Option<ActiveRun>) {
         *self
             .active

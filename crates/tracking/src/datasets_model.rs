@@ -174,11 +174,7 @@ impl Dataset for ModelDataset {
         let dir = client
             .download_uri(&uri, tmp.path())
             .map_err(mlflow("download the model of", &self.dataset))?;
-        let options = LoadOptions {
-            registry: Some(self.services.registry.clone()),
-            ..LoadOptions::default()
-        };
-        let model = PipelineModel::load(&dir, &self.services.functions, &options)
+        let model = PipelineModel::load(&dir, &self.services.functions, &LoadOptions::default())
             .map_err(|e| crate::datasets::failure("load the model of", &self.dataset, e))?;
         self.downloads
             .lock()

@@ -174,7 +174,11 @@ impl MlflowHook {
                     .unwrap_or_else(|| self.pipeline_name.clone());
                 let mut new = NewRun::new(&experiment_id).name(name);
                 new.tags = tags;
-                client.create_run(&new)?.info.run_id
+                let operation = format!("create_run in experiment {experiment_id}");
+                client
+                    .operation(&operation, || client.create_run(&new))?
+                    .info
+                    .run_id
             }
         };
         let active = ActiveRun {
@@ -182,8 +186,12 @@ impl MlflowHook {
             experiment_id,
             run_id,
         };
-        self.log_params(&active, run)
-            .inspect_err(|e| fail(&active, e))?;
+        // Shared at once, so a signal from here on ends this run FAILED.
+        self.context.set(Some(active.clone()));
+        self.log_params(&active, run).inspect_err(|e| {
+            self.context.set(None);
+            fail(&active, e);
+        })?;
         Ok(active)
     }
 
@@ -308,14 +316,21 @@ impl Hook for MlflowHook {
     }
 }
 
-/// Ends `active` FAILED with `error` as a tag. Best effort: the run's own
-/// error is what the caller reports, so a second failure is only logged.
-fn fail(active: &ActiveRun, error: &dyn std::fmt::Display) {
+/// Ends `active` FAILED with `error` as a tag, and any logged model still
+/// PENDING failed, within the client's short cleanup budget: after a
+/// failure (often the server's) this must not take a second retry budget.
+/// Best effort: the run's own error is what the caller reports, so a
+/// second failure is only logged.
+pub(crate) fn fail(active: &ActiveRun, error: &dyn std::fmt::Display) {
     let message: String = error.to_string().chars().take(MAX_ERROR_TAG).collect();
-    let ended = active
-        .client
-        .set_tag(&active.run_id, tags::ERROR, &message)
-        .and_then(|()| active.client.end_run(&active.run_id, RunStatus::Failed));
+    let client = &active.client;
+    let operation = format!("mark run {} FAILED", active.run_id);
+    let ended = client.cleanup(&operation, || {
+        let models = client.fail_pending_models().map(drop);
+        let tagged = client.set_tag(&active.run_id, tags::ERROR, &message);
+        client.end_run(&active.run_id, RunStatus::Failed)?;
+        models.and(tagged)
+    });
     if let Err(e) = ended {
         tracing::warn!(run_id = %active.run_id, "could not end the MLflow run as FAILED: {e}");
     }

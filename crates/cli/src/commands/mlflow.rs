@@ -7,7 +7,6 @@ use serde_json::Map;
 use tandem_catalog::{DEFAULT_ENV, ProjectConfig};
 use tandem_mlflow_client::{Experiment, FileInfo, MlflowClient, Run};
 use tandem_pipeline_ml::AnyPipeline;
-use tandem_pipeline_model::SaveOptions;
 use tandem_runners::Hook;
 use tandem_tracking::{
     ClientFactory, LoggedPipelineModel, MlflowConfig, MlflowHook, TrackingContext, TrackingProject,
@@ -147,6 +146,8 @@ pub(super) struct RunTracking {
     pub(super) datasets: tandem_catalog::DatasetRegistry,
     /// The hook, when the project is tracked.
     pub(super) hook: Option<Arc<dyn Hook>>,
+    /// The run the hook and the datasets share (ended on a signal).
+    pub(super) context: TrackingContext,
 }
 
 /// Sets up [`RunTracking`] for a run of `pipeline`.
@@ -175,12 +176,10 @@ pub(super) fn run_tracking(
         return Ok(RunTracking {
             datasets,
             hook: None,
+            context,
         });
     };
-    let save = SaveOptions {
-        registry: datasets.clone(),
-        ..app.save_options(mlflow.tracking.model.embed_executable)
-    };
+    let save = app.save_options(mlflow.tracking.model.embed_executable);
     let project = TrackingProject {
         root,
         credentials: config.credentials.clone(),
@@ -193,11 +192,12 @@ pub(super) fn run_tracking(
         pipeline.as_ml().cloned(),
         save,
     )
-    .with_context(context)
+    .with_context(context.clone())
     .with_command_line(command_line);
     Ok(RunTracking {
         datasets,
         hook: Some(Arc::new(hook)),
+        context,
     })
 }
 

@@ -67,6 +67,9 @@ pub(crate) fn run(
     let catalog = DataCatalog::from_project(&config, &options, &root)?;
 
     let mut hooks: Vec<Arc<dyn Hook>> = app.hooks().iter().chain(extra_hooks).cloned().collect();
+    if tracking.hook.is_some() {
+        end_tracked_run_on_signal(tracking.context.clone());
+    }
     hooks.extend(tracking.hook);
     let run_options = RunOptions {
         run_id: Some(run_id.clone()),
@@ -95,7 +98,7 @@ pub(crate) fn run(
     );
 
     let done: std::collections::HashSet<&str> =
-        output.nodes.iter().map(|n| n.name.as_str()).collect();
+        output.nodes.iter().map(|n| n.name()).collect();
     let skipped = pipeline
         .nodes()
         .map(|n| n.name())
@@ -123,4 +126,46 @@ fn describe_output(catalog: &DataCatalog, name: &str) -> Result<OutputReport, Fa
         type_name: dataset.describe().type_name,
         location: dataset.location().map(|l| l.url().to_owned()),
     })
+}
+
+/// Ctrl-C or SIGTERM during a tracked run ends the MLflow run FAILED (as
+/// kedro-mlflow's `on_pipeline_error` does for an interrupted run) and a
+/// logged model it left PENDING failed, then exits 130 or 143, the codes a
+/// shell reports for a process those signals stopped. The handlers are
+/// installed before the run starts, so no signal falls between.
+fn end_tracked_run_on_signal(context: tandem_tracking::TrackingContext) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        let signals = {
+            let _entered = runtime.enter();
+            (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            )
+        };
+        let (Ok(mut interrupt), Ok(mut terminate)) = signals else {
+            return;
+        };
+        std::thread::spawn(move || {
+            let (code, name) = runtime.block_on(async {
+                tokio::select! {
+                    _ = interrupt.recv() => (130, "SIGINT"),
+                    _ = terminate.recv() => (143, "SIGTERM"),
+                }
+            });
+            if let Some(run_id) = context.interrupt(&format!("interrupted by {name}")) {
+                tracing::warn!(run_id = %run_id, "{name}: MLflow run ended FAILED");
+            }
+            std::process::exit(code);
+        });
+    }
+    #[cfg(not(unix))]
+    drop(context);
 }

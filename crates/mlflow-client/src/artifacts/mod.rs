@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 use crate::paths;
 use crate::types::FileInfo;
 
+/// How deep an artifact tree may be; deeper listings are taken as cyclic.
+const MAX_DEPTH: usize = 64;
+
 /// Transfer tuning shared by every repository of a client.
 #[derive(Clone, Debug)]
 pub(crate) struct Transfer {
@@ -109,15 +112,36 @@ impl ArtifactRepo {
     }
 
     /// Every file under `rel` (recursively), or `rel` itself if it is a file.
+    ///
+    /// A listing comes from the server, so it may be cyclic (a directory
+    /// listing itself or an ancestor, or each level answering like the one
+    /// above): every entry must be a new path strictly inside the directory
+    /// listed, and the tree at most [`MAX_DEPTH`] levels deep.
     async fn files_under(&self, rel: &str) -> Result<Vec<String>> {
         let mut files = Vec::new();
-        let mut dirs = vec![rel.to_owned()];
+        let mut dirs = vec![(rel.to_owned(), 0usize)];
+        let mut seen = std::collections::HashSet::from([rel.to_owned()]);
         let mut is_dir = false;
-        while let Some(dir) = dirs.pop() {
+        while let Some((dir, depth)) = dirs.pop() {
             for entry in self.list(&dir).await? {
                 is_dir = true;
+                let inside = dir.is_empty()
+                    || entry
+                        .path
+                        .strip_prefix(dir.as_str())
+                        .is_some_and(|rest| rest.len() > 1 && rest.starts_with('/'));
+                if !inside || !seen.insert(entry.path.clone()) || depth >= MAX_DEPTH {
+                    return Err(Error::Protocol {
+                        endpoint: format!("listing of artifact directory '{dir}'"),
+                        message: format!(
+                            "the listing is cyclic: it names '{}' (a directory listing itself \
+                             or an ancestor, or more than {MAX_DEPTH} levels deep)",
+                            entry.path
+                        ),
+                    });
+                }
                 if entry.is_dir {
-                    dirs.push(entry.path);
+                    dirs.push((entry.path, depth + 1));
                 } else {
                     files.push(entry.path);
                 }

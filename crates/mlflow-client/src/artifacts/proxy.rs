@@ -144,6 +144,28 @@ impl ProxyRepo {
             )
             .await?;
         let upload_id = created.upload_id.clone();
+        let abort = || async {
+            // Best effort: the upload failed already; abort frees storage,
+            // and its own failure must not hide the upload's.
+            let abort = json!({"path": name, "upload_id": upload_id});
+            let _ = self
+                .post::<serde_json::Value>(&route("abort"), &abort)
+                .await;
+        };
+        let invalid = |message: String| Error::Protocol {
+            endpoint: format!("multipart upload of artifact '{full}'"),
+            message,
+        };
+        let mut numbers: Vec<u64> = created.credentials.iter().map(|c| c.part_number).collect();
+        numbers.sort_unstable();
+        if numbers != (1..=num_parts).collect::<Vec<_>>() {
+            abort().await;
+            return Err(invalid(format!(
+                "the server returned {} part credentials (part numbers {numbers:?}) for {num_parts} \
+                 parts",
+                created.credentials.len()
+            )));
+        }
         let parts = stream::iter(created.credentials.into_iter().map(Ok::<_, Error>))
             .map_ok(|cred| async move {
                 let start = (cred.part_number.saturating_sub(1)) * chunk;
@@ -159,15 +181,22 @@ impl ProxyRepo {
         let mut parts = match parts {
             Ok(parts) => parts,
             Err(e) => {
-                // Best effort: the upload failed already; abort frees storage.
-                let abort = json!({"path": name, "upload_id": upload_id});
-                let _ = self
-                    .post::<serde_json::Value>(&route("abort"), &abort)
-                    .await;
+                abort().await;
                 return Err(e);
             }
         };
         parts.sort_by_key(|p| p["part_number"].as_u64());
+        let missing: Vec<u64> = parts
+            .iter()
+            .filter(|p| p["etag"].as_str().is_none_or(|e| e.trim().is_empty()))
+            .filter_map(|p| p["part_number"].as_u64())
+            .collect();
+        if !missing.is_empty() {
+            abort().await;
+            return Err(invalid(format!(
+                "the storage answered parts {missing:?} without an ETag"
+            )));
+        }
         let complete = json!({"path": name, "upload_id": upload_id, "parts": parts});
         self.post::<serde_json::Value>(&route("complete"), &complete)
             .await?;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tandem_io::block_on;
+use crate::operation::block_on;
 
 use super::MlflowClient;
 use crate::artifacts::ArtifactRepo;
@@ -26,8 +26,10 @@ impl MlflowClient {
         local_file: &Path,
         artifact_path: Option<&str>,
     ) -> Result<String> {
-        let repo = self.run_repo(run_id)?;
-        block_on(repo.upload_file(local_file, artifact_path.unwrap_or("")))?
+        self.operation(&format!("log_artifact for run {run_id}"), || {
+            let repo = self.run_repo(run_id)?;
+            block_on(repo.upload_file(local_file, artifact_path.unwrap_or("")))?
+        })
     }
 
     /// Uploads a directory's files (recursively, several at a time) into
@@ -38,8 +40,10 @@ impl MlflowClient {
         local_dir: &Path,
         artifact_path: Option<&str>,
     ) -> Result<usize> {
-        let repo = self.run_repo(run_id)?;
-        block_on(repo.upload_dir(local_dir, artifact_path.unwrap_or("")))?
+        self.operation(&format!("log_artifacts for run {run_id}"), || {
+            let repo = self.run_repo(run_id)?;
+            block_on(repo.upload_dir(local_dir, artifact_path.unwrap_or("")))?
+        })
     }
 
     /// The files and directories directly under `path` (the root when

@@ -86,20 +86,25 @@ pub(super) fn run_concurrently<T: Sync>(
     }
     let next = AtomicUsize::new(0);
     let failed = Mutex::new(None);
+    // The workers are part of the caller's operation and share its budget.
+    let scope = crate::operation::current();
     std::thread::scope(|s| {
         for _ in 0..workers.min(items.len()) {
+            let scope = scope.clone();
             s.spawn(|| {
-                while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    if let Err(e) = f(item) {
-                        // Exhaust the queue so the other workers stop too.
-                        next.store(items.len(), Ordering::Relaxed);
-                        failed
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .get_or_insert(e);
-                        return;
+                crate::operation::enter(scope, || {
+                    while let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        if let Err(e) = f(item) {
+                            // Exhaust the queue so the other workers stop too.
+                            next.store(items.len(), Ordering::Relaxed);
+                            failed
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .get_or_insert(e);
+                            return;
+                        }
                     }
-                }
+                })
             });
         }
     });

@@ -4,15 +4,18 @@ mod artifacts;
 mod batch;
 mod models;
 
+use std::collections::BTreeSet;
 use std::ops::Deref;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub use models::LoggedModelRef;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorCode, Result};
 use crate::local::LocalStore;
+use crate::operation::{self, Scope};
 use crate::rest::RestStore;
 use crate::store::{Backend, RunQuery, RunUpdate, TrackingStore};
 use crate::types::{
@@ -35,6 +38,9 @@ use crate::uri::{TrackingTarget, tracking_target};
 pub struct MlflowClient {
     store: Arc<dyn Backend>,
     config: Config,
+    /// Logged models this client (or a clone) created and has not finalized
+    /// yet, so an interrupted process can mark them failed.
+    pending: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Deref for MlflowClient {
@@ -61,7 +67,11 @@ impl MlflowClient {
                 crate::artifacts::Transfer::from_config(&config),
             )?),
         };
-        Ok(MlflowClient { store, config })
+        Ok(MlflowClient {
+            store,
+            config,
+            pending: Arc::default(),
+        })
     }
 
     /// A client writing MLflow's file-store layout under `root` (created if
@@ -84,6 +94,77 @@ impl MlflowClient {
     /// True for the local `mlruns` store.
     pub fn is_local(&self) -> bool {
         self.store.is_local()
+    }
+
+    // ---- operations ----
+
+    /// Runs `f` as one operation called `name` ("log_batch for run <id>"):
+    /// every request it sends shares one retry budget (the policy's, from
+    /// the first failure on), and its error names the operation. Inside
+    /// another operation it is simply part of that one.
+    pub fn operation<T>(&self, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if operation::current().is_some() {
+            return f();
+        }
+        named(
+            name,
+            operation::enter(Some(Scope::new(self.config.retry.budget)), f),
+        )
+    }
+
+    /// Runs `f` as an operation with a hard `budget` of its own, attempts
+    /// included, also inside another operation: what must still be tried
+    /// after a failure, such as marking a run FAILED.
+    pub fn operation_within<T>(
+        &self,
+        name: &str,
+        budget: Duration,
+        f: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
+        named(name, operation::enter(Some(Scope::hard(budget)), f))
+    }
+
+    /// [`MlflowClient::operation_within`] the configured cleanup budget
+    /// ([`Config::with_cleanup_budget`]).
+    pub fn cleanup<T>(&self, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.operation_within(name, self.config.cleanup_budget, f)
+    }
+
+    /// Marks every logged model this client (or a clone) created and has
+    /// not finalized yet as failed (`LOGGED_MODEL_UPLOAD_FAILED`), within
+    /// the cleanup budget: for a process stopped in the middle of logging
+    /// a model. Returns the models marked.
+    pub fn fail_pending_models(&self) -> Result<Vec<String>> {
+        let pending: Vec<String> = self.pending_models().into_iter().collect();
+        for model_id in &pending {
+            self.cleanup(&format!("mark logged model {model_id} failed"), || {
+                self.finalize_logged_model(model_id, crate::LoggedModelStatus::UploadFailed)
+                    .map(drop)
+            })?;
+            self.pending_done(model_id);
+        }
+        Ok(pending)
+    }
+
+    fn pending_models(&self) -> BTreeSet<String> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn pending_started(&self, model_id: &str) {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(model_id.to_owned());
+    }
+
+    pub(crate) fn pending_done(&self, model_id: &str) {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(model_id);
     }
 
     // ---- experiments ----
@@ -123,12 +204,17 @@ impl MlflowClient {
 
     /// Ends a run now with `status` (usually `Finished` or `Failed`).
     pub fn end_run(&self, run_id: &str, status: RunStatus) -> Result<RunInfo> {
-        self.update_run(
-            run_id,
-            &RunUpdate {
-                status: Some(status),
-                end_time: Some(now_millis()),
-                run_name: None,
+        self.operation(
+            &format!("end_run {} for run {run_id}", status.as_str()),
+            || {
+                self.update_run(
+                    run_id,
+                    &RunUpdate {
+                        status: Some(status),
+                        end_time: Some(now_millis()),
+                        run_name: None,
+                    },
+                )
             },
         )
     }
@@ -171,6 +257,18 @@ impl MlflowClient {
         params: &[Param],
         tags: &[Tag],
     ) -> Result<()> {
+        self.operation(&format!("log_batch for run {run_id}"), || {
+            self.log_batch_chunks(run_id, metrics, params, tags)
+        })
+    }
+
+    fn log_batch_chunks(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[Param],
+        tags: &[Tag],
+    ) -> Result<()> {
         let chunks = batch::split(metrics, params, tags);
         let first_metric_only = chunks
             .iter()
@@ -191,4 +289,12 @@ impl MlflowClient {
                 .log_batch_request(run_id, &chunk.metrics, &[], &[])
         })
     }
+}
+
+/// `result` with its error naming the operation.
+fn named<T>(name: &str, result: Result<T>) -> Result<T> {
+    result.map_err(|error| Error::Operation {
+        operation: name.to_owned(),
+        error: Box::new(error),
+    })
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::operation::block_on;
 use serde::Serialize;
-use tandem_io::block_on;
 
 use super::MlflowClient;
 use crate::error::{Error, ErrorCode, Result};
@@ -43,6 +43,12 @@ impl MlflowClient {
     /// logged-model API gets MLflow 2.x's form instead: the files under the
     /// run's artifacts at `name`, recorded with `runs/log-model`.
     pub fn log_model(&self, run_id: &str, name: &str, local_dir: &Path) -> Result<LoggedModelRef> {
+        self.operation(&format!("log_model '{name}' for run {run_id}"), || {
+            self.log_model_now(run_id, name, local_dir)
+        })
+    }
+
+    fn log_model_now(&self, run_id: &str, name: &str, local_dir: &Path) -> Result<LoggedModelRef> {
         let run = self.get_run(run_id)?;
         let created = self.create_logged_model(&NewLoggedModel {
             experiment_id: run.info.experiment_id.clone(),
@@ -60,6 +66,28 @@ impl MlflowClient {
             Err(e) => return Err(e),
         };
         let model_id = model.info.model_id.clone();
+        self.pending_started(&model_id);
+        let logged = self.fill_logged_model(&model, run_id, local_dir);
+        if logged.is_err() {
+            // Best effort: the error that stopped the logging is what the
+            // caller needs to see.
+            let _ = self.cleanup(&format!("mark logged model {model_id} failed"), || {
+                self.finalize_logged_model(&model_id, LoggedModelStatus::UploadFailed)
+            });
+        }
+        self.pending_done(&model_id);
+        logged
+    }
+
+    /// Links a new logged model to its run, uploads its files and
+    /// finalizes it READY.
+    fn fill_logged_model(
+        &self,
+        model: &crate::types::LoggedModel,
+        run_id: &str,
+        local_dir: &Path,
+    ) -> Result<LoggedModelRef> {
+        let model_id = model.info.model_id.clone();
         self.log_outputs(
             run_id,
             &[ModelOutput {
@@ -67,15 +95,8 @@ impl MlflowClient {
                 step: 0,
             }],
         )?;
-        let uploaded = self
-            .store
-            .artifact_repo(&model.info.artifact_uri)
-            .and_then(|repo| block_on(repo.upload_dir(local_dir, ""))?);
-        if let Err(e) = uploaded {
-            // Best effort: the upload error is what the caller needs to see.
-            let _ = self.finalize_logged_model(&model_id, LoggedModelStatus::UploadFailed);
-            return Err(e);
-        }
+        let repo = self.store.artifact_repo(&model.info.artifact_uri)?;
+        block_on(repo.upload_dir(local_dir, ""))??;
         let model = self.finalize_logged_model(&model_id, LoggedModelStatus::Ready)?;
         Ok(LoggedModelRef {
             model_uri: model.model_uri(),
@@ -120,6 +141,16 @@ impl MlflowClient {
 
     /// Registers what [`MlflowClient::log_model`] logged under `name`.
     pub fn register_model(
+        &self,
+        logged: &LoggedModelRef,
+        name: &str,
+        wait: Duration,
+    ) -> Result<ModelVersion> {
+        let operation = format!("register_model '{name}' from {}", logged.model_uri);
+        self.operation(&operation, || self.register_model_now(logged, name, wait))
+    }
+
+    fn register_model_now(
         &self,
         logged: &LoggedModelRef,
         name: &str,

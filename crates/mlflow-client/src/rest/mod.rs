@@ -41,7 +41,7 @@ impl RestStore {
         route: &str,
         body: Value,
     ) -> Result<T> {
-        tandem_io::block_on(self.http.call(method, route, &body))?
+        crate::operation::block_on(self.http.call(method, route, &body))?
     }
 
     fn get<T: DeserializeOwned + Send>(&self, route: &str, query: Value) -> Result<T> {

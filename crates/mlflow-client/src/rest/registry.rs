@@ -7,10 +7,16 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::json;
 
+use reqwest::Method;
+
+use super::tracking::REQUEST_ID_TAG;
 use super::{Empty, RestStore};
 use crate::error::{Error, ErrorCode, Result};
+use crate::retry::create_once;
 use crate::store::{ModelRegistry, NewModelVersion};
-use crate::types::{ModelVersion, ModelVersionStatus, Page, RegisteredModel, collect_pages};
+use crate::types::{
+    ModelVersion, ModelVersionStatus, Page, RegisteredModel, Tag, collect_pages, random_hex,
+};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -40,14 +46,79 @@ struct DownloadUri {
 /// How often a pending model version is polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+impl RestStore {
+    /// `model-versions/create`, with a request id tag so that a retry after
+    /// a lost answer finds the version instead of registering another (and
+    /// moving the aliases set on it next).
+    fn create_version_once(&self, version: &NewModelVersion) -> Result<ModelVersion> {
+        let request_id = random_hex();
+        let mut tags = version.tags.clone();
+        tags.push(Tag::new(REQUEST_ID_TAG, &request_id));
+        let body = json!({
+            "name": version.name,
+            "source": version.source,
+            "run_id": version.run_id,
+            "model_id": version.model_id,
+            "tags": tags,
+            "description": version.description,
+        });
+        let escaped = version.name.replace('\'', "\\'");
+        let search = json!({
+            "filter": format!("name = '{escaped}' AND tags.`{REQUEST_ID_TAG}` = '{request_id}'"),
+            "max_results": 1,
+        });
+        let http = &self.http;
+        let created = create_once(
+            http.retry_policy(),
+            "POST /api/2.0/mlflow/model-versions/create",
+            || async {
+                let r: VersionResponse = http
+                    .call_once(Method::POST, "model-versions/create", &body)
+                    .await?;
+                Ok(r.model_version)
+            },
+            || async {
+                let found: Versions = http
+                    .call_once(Method::GET, "model-versions/search", &search)
+                    .await?;
+                Ok(found.model_versions.into_iter().next())
+            },
+        );
+        crate::operation::block_on(created)?
+    }
+}
+
 impl ModelRegistry for RestStore {
     fn create_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        let created = self.post::<RegisteredModelResponse>(
-            "registered-models/create",
-            json!({"name": name, "tags": [], "description": null}),
+        let body = json!({"name": name, "tags": [], "description": null});
+        let get = json!({"name": name});
+        let http = &self.http;
+        let created = create_once(
+            http.retry_policy(),
+            "POST /api/2.0/mlflow/registered-models/create",
+            || async {
+                let r: RegisteredModelResponse = http
+                    .call_once(Method::POST, "registered-models/create", &body)
+                    .await?;
+                Ok(r.registered_model)
+            },
+            || async {
+                match http
+                    .call_once::<RegisteredModelResponse>(
+                        Method::GET,
+                        "registered-models/get",
+                        &get,
+                    )
+                    .await
+                {
+                    Ok(r) => Ok(Some(r.registered_model)),
+                    Err(f) if f.error.is_not_found() => Ok(None),
+                    Err(f) => Err(f),
+                }
+            },
         );
-        match created {
-            Ok(r) => Ok(r.registered_model),
+        match crate::operation::block_on(created)? {
+            Ok(r) => Ok(r),
             Err(e) if e.is_already_exists() => self.get_registered_model(name),
             Err(e) => Err(e),
         }
@@ -65,19 +136,8 @@ impl ModelRegistry for RestStore {
         wait: Duration,
     ) -> Result<ModelVersion> {
         self.create_registered_model(&version.name)?;
-        let created: VersionResponse = self.post(
-            "model-versions/create",
-            json!({
-                "name": version.name,
-                "source": version.source,
-                "run_id": version.run_id,
-                "model_id": version.model_id,
-                "tags": version.tags,
-                "description": version.description,
-            }),
-        )?;
         let start = Instant::now();
-        let mut current = created.model_version;
+        let mut current = self.create_version_once(version)?;
         loop {
             match current.status {
                 ModelVersionStatus::Ready => return Ok(current),

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{Empty, RestStore};
 use crate::error::Result;
-use crate::retry::retry;
+use crate::retry::create_once;
 use crate::store::{Experiments, NewRun, RunQuery, RunUpdate, Runs};
 use crate::types::{
     DatasetInput, Experiment, Metric, ModelInput, ModelOutput, Page, Run, RunInfo, Tag, ViewType,
@@ -140,28 +140,20 @@ impl Runs for RestStore {
             "max_results": 1,
         });
         let http = &self.http;
-        let create = retry(
+        let create = create_once(
             http.retry_policy(),
             "POST /api/2.0/mlflow/runs/create",
-            |attempt| {
-                let (body, search) = (&body, &search);
-                async move {
-                    if attempt > 0 {
-                        // The earlier attempt may have created the run before
-                        // its answer was lost; reuse it rather than duplicate.
-                        let found: RunPage =
-                            http.call_once(Method::POST, "runs/search", search).await?;
-                        if let Some(existing) = found.runs.into_iter().next() {
-                            return Ok(existing);
-                        }
-                    }
-                    let created: RunResponse =
-                        http.call_once(Method::POST, "runs/create", body).await?;
-                    Ok(created.run)
-                }
+            || async {
+                let created: RunResponse =
+                    http.call_once(Method::POST, "runs/create", &body).await?;
+                Ok(created.run)
+            },
+            || async {
+                let found: RunPage = http.call_once(Method::POST, "runs/search", &search).await?;
+                Ok(found.runs.into_iter().next())
             },
         );
-        tandem_io::block_on(create)?
+        crate::operation::block_on(create)?
     }
 
     fn get_run(&self, run_id: &str) -> Result<Run> {
@@ -237,7 +229,27 @@ impl Runs for RestStore {
     }
 
     fn log_outputs(&self, run_id: &str, models: &[ModelOutput]) -> Result<()> {
-        let _: Empty = self.post("runs/outputs", json!({"run_id": run_id, "models": models}))?;
-        Ok(())
+        // Linking a model twice is a server error (a raw SQL one), so a
+        // retry first checks whether a lost answer hid a link already made.
+        let body = json!({"run_id": run_id, "models": models});
+        let get = json!({"run_id": run_id});
+        let http = &self.http;
+        let logged = create_once(
+            http.retry_policy(),
+            "POST /api/2.0/mlflow/runs/outputs",
+            || async {
+                let _: Empty = http.call_once(Method::POST, "runs/outputs", &body).await?;
+                Ok(())
+            },
+            || async {
+                let r: RunResponse = http.call_once(Method::GET, "runs/get", &get).await?;
+                let linked = &r.run.outputs.model_outputs;
+                let all = models
+                    .iter()
+                    .all(|m| linked.iter().any(|l| l.model_id == m.model_id));
+                Ok(all.then_some(()))
+            },
+        );
+        crate::operation::block_on(logged)?
     }
 }
