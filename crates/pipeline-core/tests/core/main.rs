@@ -2,6 +2,7 @@
 //! `tests/pipeline/test_node.py`, `test_pipeline.py` and
 //! `test_pipeline_with_transcoding.py`, plus typed execution and property tests.
 
+mod dataset_ids;
 mod execution;
 mod filter;
 mod node;
