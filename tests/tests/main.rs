@@ -11,6 +11,7 @@ mod mlflow_pyfunc;
 mod models_cli;
 mod models_embedded;
 mod models_serve;
+mod models_trust;
 mod pyarrow_interop;
 mod run_demo;
 mod run_durable;

@@ -505,7 +505,7 @@ fn files_below(dir: &Path) -> Vec<String> {
 fn tracked_runs_embed_the_executable_unless_mlflow_yml_says_not_to() {
     let logged = files_below(&trained().join("mlruns"));
     assert!(
-        logged.iter().any(|f| f.ends_with("bin/churn")),
+        logged.iter().any(|f| f.ends_with("bin/churn.zst")),
         "{logged:#?}"
     );
 

@@ -115,12 +115,13 @@ fn mlflow_predicts_what_tandem_predicts() {
         mlmodel.contains("loader_module: tandem_pyfunc"),
         "{mlmodel}"
     );
-    assert!(mlmodel.contains("path: bin/churn"), "{mlmodel}");
-    // An artifact download keeps no mode bits; the loader restores them.
+    assert!(mlmodel.contains("path: bin/churn.zst"), "{mlmodel}");
+    // An artifact download keeps no mode bits; the loader needs none: it
+    // unpacks the compressed executable into a private directory.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let exe = trained.model.join("bin/churn");
+        let exe = trained.model.join("bin/churn.zst");
         std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
 

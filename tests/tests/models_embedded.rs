@@ -1,7 +1,9 @@
 //! Models carry their executable: the bundled `tandem`, which registers
 //! none of the churn project's functions, predicts and serves a churn model
-//! through the model's `bin/churn`, after checking it; and explains why not
-//! when the model has no executable or a tampered one.
+//! through the model's `bin/churn.zst` (unpacked into a private cache),
+//! after checking it and with consent (models_trust.rs tests the consent
+//! itself); and explains why not when the model has no executable or a
+//! tampered one.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -32,11 +34,15 @@ fn trained_project() -> tempfile::TempDir {
     project
 }
 
+/// The bundled `tandem`, consenting to run the model's executable, with
+/// the executable cache under `cwd`.
 fn bundled(args: &[&str], cwd: &Path) -> Output {
     Command::new(tandem_bin())
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
+        .env("TANDEM_TRUST_MODEL_EXECUTABLE", "1")
+        .env("XDG_CACHE_HOME", cwd.join("cache"))
         .env_remove("MLFLOW_TRACKING_URI")
         .output()
         .expect("tandem starts")
@@ -52,7 +58,8 @@ fn the_bundled_cli_predicts_with_the_embedded_executable_after_checking_it() {
     let cwd = project.path();
     let request = "model/serving_input_example.json";
     let mlmodel = std::fs::read_to_string(cwd.join("model/MLmodel")).unwrap();
-    assert!(mlmodel.contains("path: bin/churn"), "{mlmodel}");
+    assert!(mlmodel.contains("path: bin/churn.zst"), "{mlmodel}");
+    assert!(mlmodel.contains("format: zstd"), "{mlmodel}");
     assert!(
         !std::fs::read_to_string(cwd.join("bare/MLmodel"))
             .unwrap()
@@ -72,13 +79,15 @@ fn the_bundled_cli_predicts_with_the_embedded_executable_after_checking_it() {
     let rows = strict["predictions"].as_array().unwrap();
     assert!(rows.iter().all(|row| row["churn"] == false), "{strict}");
 
-    // Artifact downloads lose the mode bits; they are restored.
+    // Artifact downloads lose the mode bits; the stored file needs none,
+    // as it runs from the cache it is unpacked into.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let exe = cwd.join("model/bin/churn");
-        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let exe = cwd.join("model/bin/churn.zst");
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o444)).unwrap();
         assert_eq!(ok(&bundled(&predict_args("model", request), cwd)), native);
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
 
     // Without an executable, the error says so and what to do.
@@ -94,7 +103,7 @@ fn the_bundled_cli_predicts_with_the_embedded_executable_after_checking_it() {
     // A tampered executable is never run.
     let mut exe = std::fs::OpenOptions::new()
         .append(true)
-        .open(cwd.join("model/bin/churn"))
+        .open(cwd.join("model/bin/churn.zst"))
         .unwrap();
     exe.write_all(b"\0").unwrap();
     drop(exe);
@@ -113,7 +122,7 @@ fn the_bundled_cli_serves_through_the_embedded_executable_and_stops_it_on_sigter
     let server = Serving::start(
         tandem_bin(),
         project.path(),
-        &["-m", "model", "--workers", "2"],
+        &["-m", "model", "--workers", "2", "--trust-model-executable"],
     );
     assert!(
         server

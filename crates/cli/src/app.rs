@@ -152,8 +152,7 @@ impl App {
         &self.hooks
     }
 
-    /// How this binary saves models: its package, its dataset types and,
-    /// with `embed`, itself as the model's executable (it registers the
+    /// How this binary saves models: its package and, with `embed`, itself as the model's executable (it registers the
     /// functions the model calls).
     pub(crate) fn save_options(&self, embed: bool) -> SaveOptions {
         let executable = embed
@@ -168,7 +167,6 @@ impl App {
             })
             .flatten();
         SaveOptions {
-            registry: self.datasets.clone(),
             executable,
             ..SaveOptions::new(&self.package.0, &self.package.1)
         }

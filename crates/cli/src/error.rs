@@ -92,6 +92,26 @@ pub(crate) enum Failure {
         second: String,
     },
 
+    /// The model needs functions this binary lacks, and running its
+    /// embedded executable was not consented to.
+    #[error(
+        "model '{model}' needs functions this binary does not register; its embedded executable \
+         {path} (target {target}, sha256 {sha256}) could run it, but that executable is code \
+         from whoever saved or registered the model, and tandem runs it only with consent: if \
+         you trust the model's source, pass --trust-model-executable or set \
+         TANDEM_TRUST_MODEL_EXECUTABLE=1 (or run the model with its project's own binary)"
+    )]
+    UntrustedExecutable {
+        /// The model as given (a directory or an MLflow URI).
+        model: String,
+        /// The executable inside the model.
+        path: String,
+        /// Its target triple.
+        target: String,
+        /// Its SHA-256.
+        sha256: String,
+    },
+
     /// The model needs functions this binary lacks, and its embedded
     /// executable cannot stand in.
     #[error("{missing}; {reason}")]
@@ -120,6 +140,7 @@ impl Failure {
             Failure::UnknownPipeline { .. } => "pipeline_not_found",
             Failure::DuplicatePipeline { .. } => "duplicate_pipeline",
             Failure::CannotDelegate { missing, .. } => missing.kind(),
+            Failure::UntrustedExecutable { .. } => "untrusted_executable",
         }
     }
 

@@ -12,7 +12,13 @@ params as JSON.
 
 The executable is the one the model embeds (``flavors.tandem.executable``),
 run only once its SHA-256 matches the one recorded in ``MLmodel``; a model
-saved without one runs the binary named by ``TANDEM_EXECUTABLE``.
+saved without one runs the binary named by ``TANDEM_EXECUTABLE``. Models
+store it zstd-compressed (``executable.compression``): it is checked against
+the compressed file's recorded SHA-256, decompressed (never past its recorded
+size) into a fresh private directory (``tempfile.mkdtemp``: mode 0700, a name
+no one can predict), checked again and run from there; the directory goes
+with the model. Decompressing needs Python 3.14's ``compression.zstd`` or the
+``zstandard`` package, which the model's requirements list.
 
 Every file of the model this loader opens is found with the path rules
 tandem's own loader applies (``tandem_io::paths``): a path recorded in
@@ -65,7 +71,8 @@ class TandemModel:
 
     def __init__(self, model_dir):
         self._dir = os.path.abspath(model_dir)
-        self._command = [_executable(self._dir), "models", "worker", "-m", self._dir]
+        executable = _executable(self._dir, self)
+        self._command = [executable, "models", "worker", "-m", self._dir]
         # MLflow's server may predict from several threads; the worker
         # answers one frame at a time.
         self._lock = threading.Lock()
@@ -239,13 +246,14 @@ def _inside(model_dir, relative):
     return path
 
 
-def _executable(model_dir):
-    """The model's verified embedded executable, else $TANDEM_EXECUTABLE."""
+def _executable(model_dir, owner):
+    """The model's verified embedded executable, else $TANDEM_EXECUTABLE.
+    A directory it is unpacked into is removed when ``owner`` is collected."""
     with open(_inside(model_dir, "MLmodel")) as f:
         flavor = (yaml.safe_load(f).get("flavors") or {}).get("tandem") or {}
     embedded = flavor.get("executable")
     if embedded:
-        return _verified(model_dir, embedded)
+        return _verified(model_dir, embedded, owner)
     named = os.environ.get(EXECUTABLE_VARIABLE)
     if named:
         return named
@@ -258,9 +266,10 @@ def _executable(model_dir):
     )
 
 
-def _verified(model_dir, embedded):
+def _verified(model_dir, embedded, owner):
     """The embedded file, refused unless it is inside the model, built for
-    this platform and has the recorded bytes; made executable (artifact
+    this platform and has the recorded bytes; a compressed one unpacked
+    into a private directory, an uncompressed one made executable (artifact
     downloads drop the mode bits), or copied where it can be."""
     path = _inside(model_dir, embedded["path"])
     target = embedded.get("target", "")
@@ -271,17 +280,23 @@ def _verified(model_dir, embedded):
             f"and save the model again, or set {EXECUTABLE_VARIABLE} on a model saved with "
             "--no-executable"
         )
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    if digest.hexdigest() != embedded["sha256"] or size != embedded["size"]:
-        raise MlflowException(
-            f"Refusing to run {path}: its SHA-256 is {digest.hexdigest()} ({size} bytes), the "
-            f"model records {embedded['sha256']} ({embedded['size']} bytes). The file was "
-            "altered or truncated; download or save the model again."
-        )
+    compression = embedded.get("compression")
+    if compression:
+        _check_file(path, compression["sha256"], compression["size"])
+        if compression.get("format") != "zstd":
+            raise MlflowException(
+                f"The model's executable is compressed with {compression.get('format')!r}; "
+                "this loader reads zstd only"
+            )
+        private = tempfile.mkdtemp(prefix="tandem-executable-")
+        weakref.finalize(owner, shutil.rmtree, private, True)
+        name = os.path.basename(path)
+        unpacked = os.path.join(private, name[: -len(".zst")] if name.endswith(".zst") else name)
+        _unzstd(path, unpacked, embedded["size"])
+        _check_file(unpacked, embedded["sha256"], embedded["size"])
+        os.chmod(unpacked, 0o700)
+        return unpacked
+    _check_file(path, embedded["sha256"], embedded["size"])
     mode = os.stat(path).st_mode
     runnable = mode | stat.S_IXUSR | ((mode & 0o444) >> 2)
     try:
@@ -289,10 +304,61 @@ def _verified(model_dir, embedded):
             os.chmod(path, runnable)
         return path
     except OSError:
-        copy = os.path.join(tempfile.mkdtemp(prefix="tandem-executable-"), os.path.basename(path))
+        private = tempfile.mkdtemp(prefix="tandem-executable-")
+        weakref.finalize(owner, shutil.rmtree, private, True)
+        copy = os.path.join(private, os.path.basename(path))
         shutil.copyfile(path, copy)
+        _check_file(copy, embedded["sha256"], embedded["size"])
         os.chmod(copy, 0o700)
         return copy
+
+
+def _check_file(path, sha256, size):
+    """Refuses ``path`` unless it has ``size`` bytes with SHA-256 ``sha256``."""
+    digest, found = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+            found += len(block)
+    if digest.hexdigest() != sha256 or found != size:
+        raise MlflowException(
+            f"Refusing to run {path}: its SHA-256 is {digest.hexdigest()} ({found} bytes), the "
+            f"model records {sha256} ({size} bytes). The file was altered or truncated; "
+            "download or save the model again."
+        )
+
+
+def _unzstd(source, destination, size):
+    """Decompresses the zstd file ``source`` to ``destination``, refusing
+    more than ``size`` bytes (a hostile frame may expand without bound)."""
+    try:
+        from compression import zstd  # Python 3.14+
+
+        def reader(f):
+            return zstd.ZstdFile(f)
+    except ImportError:
+        try:
+            import zstandard
+        except ImportError:
+            raise MlflowException(
+                "The model's executable is zstd-compressed: install the zstandard package "
+                "(it is in the model's requirements.txt)",
+                error_code=INTERNAL_ERROR,
+            ) from None
+
+        def reader(f):
+            return zstandard.ZstdDecompressor().stream_reader(f)
+
+    written = 0
+    with open(source, "rb") as f, reader(f) as stream, open(destination, "xb") as out:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            written += len(block)
+            if written > size:
+                raise MlflowException(
+                    f"Refusing {source}: it decompresses to more than the {size} bytes the "
+                    "model records"
+                )
+            out.write(block)
 
 
 def _runs_here(target):

@@ -38,6 +38,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The executable cache is not private to this user, or there is no
+    /// place for it (no HOME).
+    #[error("cannot use the executable cache {path}: {message}")]
+    ExecutableCache {
+        /// The cache directory or file at fault.
+        path: String,
+        /// Why not.
+        message: String,
+    },
+
     /// A model directory is malformed (MLmodel, tandem files, unsafe paths).
     #[error("invalid model at {path}: {message}")]
     InvalidModel {
@@ -125,6 +135,7 @@ impl Error {
             Error::ModelExists { .. } => "model_exists",
             Error::MissingFunctions { .. } => "missing_functions",
             Error::Executable { .. } => "executable",
+            Error::ExecutableCache { .. } => "executable_cache",
             Error::InvalidModel { .. } => "invalid_model",
             Error::InvalidInput(_) => "invalid_input",
             Error::SchemaMismatch(_) => "schema_mismatch",

@@ -24,8 +24,6 @@ pub struct LoadOptions {
     pub copy_mode: Option<CopyModes>,
     /// The default runner of [`PipelineModel::predict`].
     pub runner: Option<RunnerChoice>,
-    /// The dataset types the model's catalog may use (default: tandem's).
-    pub registry: Option<DatasetRegistry>,
 }
 
 /// A loaded model: the inference pipeline with its artifacts in memory.
@@ -109,14 +107,11 @@ impl PipelineModel {
             }
         }
 
-        let registry = options
-            .registry
-            .clone()
-            .unwrap_or_else(DatasetRegistry::with_builtins);
+        // Never the application's registry: see model/catalog.rs.
         let catalog = DataCatalog::from_config(
             &files.catalog,
             &Map::new(),
-            &CatalogOptions::new(registry),
+            &CatalogOptions::new(crate::model::model_registry()),
             &files.dir,
         )?;
         let mut artifacts = BTreeMap::new();

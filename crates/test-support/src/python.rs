@@ -22,8 +22,10 @@ use std::sync::OnceLock;
 /// the `auth` extra brings the basic-auth app's dependencies.
 pub const MLFLOW: &str = "mlflow[auth]==3.17.2";
 
-/// `<target>/py-mlflow`: [`MLFLOW`].
-pub const MLFLOW_VENV: Venv = Venv::new("py-mlflow", ".tandem-installed", &[MLFLOW]);
+/// `<target>/py-mlflow`: [`MLFLOW`], and `zstandard`, which a model's
+/// loader unpacks its compressed executable with (a model's
+/// requirements.txt lists it; `--env-manager local` uses this venv as is).
+pub const MLFLOW_VENV: Venv = Venv::new("py-mlflow", ".tandem-installed", &[MLFLOW, "zstandard"]);
 
 /// `<target>/py-venv`: moto's S3 server and pyarrow.
 pub const TOOLS_VENV: Venv = Venv::new(

@@ -285,7 +285,15 @@ fn steps(
     let mut churn_serve = Command::new(&churn);
     churn_serve.args(["models", "serve", "-m", &run_uri, "--port"]);
     let mut tandem_serve = Command::new(&tandem);
-    tandem_serve.args(["models", "serve", "-m", &alias_uri, "--port"]);
+    // The bundled CLI runs the model's embedded executable only with consent.
+    tandem_serve.args([
+        "models",
+        "serve",
+        "--trust-model-executable",
+        "-m",
+        &alias_uri,
+        "--port",
+    ]);
     let mut mlflow_serve = Command::new(mlflow_bin.join("mlflow"));
     mlflow_serve
         .args(["models", "serve", "-m", &run_uri, "--env-manager", "local"])
@@ -298,7 +306,7 @@ fn steps(
         },
         Scorer {
             name: "tandem",
-            shown: format!("tandem models serve -m {alias_uri}"),
+            shown: format!("tandem models serve --trust-model-executable -m {alias_uri}"),
             command: tandem_serve,
         },
         Scorer {
@@ -345,7 +353,14 @@ fn steps(
         .args(["--env-manager", "local"]);
     let mut tandem_predict = Command::new(&tandem);
     tandem_predict
-        .args(["models", "predict", "-m", &alias_uri, "-i"])
+        .args([
+            "models",
+            "predict",
+            "--trust-model-executable",
+            "-m",
+            &alias_uri,
+            "-i",
+        ])
         .arg(&input)
         .arg("-o")
         .arg(out("tandem"));

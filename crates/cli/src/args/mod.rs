@@ -21,7 +21,9 @@ pub(crate) use mlflow::{
     ExperimentsCommand, ExperimentsCreateArgs, MlflowCommand, MlflowInitArgs, ModelifyArgs,
     RunsCommand, RunsListArgs, RunsShowArgs, TrackingArgs,
 };
-pub(crate) use models::{InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs, WorkerArgs};
+pub(crate) use models::{
+    InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs, TrustArgs, WorkerArgs,
+};
 pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
 pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
 

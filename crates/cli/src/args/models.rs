@@ -15,8 +15,9 @@ Write the model directory of a registered PipelineMl: an MLmodel file (MLflow's
 format, with a `tandem` flavor and a signature inferred from the input data),
 the inference pipeline, its catalog with every artifact copied into the model,
 the parameters it uses, and input examples. The model also embeds this
-executable (bin/, with its target triple and SHA-256; --no-executable leaves
-it out) and a python_function flavor, so that the bundled `tandem` and
+executable (bin/<name>.zst: stripped of symbols when `strip` is at hand and
+zstd-compressed, with its target triple, sizes and SHA-256s; --no-executable
+leaves it out) and a python_function flavor, so that the bundled `tandem` and
 `mlflow models serve|predict` can run it without this project.
 
 The training outputs the inference pipeline needs (fitted models, scalers...)
@@ -46,12 +47,14 @@ MODEL_URI is a model directory or an MLflow URI (runs:/, models:/), as for
 `models serve`. When this binary does not register the model's functions
 (the bundled `tandem` given a project's model), the model's embedded
 executable (bin/, written by `models save` and tracked runs) runs the
-prediction, once its target triple and SHA-256 match.",
+prediction, once its target triple and SHA-256 match, and only with
+--trust-model-executable or TANDEM_TRUST_MODEL_EXECUTABLE=1: it is code from
+whoever saved the model (docs/models.md).",
         after_long_help = "\
 Examples:
   churn models predict -m data/06_models/churn_model -i customers.json
   churn models predict -m model -i customers.parquet -o predictions.json --params threshold=0.7
-  tandem models predict -m models:/churn@champion -i customers.csv   # runs the model's bin/churn"
+  tandem models predict -m models:/churn@champion -i customers.csv --trust-model-executable"
     )]
     Predict(PredictArgs),
     /// Serve a model over HTTP with MLflow's scoring protocol.
@@ -70,7 +73,8 @@ downloaded to a temporary directory through MLFLOW_TRACKING_URI (./mlruns
 when unset), with MLflow's credential variables. The model is loaded once
 and shared by the workers. When this binary does not register the model's
 functions, the model's embedded executable serves it, once its target triple
-and SHA-256 are checked (a model saved with --no-executable cannot be).
+and SHA-256 are checked and only with --trust-model-executable (or
+TANDEM_TRUST_MODEL_EXECUTABLE=1); a model saved with --no-executable cannot be.
 
 Errors are MLflow's JSON {\"error_code\", \"message\"} with MLflow's codes:
 400 BAD_REQUEST for an unreadable body or an unsafe conversion, 400
@@ -146,6 +150,9 @@ pub(crate) struct PredictArgs {
     #[arg(long, short = 'm', value_name = "MODEL_URI")]
     pub(crate) model: String,
 
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
+
     /// The input file.
     #[arg(long, short = 'i', value_name = "INPUT")]
     pub(crate) input: PathBuf,
@@ -193,6 +200,27 @@ impl PredictArgs {
     }
 }
 
+/// Consent to run the code a model carries (`models predict|serve`).
+#[derive(Debug, Args)]
+pub(crate) struct TrustArgs {
+    /// Run the model's embedded executable when this binary lacks its functions.
+    #[arg(
+        long,
+        env = "TANDEM_TRUST_MODEL_EXECUTABLE",
+        // 1/0, true/false, yes/no, on/off from the environment.
+        value_parser = clap::builder::BoolishValueParser::new(),
+        long_help = "Allow running the executable a model carries (its bin/, written by \
+                     `models save` and tracked runs) when this binary does not register the \
+                     model's functions, as the bundled `tandem` does not. That executable is \
+                     code from whoever saved or registered the model: without this flag (or \
+                     TANDEM_TRUST_MODEL_EXECUTABLE=1) it is never run, and the error names its \
+                     target triple and SHA-256. A project binary serving its own models runs \
+                     no embedded executable and needs no consent.\n\n\
+                     Example: tandem models serve -m models:/churn@champion --trust-model-executable"
+    )]
+    pub(crate) trust_model_executable: bool,
+}
+
 /// `models worker`.
 #[derive(Debug, Args)]
 pub(crate) struct WorkerArgs {
@@ -207,6 +235,9 @@ pub(crate) struct ServeArgs {
     /// The model: a directory, runs:/..., models:/name/version, models:/name@alias or models:/m-id.
     #[arg(long, short = 'm', value_name = "MODEL_URI")]
     pub(crate) model: String,
+
+    #[command(flatten)]
+    pub(crate) trust: TrustArgs,
 
     /// The address to listen on.
     #[arg(
@@ -240,6 +271,43 @@ pub(crate) struct ServeArgs {
     /// The largest request body accepted, in bytes (larger ones get a 413).
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
     pub(crate) max_body: usize,
+
+    /// The most body bytes buffered at once, all requests together [default: 268435456].
+    #[arg(
+        long,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..),
+        long_help = "The most request-body bytes the server buffers at once, all requests \
+                     together [default: 268435456, 256 MiB]. A request reserves its \
+                     Content-Length before its body is read (a chunked one as it arrives); \
+                     requests that do not fit wait, under --timeout. A body larger than this \
+                     gets a 413 like one over --max-body."
+    )]
+    pub(crate) body_budget: Option<u64>,
+
+    /// The most connections open at once [default: 4096].
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..),
+        long_help = "The most connections open at once [default: 4096, lowered to what the \
+                     open-files limit allows; the server raises its soft limit to the hard \
+                     one at start]. Past it the server stops accepting until a connection \
+                     closes; new clients wait in the listen backlog."
+    )]
+    pub(crate) max_connections: Option<u64>,
+
+    /// Seconds a connection may wait for its next request's headers [default: 5].
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = positive_seconds,
+        long_help = "Seconds a connection may go without sending a complete request head, \
+                     after it opens or after a response, before the server closes it \
+                     [default: 5, uvicorn's --timeout-keep-alive]. It is also the header-read \
+                     timeout, so clients trickling their headers are closed too."
+    )]
+    pub(crate) timeout_keep_alive: Option<f64>,
 }
 
 fn positive_seconds(text: &str) -> Result<f64, String> {
@@ -248,5 +316,54 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
         _ => Err(format!(
             "'{text}' is not a number of seconds between 0 (excluded) and 86400"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn serve(flags: &[&str]) -> Result<ServeArgs, clap::Error> {
+        let base = ["tandem", "models", "serve", "-m", "model"];
+        match Cli::try_parse_from(base.iter().chain(flags))?.command {
+            Command::Models(ModelsCommand::Serve(args)) => Ok(args),
+            other => panic!("not serve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_limits_are_options_left_to_the_server_unless_given() {
+        let args = serve(&[]).unwrap();
+        assert_eq!(
+            (
+                args.body_budget,
+                args.max_connections,
+                args.timeout_keep_alive
+            ),
+            (None, None, None)
+        );
+        let args = serve(&[
+            "--body-budget",
+            "1048576",
+            "--max-connections",
+            "100",
+            "--timeout-keep-alive",
+            "2.5",
+        ])
+        .unwrap();
+        assert_eq!(args.body_budget, Some(1_048_576));
+        assert_eq!(args.max_connections, Some(100));
+        assert_eq!(args.timeout_keep_alive, Some(2.5));
+        for bad in [
+            ["--body-budget", "0"],
+            ["--max-connections", "0"],
+            ["--timeout-keep-alive", "0"],
+            ["--timeout-keep-alive", "soon"],
+        ] {
+            assert_eq!(serve(&bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
     }
 }

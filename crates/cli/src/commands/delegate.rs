@@ -20,14 +20,39 @@ use crate::error::Failure;
 /// functions too must fail, not hand the model on again, forever.
 const DELEGATED_ENV: &str = "TANDEM_RUNNING_EMBEDDED";
 
+/// Whether the user consented to running a model's embedded executable,
+/// and the model as they named it (for the error when they did not).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Consent<'a> {
+    /// The model's directory or URI, as given.
+    pub(crate) model: &'a str,
+    /// `--trust-model-executable` or `TANDEM_TRUST_MODEL_EXECUTABLE`.
+    pub(crate) trusted: bool,
+}
+
 /// The verified embedded executable of the model in `dir`, for a load that
-/// failed with `missing` (this binary lacks the model's functions); the
-/// load error itself, with what to do, when there is none to run.
-pub(crate) fn embedded_executable(dir: &Path, missing: MlError) -> Result<PathBuf, Failure> {
+/// failed with `missing` (this binary lacks the model's functions), when
+/// `consent` allows running it; the load error itself, with what to do,
+/// when there is none to run.
+pub(crate) fn embedded_executable(
+    dir: &Path,
+    missing: MlError,
+    consent: Consent<'_>,
+) -> Result<PathBuf, Failure> {
     let flavor = MlModel::read(dir)?.tandem_flavor(dir)?;
     let reason = if std::env::var_os(DELEGATED_ENV).is_some() {
         "this is already the model's embedded executable, and it does not register them either"
     } else if let Some(executable) = flavor.executable {
+        // Asked before anything is unpacked or checked: without consent,
+        // nothing of the model's code is touched.
+        if !consent.trusted {
+            return Err(Failure::UntrustedExecutable {
+                model: consent.model.to_owned(),
+                path: executable.path,
+                target: executable.target,
+                sha256: executable.sha256,
+            });
+        }
         let path = executable.verify(dir)?;
         tracing::info!(
             "this binary does not register the model's functions; running its embedded \

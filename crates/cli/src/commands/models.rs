@@ -16,7 +16,7 @@ use tandem_serving::{ServeConfig, Server, shutdown_signal};
 use super::registry::PipelineRegistry;
 use super::{Outcome, delegate};
 use crate::app::App;
-use crate::args::{InputKind, PredictArgs, SaveArgs, ServeArgs};
+use crate::args::{InputKind, PredictArgs, SaveArgs, ServeArgs, TrustArgs};
 use crate::error::Failure;
 
 /// How long, after the server stopped, predictions still running past
@@ -69,15 +69,13 @@ enum Loaded {
     Embedded(PathBuf),
 }
 
-fn load(dir: &Path, app: &App) -> Result<Loaded, Failure> {
-    let options = LoadOptions {
-        registry: Some(app.datasets().clone()),
-        ..LoadOptions::default()
-    };
-    match PipelineModel::load(dir, app.functions(), &options) {
+/// A model this binary holds the functions of runs here and needs no
+/// consent; only handing it to its embedded executable does.
+fn load(dir: &Path, app: &App, consent: delegate::Consent<'_>) -> Result<Loaded, Failure> {
+    match PipelineModel::load(dir, app.functions(), &LoadOptions::default()) {
         Ok(model) => Ok(Loaded::Here(Box::new(model))),
         Err(missing @ tandem_pipeline_model::Error::MissingFunctions { .. }) => {
-            delegate::embedded_executable(dir, missing).map(Loaded::Embedded)
+            delegate::embedded_executable(dir, missing, consent).map(Loaded::Embedded)
         }
         Err(e) => Err(e.into()),
     }
@@ -86,7 +84,7 @@ fn load(dir: &Path, app: &App) -> Result<Loaded, Failure> {
 /// Predicts on `args.input`; writes the predictions to `-o` when given.
 pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Outcome, Failure> {
     let (dir, _download) = fetch_model(&args.model, MlflowClient::from_env)?;
-    let model = match load(&dir, app)? {
+    let model = match load(&dir, app, consent(&args.model, &args.trust))? {
         Loaded::Here(model) => model,
         Loaded::Embedded(executable) => {
             let mut forwarded: Vec<OsString> = vec![
@@ -133,11 +131,16 @@ pub(crate) fn predict(args: &PredictArgs, app: &App) -> Result<Outcome, Failure>
     }))
 }
 
+/// A count from the command line, capped where this platform's `usize` ends.
+fn saturating_usize(value: u64) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
+
 /// Serves `args.model` until SIGINT or SIGTERM.
 pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
     let addr = listen_addr(&args.host, args.port)?;
     let (dir, _download) = fetch_model(&args.model, MlflowClient::from_env)?;
-    let model = match load(&dir, app)? {
+    let model = match load(&dir, app, consent(&args.model, &args.trust))? {
         Loaded::Here(model) => Arc::from(model),
         Loaded::Embedded(executable) => {
             let mut forwarded: Vec<OsString> = vec![
@@ -157,6 +160,23 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
             if let Some(workers) = args.workers {
                 forwarded.extend(["--workers".into(), workers.to_string().into()]);
             }
+            // Only when given: an older embedded executable may not know them.
+            let limits = [
+                ("--body-budget", args.body_budget.map(|v| v.to_string())),
+                (
+                    "--max-connections",
+                    args.max_connections.map(|v| v.to_string()),
+                ),
+                (
+                    "--timeout-keep-alive",
+                    args.timeout_keep_alive.map(|v| v.to_string()),
+                ),
+            ];
+            for (flag, value) in limits {
+                if let Some(value) = value {
+                    forwarded.extend([flag.into(), value.into()]);
+                }
+            }
             return Ok(Outcome::Delegated(delegate::run(&executable, &forwarded)?));
         }
     };
@@ -166,7 +186,16 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
         workers: args.workers.map_or(defaults.workers, usize::from),
         timeout: Duration::from_secs_f64(args.timeout),
         max_body: args.max_body,
-        runner: None,
+        body_budget: args
+            .body_budget
+            .map_or(defaults.body_budget, saturating_usize),
+        max_connections: args
+            .max_connections
+            .map_or(defaults.max_connections, saturating_usize),
+        keep_alive: args
+            .timeout_keep_alive
+            .map_or(defaults.keep_alive, Duration::from_secs_f64),
+        ..defaults
     };
     // Connections are cheap to serve next to predictions, which run on the
     // blocking pool: one I/O thread per two cores (at most four) leaves the
@@ -191,12 +220,15 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
     let served = runtime.block_on(async {
         let server = Server::bind(model, config.clone()).await?;
         tracing::info!(
-            "serving {} on http://{} ({} workers, timeout {:?}, max body {} bytes); Ctrl-C stops",
+            "serving {} on http://{} ({} workers, timeout {:?}, max body {} bytes, body budget \
+             {} bytes, keep-alive {:?}); Ctrl-C stops",
             dir.display(),
             server.local_addr(),
             config.workers,
             config.timeout,
-            config.max_body
+            config.max_body,
+            config.body_budget,
+            config.keep_alive
         );
         server.run(shutdown_signal()).await
     });
@@ -205,6 +237,13 @@ pub(crate) fn serve(args: &ServeArgs, app: &App) -> Result<Outcome, Failure> {
     served?;
     tracing::info!("server stopped");
     Ok(Outcome::Served)
+}
+
+fn consent<'a>(model: &'a str, trust: &TrustArgs) -> delegate::Consent<'a> {
+    delegate::Consent {
+        model,
+        trusted: trust.trust_model_executable,
+    }
 }
 
 /// `host:port` as a socket address (a name resolves to its first address).

@@ -12,11 +12,7 @@ use crate::error::Failure;
 /// stdin closes. Nothing but frames reaches stdout: logs and a load
 /// failure go to stderr, where the loader's user sees them.
 pub(crate) fn worker(args: &WorkerArgs, app: &App) -> Result<(), Failure> {
-    let options = LoadOptions {
-        registry: Some(app.datasets().clone()),
-        ..LoadOptions::default()
-    };
-    let model = PipelineModel::load(&args.model, app.functions(), &options)?;
+    let model = PipelineModel::load(&args.model, app.functions(), &LoadOptions::default())?;
     tracing::debug!("worker ready for {}", args.model.display());
     run_worker(&model, std::io::stdin().lock(), std::io::stdout().lock())?;
     Ok(())

@@ -16,12 +16,15 @@
 //! ├── requirements.txt             the loader's Python packages (MLflow, pandas, pyarrow)
 //! ├── python_env.yaml              MLflow's virtualenv spec (Python version, requirements)
 //! ├── conda.yaml                   the same as a conda environment
-//! └── bin/<executable>             the binary holding the model's functions
-//!                                  (optional; target triple and SHA-256 in MLmodel)
+//! └── bin/<executable>.zst         the binary holding the model's functions,
+//!                                  stripped and zstd-compressed (optional;
+//!                                  target triple, sizes and SHA-256s in MLmodel)
 //! ```
 
+mod catalog;
 mod example;
 mod executable;
+mod executable_cache;
 mod mlmodel;
 mod pyfunc;
 mod pyjson;
@@ -36,7 +39,9 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
-pub use executable::{BUILD_TARGET, EmbeddedExecutable};
+pub use catalog::model_registry;
+pub use executable::{BUILD_TARGET, Compression, CompressionFormat, EmbeddedExecutable};
+pub use executable_cache::ExecutableCache;
 pub use mlmodel::{ExampleInfo, FORMAT_VERSION, FieldText, MlModel, TandemFlavor};
 pub use pyfunc::{PYFUNC_FLAVOR, PYTHON_VERSION};
 pub(crate) use read::ModelFiles;

@@ -27,13 +27,15 @@ const PYTHON_ENV: &str = "python_env.yaml";
 const CONDA_ENV: &str = "conda.yaml";
 
 /// The loader's packages: MLflow pinned to the release whose protocol
-/// tandem speaks (as MLflow pins the version that saved a model), and
-/// what the loader converts tables with.
-fn requirements() -> [String; 3] {
+/// tandem speaks (as MLflow pins the version that saved a model), what
+/// the loader converts tables with, and what it unpacks the model's
+/// zstd-compressed executable with.
+fn requirements() -> [String; 4] {
     [
         format!("mlflow=={MLFLOW_VERSION}"),
         "pandas".to_owned(),
         "pyarrow".to_owned(),
+        "zstandard".to_owned(),
     ]
 }
 
@@ -99,6 +101,6 @@ mod tests {
         let conda = std::fs::read_to_string(dir.path().join(CONDA_ENV)).unwrap();
         assert!(conda.contains("  - mlflow==3.17.2\n"), "{conda}");
         let requirements = std::fs::read_to_string(dir.path().join(REQUIREMENTS)).unwrap();
-        assert_eq!(requirements, "mlflow==3.17.2\npandas\npyarrow\n");
+        assert_eq!(requirements, "mlflow==3.17.2\npandas\npyarrow\nzstandard\n");
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 use tandem_pipeline_core::PipelineSpec;
 
+use super::catalog::check_catalog;
 use super::mlmodel::{MlModel, TandemFlavor};
 use super::{from_yaml, inside, invalid_model};
 use crate::error::Error;
@@ -26,10 +27,9 @@ impl ModelFiles {
         let flavor = mlmodel.tandem_flavor(dir)?;
         let spec_path = inside(dir, &flavor.pipeline)?;
         let spec = PipelineSpec::from_path(&spec_path)?;
-        let mut catalog: Map<String, Value> = read_yaml(&inside(dir, &flavor.catalog)?)?;
-        for (name, entry) in &mut catalog {
-            check_entry(dir, name, entry)?;
-        }
+        let catalog_path = inside(dir, &flavor.catalog)?;
+        let mut catalog: Map<String, Value> = read_yaml(&catalog_path)?;
+        check_catalog(dir, &dir.join(&flavor.catalog), &mut catalog)?;
         for (name, path) in &flavor.artifacts {
             inside(dir, path).map_err(|_| {
                 invalid_model(
@@ -53,41 +53,4 @@ impl ModelFiles {
 fn read_yaml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
     let text = std::fs::read_to_string(path).map_err(Error::io("read", path))?;
     from_yaml(&text, path)
-}
-
-/// A model's catalog may only read files inside the model: no remote
-/// stores, no credentials, no path escaping the directory (symlinks
-/// included). The entry's `filepath` becomes the resolved path, so the
-/// catalog opens the very file that was checked.
-fn check_entry(dir: &Path, name: &str, entry: &mut Value) -> Result<(), Error> {
-    let catalog = dir.join(super::CATALOG_FILE);
-    let Value::Object(settings) = entry else {
-        return Err(invalid_model(
-            &catalog,
-            format!("entry '{name}' is not a mapping"),
-        ));
-    };
-    if settings.contains_key("credentials") {
-        return Err(invalid_model(
-            &catalog,
-            format!("entry '{name}' has credentials; a model reads only its own files"),
-        ));
-    }
-    match settings.get_mut("filepath") {
-        None => Ok(()),
-        Some(Value::String(path)) => {
-            let resolved = inside(dir, path).map_err(|_| {
-                invalid_model(
-                    &catalog,
-                    format!("entry '{name}' reads '{path}': a model's files must be relative paths inside it"),
-                )
-            })?;
-            *path = resolved.display().to_string();
-            Ok(())
-        }
-        Some(other) => Err(invalid_model(
-            &catalog,
-            format!("entry '{name}': filepath must be a string, found {other}"),
-        )),
-    }
 }

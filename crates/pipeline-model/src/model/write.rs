@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use serde_json::{Map, Value, json};
-use tandem_catalog::{CatalogOptions, DataCatalog, DatasetRegistry};
+use tandem_catalog::{CatalogOptions, DataCatalog};
 use tandem_pipeline_core::{Data, PipelineSpec};
 
 use super::example::Example;
@@ -41,10 +41,6 @@ pub struct SaveOptions {
     /// whose process is rarely that binary) embeds nothing; the CLI passes
     /// its own executable.
     pub executable: Option<PathBuf>,
-    /// The dataset types the model's catalog may use; the written catalog
-    /// is built with it before the model is published, so a dataset type
-    /// that cannot read its copied file fails the save, not a later load.
-    pub registry: DatasetRegistry,
     /// How many rows of the input go into the input example; 0 logs no
     /// example (an explicit `input_example` option is still written).
     pub example_rows: usize,
@@ -64,7 +60,6 @@ impl SaveOptions {
             package_version: package_version.into(),
             target: BUILD_TARGET.to_owned(),
             executable: None,
-            registry: DatasetRegistry::with_builtins(),
             example_rows: 5,
             input: None,
         }
@@ -110,7 +105,7 @@ pub fn save_model(
     };
     let staging = staging_dir(dir)?;
     let written =
-        write_model(ml, &artifacts, input.as_ref(), &staging, options).and_then(|model| {
+        write_model(ml, &artifacts, input.as_ref(), &staging, dir, options).and_then(|model| {
             publish(&staging, dir)?;
             Ok(model)
         });
@@ -191,6 +186,7 @@ fn write_model(
     artifacts: &Artifacts,
     input: Option<&Data>,
     staging: &Path,
+    target: &Path,
     options: &SaveOptions,
 ) -> Result<MlModel, Error> {
     let spec = PipelineSpec::from_pipeline(ml.inference());
@@ -214,11 +210,15 @@ fn write_model(
         CATALOG_FILE,
         to_yaml(&catalog, Path::new(CATALOG_FILE))?.as_bytes(),
     )?;
-    // The model's catalog must build from what was just written.
+    // The model's catalog must pass the checks and build as a load will
+    // (model/catalog.rs): an artifact of a project's own dataset type fails
+    // the save, not a later load.
+    let mut checked = catalog.clone();
+    super::catalog::check_catalog(staging, &target.join(CATALOG_FILE), &mut checked)?;
     DataCatalog::from_config(
-        &catalog,
+        &checked,
         &Map::new(),
-        &CatalogOptions::new(options.registry.clone()),
+        &CatalogOptions::new(super::model_registry()),
         staging,
     )?;
     let parameters = to_yaml(&artifacts.parameters, Path::new(PARAMETERS_FILE))?;
