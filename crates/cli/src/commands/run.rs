@@ -97,8 +97,7 @@ pub(crate) fn run(
         started.elapsed().as_secs_f64()
     );
 
-    let done: std::collections::HashSet<&str> =
-        output.nodes.iter().map(|n| n.name()).collect();
+    let done: std::collections::HashSet<&str> = output.nodes.iter().map(|n| n.name()).collect();
     let skipped = pipeline
         .nodes()
         .map(|n| n.name())

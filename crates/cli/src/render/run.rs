@@ -72,7 +72,12 @@ pub(super) fn ran(out: &mut dyn Write, report: &RunReport, json: bool) -> io::Re
     };
     let rows: Vec<Vec<String>> = nodes
         .iter()
-        .map(|n| vec![n.name().to_owned(), format!("{:.3} s", n.duration.as_secs_f64())])
+        .map(|n| {
+            vec![
+                n.name().to_owned(),
+                format!("{:.3} s", n.duration.as_secs_f64()),
+            ]
+        })
         .collect();
     if !rows.is_empty() {
         table::write(out, &[header, "TIME"], &rows)?;
