@@ -21,6 +21,8 @@ pub(crate) struct Serving {
     pub(crate) addr: SocketAddr,
     /// What it logged before its address.
     pub(crate) startup: Vec<String>,
+    /// The line that logged its address, with the limits in force.
+    pub(crate) banner: String,
     log: mpsc::Receiver<String>,
 }
 
@@ -45,13 +47,13 @@ impl Serving {
             }
         });
         let mut startup = Vec::new();
-        let addr = loop {
+        let (addr, banner) = loop {
             let line = log
                 .recv_timeout(Duration::from_secs(60))
                 .unwrap_or_else(|_| panic!("no address logged; log so far: {startup:#?}"));
             if let Some(rest) = line.split("http://").nth(1) {
                 let addr = rest.split_whitespace().next().unwrap();
-                break addr.parse().unwrap();
+                break (addr.parse().unwrap(), line.clone());
             }
             startup.push(line);
         };
@@ -59,6 +61,7 @@ impl Serving {
             child,
             addr,
             startup,
+            banner,
             log,
         }
     }

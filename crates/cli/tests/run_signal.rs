@@ -1,5 +1,6 @@
-//! SIGTERM during a tracked `tandem run` ends the MLflow run FAILED (as
-//! kedro-mlflow does for an interrupted run) and the process exits 143.
+//! SIGTERM or Ctrl-C (SIGINT) during a tracked `tandem run` ends the MLflow
+//! run FAILED (as kedro-mlflow does for an interrupted run) and the
+//! process exits 143 or 130, the codes a shell reports for those signals.
 //!
 //! The test binary plays the project binary: run again with
 //! `TANDEM_SIGNAL_TEST_PROJECT` set, it hands a pipeline whose node never
@@ -64,14 +65,35 @@ fn sigterm_ends_a_tracked_run_failed_and_exits_143() {
     if let Some(root) = std::env::var_os(CHILD) {
         project_binary(Path::new(&root));
     }
+    interrupt_a_tracked_run(
+        "sigterm_ends_a_tracked_run_failed_and_exits_143",
+        rustix::process::Signal::TERM,
+        143,
+        "interrupted by SIGTERM",
+    );
+}
+
+#[test]
+fn sigint_ends_a_tracked_run_failed_and_exits_130() {
+    if let Some(root) = std::env::var_os(CHILD) {
+        project_binary(Path::new(&root));
+    }
+    interrupt_a_tracked_run(
+        "sigint_ends_a_tracked_run_failed_and_exits_130",
+        rustix::process::Signal::INT,
+        130,
+        "interrupted by SIGINT",
+    );
+}
+
+/// Runs this test binary again as the project (`test` names the test that
+/// does), sends `signal` once the tracked run is RUNNING, and checks the
+/// exit code and the run's end.
+fn interrupt_a_tracked_run(test: &str, signal: rustix::process::Signal, code: i32, error: &str) {
     let dir = tempfile::tempdir().unwrap();
     write_project(dir.path());
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "sigterm_ends_a_tracked_run_failed_and_exits_143",
-            "--nocapture",
-        ])
+        .args(["--exact", test, "--nocapture"])
         .env(CHILD, dir.path())
         .env_remove("MLFLOW_TRACKING_URI")
         .spawn()
@@ -99,14 +121,14 @@ fn sigterm_ends_a_tracked_run_failed_and_exits_143() {
     };
 
     let pid = rustix::process::Pid::from_child(&child);
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    rustix::process::kill_process(pid, signal).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(143), "{status}");
+    assert_eq!(status.code(), Some(code), "{status}");
     let run = MlflowClient::local(&store)
         .unwrap()
         .get_run(&run_id)
         .unwrap();
     assert_eq!(run.info.status, RunStatus::Failed);
     assert!(run.info.end_time.is_some());
-    assert_eq!(run.tag("tandem.error"), Some("interrupted by SIGTERM"));
+    assert_eq!(run.tag("tandem.error"), Some(error));
 }

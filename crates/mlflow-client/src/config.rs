@@ -364,6 +364,8 @@ mod tests {
                 ("MLFLOW_TRACKING_TOKEN", "tok-123"),
                 ("MLFLOW_HTTP_REQUEST_TIMEOUT", "5"),
                 ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+                ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.5"),
+                ("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0"),
             ],
             None,
         )
@@ -372,6 +374,8 @@ mod tests {
         assert!(matches!(&c.credentials, Credentials::Basic { username, .. } if username == "ann"));
         assert_eq!(c.timeout, Duration::from_secs(5));
         assert_eq!(c.retry.max_retries, 2);
+        assert_eq!(c.retry.backoff_factor, Duration::from_millis(500));
+        assert_eq!(c.retry.jitter, Duration::ZERO);
         let shown = format!("{c:?}");
         assert!(
             !shown.contains("hunter2") && !shown.contains("tok-123"),

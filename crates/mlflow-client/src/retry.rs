@@ -234,6 +234,7 @@ mod tests {
             jitter: Duration::ZERO,
             ..RetryPolicy::default()
         };
+        assert_eq!(p.max_retries, 7);
         let waits: Vec<u64> = (1..=8).map(|n| p.delay(n).as_secs()).collect();
         assert_eq!(waits, [0, 4, 8, 16, 32, 64, 120, 120]);
         let jittered = RetryPolicy::default().delay(2);

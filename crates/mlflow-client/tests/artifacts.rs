@@ -4,8 +4,8 @@
 use tandem_mlflow_client::{Config, MlflowClient, Multipart, NewRun};
 use tandem_test_support::mlflow::server;
 
-use crate::proxy::{FaultMix, Proxy};
 use crate::support::{client, quick_retry, tree, unique};
+use tandem_test_support::proxy::{FaultMix, Proxy};
 
 fn sample_tree(root: &std::path::Path) -> std::path::PathBuf {
     let dir = root.join("outputs");

@@ -4,8 +4,8 @@
 use tandem_mlflow_client::{Config, Credentials, MlflowClient, NewRun, Secret};
 use tandem_test_support::mlflow::{ADMIN, ADMIN_PASSWORD, auth_server, server};
 
-use crate::proxy::{FaultMix, Proxy};
 use crate::support::{admin, client_for, unique};
+use tandem_test_support::proxy::{FaultMix, Proxy};
 
 #[test]
 fn basic_auth_server_accepts_the_right_credentials_only() {

@@ -10,8 +10,8 @@ use tandem_mlflow_client::{
 };
 use tandem_test_support::mlflow::server;
 
-use crate::proxy::{Fault, FaultMix, Proxy};
 use crate::support::{client, client_for, tree, unique};
+use tandem_test_support::proxy::{Fault, FaultMix, Proxy};
 
 #[test]
 fn a_flaky_network_loses_nothing_and_duplicates_nothing() {

@@ -10,8 +10,8 @@ use tandem_mlflow_client::{
 };
 use tandem_test_support::mlflow::server;
 
-use crate::proxy::{Fault, FaultMix, Proxy};
 use crate::support::{client, client_for, model_dir, quick_retry, unique};
+use tandem_test_support::proxy::{Fault, FaultMix, Proxy};
 
 const WAIT: Duration = Duration::from_secs(60);
 

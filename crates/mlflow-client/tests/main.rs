@@ -2,7 +2,6 @@
 //! servers start once per process). Needs only python3 and pip:
 //! tandem-test-support installs MLflow into `target/py-mlflow` on first use.
 
-mod proxy;
 mod support;
 
 mod artifacts;

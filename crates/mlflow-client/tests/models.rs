@@ -5,8 +5,8 @@ use std::time::Duration;
 use tandem_mlflow_client::{LoggedModelQuery, LoggedModelStatus, NewRun};
 use tandem_test_support::mlflow::server;
 
-use crate::proxy::{FaultMix, Proxy};
 use crate::support::{client, client_for, model_dir, tree, unique};
+use tandem_test_support::proxy::{FaultMix, Proxy};
 
 const WAIT: Duration = Duration::from_secs(60);
 

@@ -12,6 +12,9 @@
 //!   process groups, stopped with their group on drop or, by a janitor,
 //!   when the owning process dies;
 //! - [`http`]: a minimal HTTP/1.1 client for those loopback servers;
+//! - [`proxy`]: a fault-injecting HTTP proxy in front of them (errors,
+//!   dropped connections, lost answers, held answers, a server that dies
+//!   at a chosen request), recording what it saw so tests count attempts;
 //! - [`memory`]: peak memory of a child process, or of a test run alone in
 //!   a process of its own;
 //! - [`gate`]: a gate slow code under test blocks at until the test opens
@@ -50,4 +53,5 @@ pub mod parquet;
 pub mod process;
 #[cfg(feature = "project")]
 pub mod project;
+pub mod proxy;
 pub mod python;

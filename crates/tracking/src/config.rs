@@ -545,6 +545,26 @@ mod tests {
     }
 
     #[test]
+    fn budgets_default_to_a_minute_and_five_seconds_and_mlflow_yml_sets_them() {
+        let root = tempfile::tempdir().unwrap();
+        let client = |yaml: &str| {
+            let yaml = format!("server:\n  mlflow_tracking_uri: mlruns\n{yaml}");
+            MlflowConfig::from_yaml(&yaml)
+                .unwrap()
+                .client(root.path(), &Map::new())
+        };
+        let defaults = client("").unwrap();
+        assert_eq!(defaults.config().retry().budget, Duration::from_secs(60));
+        assert_eq!(defaults.config().cleanup_budget(), Duration::from_secs(5));
+        let set = client("  retry_budget: 1.5\n  cleanup_budget: 0\n").unwrap();
+        assert_eq!(set.config().retry().budget, Duration::from_millis(1500));
+        assert_eq!(set.config().cleanup_budget(), Duration::ZERO);
+        let err = client("  retry_budget: -1\n").unwrap_err();
+        assert_eq!(err.kind(), "invalid_config");
+        assert!(err.to_string().contains("server.retry_budget"), "{err}");
+    }
+
+    #[test]
     fn credentials_come_from_credentials_yml_and_stay_secret() {
         let config = MlflowConfig::from_yaml("server:\n  credentials: mlflow\n").unwrap();
         let all = serde_json::json!({"mlflow": {"username": "u", "password": "hunter2"}});

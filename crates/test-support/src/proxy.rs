@@ -1,24 +1,37 @@
-//! An in-process HTTP proxy between the client and a loopback server that
-//! injects faults: 503s (HTML, with `Retry-After`), 429s (JSON), connections
-//! dropped before forwarding, and — the hard case — connections dropped
-//! after the server acted but before the client saw the answer, answers
-//! held back, and a dead server (every connection closed unanswered). Faults
-//! can be aimed at chosen requests; it can also answer or redirect chosen
-//! paths itself, and records request heads, so tests count attempts.
+//! An in-process HTTP proxy between a client under test and a loopback
+//! server (a real `mlflow server`, moto) that injects faults: 503s (HTML,
+//! with `Retry-After`), 429s (JSON), connections dropped before forwarding,
+//! and — the hard case — connections dropped after the server acted but
+//! before the client saw the answer, answers held back, and a dead server
+//! (every connection closed unanswered), from a chosen request on if need
+//! be. Faults can be aimed at chosen requests; it can also answer or
+//! redirect chosen paths itself, and records request heads, so tests count
+//! attempts instead of measuring times.
+//!
+//! The one home of this proxy: the MLflow client's tests and the
+//! workspace's `tandem run` tests both use it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+
+use crate::gate::HANG_GUARD;
 
 /// What the proxy does with one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Fault {
+pub enum Fault {
+    /// Forwarded, the answer passed back.
     Forward,
+    /// A 503 with an HTML body and `Retry-After` ([`Proxy::set_retry_after`]).
     Unavailable,
+    /// A 429 with MLflow's JSON error.
     TooMany,
+    /// The connection closed before forwarding: the server never saw it.
     DropBefore,
+    /// Forwarded, then the connection closed without the answer: the
+    /// server acted, the client cannot know.
     DropAfter,
     /// Forwarded, and the answer held back for the proxy's delay.
     Late,
@@ -26,15 +39,20 @@ pub(crate) enum Fault {
 
 /// Shares of requests (in percent) that get each fault.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct FaultMix {
-    pub(crate) unavailable: u64,
-    pub(crate) too_many: u64,
-    pub(crate) drop_before: u64,
-    pub(crate) drop_after: u64,
+pub struct FaultMix {
+    /// [`Fault::Unavailable`].
+    pub unavailable: u64,
+    /// [`Fault::TooMany`].
+    pub too_many: u64,
+    /// [`Fault::DropBefore`].
+    pub drop_before: u64,
+    /// [`Fault::DropAfter`].
+    pub drop_after: u64,
 }
 
 impl FaultMix {
-    pub(crate) const NONE: FaultMix = FaultMix {
+    /// No random faults: everything is forwarded unless aimed.
+    pub const NONE: FaultMix = FaultMix {
         unavailable: 0,
         too_many: 0,
         drop_before: 0,
@@ -43,7 +61,7 @@ impl FaultMix {
 }
 
 /// Answers a request itself: (path prefix, status, content type, body).
-pub(crate) type Canned = (String, u16, &'static str, String);
+pub type Canned = (String, u16, &'static str, String);
 
 struct Shared {
     upstream: u16,
@@ -53,22 +71,36 @@ struct Shared {
     retry_after: AtomicU64,
     stop: AtomicBool,
     heads: Mutex<Vec<String>>,
+    /// Notified whenever a request head is recorded.
+    arrived: Condvar,
     faults: Mutex<Vec<Fault>>,
     /// Faults aimed at requests whose `METHOD /path` starts with a prefix,
     /// each for a number of matching requests.
     aimed: Mutex<Vec<(String, Fault, u32)>>,
     redirects: Mutex<Vec<(String, String)>>,
     dead: AtomicBool,
+    /// Requests whose `METHOD /path` starts with this kill the server.
+    die_at: Mutex<Option<String>>,
+    /// The index in `heads` of the first request the dead server refused.
+    died_at: Mutex<Option<usize>>,
     delay_ms: AtomicU64,
 }
 
-pub(crate) struct Proxy {
-    pub(crate) port: u16,
+/// A running proxy; it stops accepting when dropped.
+pub struct Proxy {
+    /// The loopback port it listens on.
+    pub port: u16,
     shared: Arc<Shared>,
 }
 
 impl Proxy {
-    pub(crate) fn start(upstream: u16, mix: FaultMix, canned: Vec<Canned>) -> Proxy {
+    /// Listens on a free loopback port and forwards to `127.0.0.1:upstream`
+    /// with `mix` of random faults, answering `canned` paths itself.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    pub fn start(upstream: u16, mix: FaultMix, canned: Vec<Canned>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
@@ -79,10 +111,13 @@ impl Proxy {
             retry_after: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             heads: Mutex::new(Vec::new()),
+            arrived: Condvar::new(),
             faults: Mutex::new(Vec::new()),
             aimed: Mutex::new(Vec::new()),
             redirects: Mutex::new(Vec::new()),
             dead: AtomicBool::new(false),
+            die_at: Mutex::new(None),
+            died_at: Mutex::new(None),
             delay_ms: AtomicU64::new(0),
         });
         let s = Arc::clone(&shared);
@@ -99,18 +134,19 @@ impl Proxy {
         Proxy { port, shared }
     }
 
-    pub(crate) fn uri(&self) -> String {
+    /// `http://127.0.0.1:<port>`.
+    pub fn uri(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The `Retry-After` (seconds) the 503s ask for from now on (0 at first).
-    pub(crate) fn set_retry_after(&self, seconds: u64) {
+    pub fn set_retry_after(&self, seconds: u64) {
         self.shared.retry_after.store(seconds, Ordering::SeqCst);
     }
 
     /// Gives the next `times` requests whose `METHOD /path` starts with
     /// `prefix` the fault `fault` (before the random mix is consulted).
-    pub(crate) fn aim(&self, prefix: &str, fault: Fault, times: u32) {
+    pub fn aim(&self, prefix: &str, fault: Fault, times: u32) {
         self.shared
             .aimed
             .lock()
@@ -119,7 +155,7 @@ impl Proxy {
     }
 
     /// Answers requests whose path starts with `prefix` with a 307 to `location`.
-    pub(crate) fn redirect(&self, prefix: &str, location: &str) {
+    pub fn redirect(&self, prefix: &str, location: &str) {
         self.shared
             .redirects
             .lock()
@@ -129,32 +165,77 @@ impl Proxy {
 
     /// From now on every connection is closed unanswered (a dead server
     /// that still lets the proxy count the attempts), or served again.
-    pub(crate) fn set_dead(&self, dead: bool) {
+    pub fn set_dead(&self, dead: bool) {
         self.shared.dead.store(dead, Ordering::SeqCst);
     }
 
+    /// The server dies at the first request whose `METHOD /path` starts
+    /// with `prefix` (`"POST /api/2.0/mlflow/logged-models "`, the trailing
+    /// space ending the path): that request and every later one are closed
+    /// unanswered, as by [`Proxy::set_dead`]. For a server that dies at a
+    /// chosen point of a run, which a test cannot time from outside.
+    pub fn die_at(&self, prefix: &str) {
+        *self.shared.die_at.lock().unwrap() = Some(prefix.to_owned());
+    }
+
+    /// The request heads from the one that killed the server at
+    /// [`Proxy::die_at`] on (empty while it lives).
+    pub fn heads_since_death(&self) -> Vec<String> {
+        let heads = self.shared.heads.lock().unwrap();
+        match *self.shared.died_at.lock().unwrap() {
+            Some(index) => heads[index..].to_vec(),
+            None => Vec::new(),
+        }
+    }
+
     /// How long [`Fault::Late`] holds an answer back.
-    pub(crate) fn set_delay(&self, delay: Duration) {
+    pub fn set_delay(&self, delay: Duration) {
         let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         self.shared.delay_ms.store(ms, Ordering::SeqCst);
     }
 
     /// How many requests so far had a request line starting with `prefix`
     /// (`"POST /api/2.0/mlflow/runs/log-batch"`).
-    pub(crate) fn count(&self, prefix: &str) -> usize {
+    pub fn count(&self, prefix: &str) -> usize {
         self.heads()
             .iter()
             .filter(|h| h.starts_with(prefix))
             .count()
     }
 
+    /// Blocks until `times` requests whose request line starts with
+    /// `prefix` have arrived (an event, not a time: the proxy records a
+    /// head before it forwards, holds or drops the request).
+    ///
+    /// # Panics
+    ///
+    /// After [`HANG_GUARD`] without them, naming what did arrive.
+    pub fn wait_for(&self, prefix: &str, times: usize) {
+        let heads = self.shared.heads.lock().unwrap();
+        let (heads, waited) = self
+            .shared
+            .arrived
+            .wait_timeout_while(heads, HANG_GUARD, |heads| {
+                heads.iter().filter(|h| h.starts_with(prefix)).count() < times
+            })
+            .unwrap();
+        assert!(
+            !waited.timed_out(),
+            "{times} × {prefix} never arrived; requests seen: {:#?}",
+            heads
+                .iter()
+                .map(|h| h.lines().next().unwrap_or_default())
+                .collect::<Vec<_>>()
+        );
+    }
+
     /// Request lines and headers seen so far.
-    pub(crate) fn heads(&self) -> Vec<String> {
+    pub fn heads(&self) -> Vec<String> {
         self.shared.heads.lock().unwrap().clone()
     }
 
     /// The faults injected so far.
-    pub(crate) fn faults(&self) -> Vec<Fault> {
+    pub fn faults(&self) -> Vec<Fault> {
         self.shared.faults.lock().unwrap().clone()
     }
 }
@@ -257,12 +338,6 @@ fn serve(s: &Shared, conn: TcpStream) {
     let Some((head, body)) = read_request(&mut reader) else {
         return;
     };
-    s.heads.lock().unwrap().push(head.join("\n"));
-    if s.dead.load(Ordering::SeqCst) {
-        s.faults.lock().unwrap().push(Fault::DropBefore);
-        let _ = conn.shutdown(Shutdown::Both);
-        return;
-    }
     let path = head
         .first()
         .and_then(|l| l.split_whitespace().nth(1))
@@ -273,6 +348,26 @@ fn serve(s: &Shared, conn: TcpStream) {
         // The trailing space lets an aimed prefix end a path exactly.
         .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ") + " ")
         .unwrap_or_default();
+    {
+        // One lock over recording and dying, so `died_at` indexes `heads`.
+        let mut heads = s.heads.lock().unwrap();
+        heads.push(head.join("\n"));
+        let dies = s
+            .die_at
+            .lock()
+            .unwrap()
+            .as_deref()
+            .is_some_and(|prefix| target.starts_with(prefix));
+        if dies && !s.dead.swap(true, Ordering::SeqCst) {
+            *s.died_at.lock().unwrap() = Some(heads.len() - 1);
+        }
+        s.arrived.notify_all();
+    }
+    if s.dead.load(Ordering::SeqCst) {
+        s.faults.lock().unwrap().push(Fault::DropBefore);
+        let _ = conn.shutdown(Shutdown::Both);
+        return;
+    }
     let redirect = s
         .redirects
         .lock()
