@@ -5,9 +5,11 @@
 //! many times (a served model, one run per request) numbers its datasets only
 //! the first time: the numbering is cached in the shared graph.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::Node;
 
@@ -50,7 +52,7 @@ impl DatasetIds {
         free_inputs: &BTreeSet<String>,
         free_outputs: &BTreeSet<String>,
     ) -> DatasetIds {
-        let mut ids: HashMap<&str, usize> = HashMap::with_capacity(nodes.len() + 1);
+        let mut ids: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(nodes.len() + 1, Default::default());
         let mut first = Vec::with_capacity(nodes.len() + 1);
         let mut io = Vec::with_capacity(2 * nodes.len() + 1);
         let mut bounds = Vec::with_capacity(2 * nodes.len() + 1);

@@ -1,6 +1,10 @@
 //! Pipelines: a validated, ordered DAG of nodes.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+// Graph maps are rebuilt for every pipeline value (filters and unions make
+// new ones): FxHash rather than SipHash, names are not attacker-chosen keys.
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -117,7 +121,7 @@ impl Pipeline {
             check_unique_names(&nodes)?;
             check_transcoding(&nodes)?;
         }
-        let mut producer: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
+        let mut producer: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
         let mut clashes = BTreeSet::new();
         for (i, node) in nodes.iter().enumerate() {
             for output in node.outputs() {
@@ -173,7 +177,8 @@ impl Pipeline {
             .iter()
             .map(|&i| Arc::clone(&nodes[i]))
             .collect();
-        let mut consumers: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut consumers: HashMap<String, Vec<usize>> =
+            HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
         for (pos, node) in ordered.iter().enumerate() {
             for input in node.inputs() {
                 let list = consumers
@@ -419,7 +424,7 @@ impl PartialEq for Pipeline {
 impl Eq for Pipeline {}
 
 fn check_unique_names(nodes: &[Arc<Node>]) -> Result<(), Error> {
-    let mut seen = HashSet::with_capacity(nodes.len());
+    let mut seen = HashSet::with_capacity_and_hasher(nodes.len(), Default::default());
     let duplicates: BTreeSet<&str> = nodes
         .iter()
         .map(|n| n.name())
@@ -435,8 +440,8 @@ fn check_unique_names(nodes: &[Arc<Node>]) -> Result<(), Error> {
 }
 
 fn check_transcoding(nodes: &[Arc<Node>]) -> Result<(), Error> {
-    let mut bare = HashSet::new();
-    let mut transcoded = HashSet::new();
+    let mut bare = HashSet::default();
+    let mut transcoded = HashSet::default();
     for name in nodes
         .iter()
         .flat_map(|n| n.inputs().iter().chain(n.outputs()))
@@ -513,7 +518,7 @@ fn find_cycle(nodes: &[Arc<Node>], parents: &[Vec<usize>], pending: &[usize]) ->
     let Some(start) = (0..nodes.len()).find(|&i| pending[i] > 0) else {
         return Vec::new();
     };
-    let mut seen_at: HashMap<usize, usize> = HashMap::new();
+    let mut seen_at: HashMap<usize, usize> = HashMap::default();
     let mut path = Vec::new();
     let mut current = start;
     while let Some(&p) = parents[current].iter().find(|&&p| pending[p] > 0) {
