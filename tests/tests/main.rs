@@ -2,6 +2,7 @@
 
 mod catalog_cli;
 mod catalog_s3;
+mod catalog_s3_uploads;
 mod describe;
 mod errors;
 mod layering;

@@ -151,11 +151,11 @@ fn parse(trace: &str, cwd: &Path) -> Vec<Call> {
     calls
 }
 
-/// What is wrong with each publication under `root`; and how many there
-/// were.
-fn check(calls: &[Call], root: &Path) -> (Vec<String>, usize) {
+/// What is wrong with each publication under `root`; and where each one
+/// went.
+fn check(calls: &[Call], root: &Path) -> (Vec<String>, Vec<PathBuf>) {
     let mut problems = Vec::new();
-    let mut published = 0;
+    let mut published = Vec::new();
     for (i, call) in calls.iter().enumerate() {
         let Call::Publish { from, to } = call else {
             continue;
@@ -163,7 +163,7 @@ fn check(calls: &[Call], root: &Path) -> (Vec<String>, usize) {
         if !to.starts_with(root) {
             continue;
         }
-        published += 1;
+        published.push(to.clone());
         let synced_before = calls[..i]
             .iter()
             .any(|c| matches!(c, Call::Sync(p) if p == from));
@@ -198,16 +198,14 @@ fn check(calls: &[Call], root: &Path) -> (Vec<String>, usize) {
 fn every_save_is_fsynced_before_and_after_its_rename() {
     let project = Project::new();
     let trace = project.path("strace.out");
-    let run = output(
-        project
-            .command(&strace())
-            .args(["-f", "-qq", "-s", "4096", "-e"])
-            .arg(format!("trace={TRACED}"))
-            .arg("-o")
-            .arg(&trace)
-            .arg(tandem_tests::tandem_bin())
-            .args(["run", "--spec", "pipelines.yml", "--json"]),
-    );
+    let mut command = project.command(&strace());
+    traced(&mut command, &trace);
+    let run = output(command.arg(tandem_tests::tandem_bin()).args([
+        "run",
+        "--spec",
+        "pipelines.yml",
+        "--json",
+    ]));
     assert_eq!(run.code, 0, "{run:?}");
     let text = std::fs::read_to_string(&trace).unwrap();
     // Resolved the way the binary sees its working directory.
@@ -218,9 +216,62 @@ fn every_save_is_fsynced_before_and_after_its_rename() {
     // cars.parquet (versioned), cars_back.csv, model_input.parquet,
     // prices.csv, local_prices.csv and params.json.
     assert!(
-        published >= 6,
-        "only {published} publications traced:\n{text}"
+        published.len() >= 6,
+        "only {published:?} publications traced:\n{text}"
     );
+}
+
+/// `strace` options and output file for a traced child.
+fn traced(command: &mut Command, trace: &Path) {
+    command
+        .args(["-f", "-qq", "-s", "4096", "-e"])
+        .arg(format!("trace={TRACED}"))
+        .arg("-o")
+        .arg(trace);
+}
+
+/// A tracked training run into the project's local `mlruns` store: the
+/// run's metadata and every artifact of its logged model (MLmodel, the
+/// pipeline spec, the fitted artifacts, the compressed executable) are
+/// published durably inside the project.
+#[test]
+fn a_tracked_run_publishes_metadata_and_artifacts_durably() {
+    let project = tempfile::tempdir().unwrap();
+    crate::run_support::copy_dir(
+        &tandem_tests::workspace_file("examples/churn/conf"),
+        &project.path().join("conf"),
+    );
+    tandem_tests::ok(&tandem_tests::churn(&["mlflow", "init"], project.path()));
+    let trace = project.path().join("strace.out");
+    let mut command = Command::new(strace());
+    traced(&mut command, &trace);
+    let run = output(
+        command
+            .arg(tandem_tests::churn_bin())
+            .args(["run", "--params", "data_generation.n_customers=600", "-q"])
+            .current_dir(project.path())
+            .env("NO_COLOR", "1")
+            .env_remove("MLFLOW_TRACKING_URI"),
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let root = project.path().canonicalize().unwrap();
+    let (problems, published) = check(&parse(&text, &root), &root);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let artifacts: Vec<&PathBuf> = published
+        .iter()
+        .filter(|p| p.components().any(|c| c.as_os_str() == "artifacts"))
+        .collect();
+    let named = |name: &str| artifacts.iter().any(|p| p.ends_with(name));
+    assert!(
+        named("MLmodel") && artifacts.iter().any(|p| p.starts_with(root.join("mlruns"))),
+        "no model artifact among the publications: {published:#?}"
+    );
+    let metadata = published
+        .iter()
+        .filter(|p| p.ends_with("meta.yaml") && p.starts_with(root.join("mlruns")))
+        .count();
+    assert!(metadata > 0, "no run metadata among {published:#?}");
 }
 
 #[test]
@@ -239,7 +290,7 @@ fn the_checker_flags_a_rename_without_fsyncs() {
 ";
     let calls = parse(trace, root);
     let (problems, published) = check(&calls, root);
-    assert_eq!(published, 2);
+    assert_eq!(published.len(), 2);
     assert_eq!(problems.len(), 3, "{problems:#?}");
     assert!(
         problems.iter().all(|p| p.contains("/p/b#1")),

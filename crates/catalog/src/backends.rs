@@ -4,6 +4,9 @@
 //! `GOOGLE_*`, `AZURE_*`) overlaid with the entry's credentials from
 //! credentials.yml, which accept both object_store's names and Kedro/fsspec's
 //! (`key`, `secret`, `token`, `client_kwargs.endpoint_url`, `region_name`).
+//! One setting is tandem's own: `stale_upload_age` (S3, whole seconds, one
+//! hour by default), how long another process's unfinished upload must be
+//! silent before an overwrite of its key aborts it (`crate::uploads`).
 
 use std::sync::Arc;
 
@@ -47,10 +50,10 @@ fn options(scheme: &str, credentials: Option<&Credentials>) -> Vec<(String, Stri
 }
 
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
-/// Builds a store from env + credentials, rejecting setting names the
+/// A builder configured from env + credentials, rejecting setting names the
 /// backend does not know (so a typo is an error, not a silent fallback to the
 /// environment). Values never appear in the error.
-macro_rules! build_store {
+macro_rules! configure {
     ($builder:expr, $key:ty, $url:expr, $opts:expr) => {{
         let mut builder = $builder.with_url($url);
         for (name, value) in $opts {
@@ -65,12 +68,66 @@ macro_rules! build_store {
                     })?;
             builder = builder.with_config(key, value);
         }
+        builder
+    }};
+}
+
+#[cfg(any(feature = "gcs", feature = "azure", feature = "http"))]
+/// Builds a store from env + credentials (see [`configure`]).
+macro_rules! build_store {
+    ($builder:expr, $key:ty, $url:expr, $opts:expr) => {{
+        let builder = configure!($builder, $key, $url, $opts);
         Arc::new(builder.build().map_err(|source| Error::Storage {
             operation: "configure store for",
             location: $url.to_owned(),
             source,
         })?) as Arc<dyn ObjectStore>
     }};
+}
+
+/// An S3 store and, when it has explicit keys, the cleanup of unfinished
+/// uploads its overwrites run.
+#[cfg(feature = "s3")]
+type S3Store = (Arc<dyn ObjectStore>, Option<Arc<crate::uploads::Uploads>>);
+
+/// The S3 store for `url` (see [`S3Store`]); `stale_upload_age` (seconds)
+/// is tandem's own setting, the others object_store's.
+#[cfg(feature = "s3")]
+fn s3_store(bucket: &str, options: Vec<(String, String)>) -> Result<S3Store, Error> {
+    let url = &format!("s3://{bucket}");
+    use crate::uploads::{DEFAULT_STALE_UPLOAD_AGE, STALE_UPLOAD_AGE_SETTING, Uploads};
+    let (age, options): (Vec<_>, Vec<_>) = options
+        .into_iter()
+        .partition(|(name, _)| name == STALE_UPLOAD_AGE_SETTING);
+    let stale_age = match age.last() {
+        None => DEFAULT_STALE_UPLOAD_AGE,
+        Some((_, seconds)) => seconds
+            .parse()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| Error::InvalidConfig {
+                file: None,
+                line: None,
+                entry: None,
+                message: format!(
+                    "storage setting '{STALE_UPLOAD_AGE_SETTING}' for '{url}' must be a whole \
+                     number of seconds, not '{seconds}'"
+                ),
+            })?,
+    };
+    let builder = configure!(
+        object_store::aws::AmazonS3Builder::from_env(),
+        object_store::aws::AmazonS3ConfigKey,
+        url,
+        options
+    );
+    let storage = |source| Error::Storage {
+        operation: "configure store for",
+        location: url.to_owned(),
+        source,
+    };
+    let s3 = Arc::new(builder.clone().build().map_err(storage)?);
+    let uploads = Uploads::new(&builder, bucket, Arc::clone(&s3), stale_age).map_err(storage)?;
+    Ok((s3 as Arc<dyn ObjectStore>, uploads.map(Arc::new)))
 }
 
 /// Resolves `scheme://...` for the remote schemes.
@@ -81,8 +138,17 @@ pub(crate) fn remote(
 ) -> Result<Location, Error> {
     let (bucket, path) = split_bucket(filepath)?;
     let object_path = parse_object_path(filepath, path)?;
-    let store = store_for(scheme, bucket, filepath, credentials)?;
     let base = format!("{scheme}://{bucket}/");
+    #[cfg(feature = "s3")]
+    if matches!(scheme, "s3" | "s3a") {
+        let (store, uploads) = s3_store(bucket, options(scheme, credentials))?;
+        let location = Location::remote(store, object_path, filepath.to_owned(), base);
+        return Ok(match uploads {
+            Some(uploads) => location.with_uploads(uploads),
+            None => location,
+        });
+    }
+    let store = store_for(scheme, bucket, filepath, credentials)?;
     Ok(Location::remote(
         store,
         object_path,
@@ -108,12 +174,7 @@ fn store_for(
     };
     match scheme {
         #[cfg(feature = "s3")]
-        "s3" | "s3a" => Ok(build_store!(
-            object_store::aws::AmazonS3Builder::from_env(),
-            object_store::aws::AmazonS3ConfigKey,
-            &format!("s3://{bucket}"),
-            options(scheme, credentials)
-        )),
+        "s3" | "s3a" => s3_store(bucket, options(scheme, credentials)).map(|(store, _)| store),
         #[cfg(feature = "gcs")]
         "gs" => Ok(build_store!(
             object_store::gcp::GoogleCloudStorageBuilder::from_env(),

@@ -37,6 +37,8 @@ mod memory;
 mod params;
 mod registry;
 mod target;
+#[cfg(feature = "s3")]
+mod uploads;
 mod versioning;
 
 /// [`tandem_io::block_on`] failing with the catalog's [`Error`], so a runtime
@@ -71,4 +73,6 @@ pub use memory::{CopyMode, MemoryDataset};
 pub use params::Parameters;
 pub use registry::{DatasetConfig, DatasetConstructor, DatasetRegistry};
 pub use target::FileTarget;
+#[cfg(feature = "s3")]
+pub use uploads::DEFAULT_STALE_UPLOAD_AGE;
 pub use versioning::{Version, generate_timestamp, validate_version};

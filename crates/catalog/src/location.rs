@@ -7,7 +7,8 @@
 //! [`tandem_io::durable`] (a staged file, fsynced, renamed into place, the
 //! directory fsynced; object_store's own local writes do not fsync), and
 //! object-store writes are a single PUT or a multipart upload that only
-//! becomes visible when completed.
+//! becomes visible when completed. An S3 overwrite first aborts what killed
+//! uploads of its key left (`crate::uploads`).
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -39,6 +40,9 @@ pub struct Location {
     base: String,
     /// The file on disk, for local locations: writes bypass the store.
     local: Option<std::path::PathBuf>,
+    /// For S3: the cleanup of unfinished uploads an overwrite runs first.
+    #[cfg(feature = "s3")]
+    uploads: Option<Arc<crate::uploads::Uploads>>,
 }
 
 impl fmt::Debug for Location {
@@ -93,6 +97,8 @@ impl Location {
                 url: filepath.to_owned(),
                 base: "memory://".to_owned(),
                 local: None,
+                #[cfg(feature = "s3")]
+                uploads: None,
             }),
             _ => crate::backends::remote(scheme, filepath, credentials),
         }
@@ -110,7 +116,17 @@ impl Location {
             url,
             base,
             local: None,
+            #[cfg(feature = "s3")]
+            uploads: None,
         }
+    }
+
+    /// Overwrites of this location (and its children) first abort the
+    /// abandoned unfinished uploads of their key.
+    #[cfg(feature = "s3")]
+    pub(crate) fn with_uploads(mut self, uploads: Arc<crate::uploads::Uploads>) -> Self {
+        self.uploads = Some(uploads);
+        self
     }
 
     fn local(path: &str, project_root: &std::path::Path) -> Result<Location, Error> {
@@ -135,6 +151,8 @@ impl Location {
             path: object_path,
             base: "/".to_owned(),
             local: Some(absolute),
+            #[cfg(feature = "s3")]
+            uploads: None,
         })
     }
 
@@ -169,6 +187,8 @@ impl Location {
             path,
             base: self.base.clone(),
             local: self.local.as_ref().map(|p| p.join(segment)),
+            #[cfg(feature = "s3")]
+            uploads: self.uploads.clone(),
         })
     }
 
@@ -222,7 +242,24 @@ impl Location {
         }
         let store = Arc::clone(&self.store);
         let path = self.path.clone();
+        // Only an overwrite can follow an upload that was killed: a create
+        // (a new version) is always one conditional PUT of a fresh key.
+        #[cfg(feature = "s3")]
+        let uploads = self
+            .uploads
+            .clone()
+            .filter(|_| matches!(mode, PutMode::Overwrite));
         let result = block_on(async move {
+            #[cfg(feature = "s3")]
+            let _writing = match &uploads {
+                Some(uploads) => {
+                    // A courtesy to the bucket, like the local staging
+                    // cleanup: it never fails the save.
+                    let _ = uploads.abort_abandoned(&path).await;
+                    Some(uploads.writing(&path))
+                }
+                None => None,
+            };
             if payload.len() <= MULTIPART_THRESHOLD || !matches!(mode, PutMode::Overwrite) {
                 let options = PutOptions {
                     mode,

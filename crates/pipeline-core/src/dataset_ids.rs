@@ -52,7 +52,8 @@ impl DatasetIds {
         free_inputs: &BTreeSet<String>,
         free_outputs: &BTreeSet<String>,
     ) -> DatasetIds {
-        let mut ids: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(nodes.len() + 1, Default::default());
+        let mut ids: HashMap<&str, usize> =
+            HashMap::with_capacity_and_hasher(nodes.len() + 1, Default::default());
         let mut first = Vec::with_capacity(nodes.len() + 1);
         let mut io = Vec::with_capacity(2 * nodes.len() + 1);
         let mut bounds = Vec::with_capacity(2 * nodes.len() + 1);

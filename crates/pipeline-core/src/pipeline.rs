@@ -121,7 +121,8 @@ impl Pipeline {
             check_unique_names(&nodes)?;
             check_transcoding(&nodes)?;
         }
-        let mut producer: HashMap<&str, usize> = HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
+        let mut producer: HashMap<&str, usize> =
+            HashMap::with_capacity_and_hasher(nodes.len(), Default::default());
         let mut clashes = BTreeSet::new();
         for (i, node) in nodes.iter().enumerate() {
             for output in node.outputs() {

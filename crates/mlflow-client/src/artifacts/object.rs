@@ -1,8 +1,12 @@
 //! Artifacts on storage the client writes itself: the local filesystem
 //! (`file:` URIs, bare paths) and, behind the `s3`/`gcs`/`azure` features,
 //! cloud buckets. The tracking server moves no bytes for these roots.
+//!
+//! Uploads into a local root bypass object_store, whose local store
+//! neither fsyncs nor cleans the `<name>#<n>` files a killed upload leaves:
+//! they go through [`tandem_io::durable`] like every other local write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::TryStreamExt;
@@ -14,6 +18,7 @@ use url::Url;
 
 use super::{Transfer, create_parent, partial_path, publish_partial};
 use crate::error::{Error, ErrorCode, Result};
+use crate::paths;
 use crate::types::FileInfo;
 
 /// Files up to this size go up in one request; larger ones stream in parts.
@@ -27,6 +32,8 @@ pub(crate) struct ObjectRepo {
     prefix: ObjectPath,
     uri: String,
     transfer: Transfer,
+    /// The root on disk, for local roots: uploads bypass the store.
+    local: Option<PathBuf>,
 }
 
 impl ObjectRepo {
@@ -54,6 +61,7 @@ impl ObjectRepo {
             prefix,
             uri: uri.to_owned(),
             transfer,
+            local: Some(absolute),
         })
     }
 
@@ -90,6 +98,7 @@ impl ObjectRepo {
             prefix,
             uri: uri.to_owned(),
             transfer,
+            local: None,
         })
     }
 
@@ -119,6 +128,14 @@ impl ObjectRepo {
     }
 
     pub(crate) async fn put_file(&self, local: &Path, rel: &str) -> Result<()> {
+        if let Some(root) = &self.local {
+            let (root, source, rel) = (root.clone(), local.to_path_buf(), rel.to_owned());
+            // File copies and fsyncs block; on the blocking pool, the files
+            // of a directory upload still go up concurrently.
+            return tokio::task::spawn_blocking(move || put_local(&root, &source, &rel))
+                .await
+                .unwrap_or_else(|e| Err(Error::io(local, std::io::Error::other(e))));
+        }
         let location = self.location(rel);
         let mut file = tokio::fs::File::open(local)
             .await
@@ -231,5 +248,89 @@ impl ObjectRepo {
             file_size: i64::try_from(o.size).ok(),
         });
         Ok(dirs.chain(files).collect())
+    }
+}
+
+/// Copies `source` to `root/<rel>` durably: staged in a hidden sibling
+/// named after this process (which also removes what killed uploads of the
+/// same file left), fsynced, renamed into place, the directory fsynced. A
+/// symlink already under the root cannot take the write outside it.
+fn put_local(root: &Path, source: &Path, rel: &str) -> Result<()> {
+    tandem_io::durable::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let dest = paths::download_path(root, rel)?;
+    let mut input = std::fs::File::open(source).map_err(|e| Error::io(source, e))?;
+    let staged = tandem_io::durable::create_staging_file(&dest).map_err(|e| Error::io(&dest, e))?;
+    let copied = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&staged)
+        .and_then(|mut output| {
+            std::io::copy(&mut input, &mut output)?;
+            output.sync_all()
+        })
+        .map_err(|e| Error::io(&staged, e))
+        .and_then(|()| {
+            tandem_io::durable::rename_durably(&staged, &dest).map_err(|e| Error::io(&dest, e))
+        });
+    if copied.is_err() {
+        // Best effort: the copy's error is what the caller needs.
+        let _ = std::fs::remove_file(&staged);
+    }
+    copied
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Multipart;
+
+    fn repo(root: &Path) -> ObjectRepo {
+        let transfer = Transfer {
+            concurrency: 2,
+            multipart: Multipart::Never,
+            multipart_min_size: u64::MAX,
+            multipart_chunk_size: u64::MAX,
+        };
+        let uri = url::Url::from_directory_path(root).unwrap().to_string();
+        ObjectRepo::new(&uri, transfer).unwrap()
+    }
+
+    #[test]
+    fn local_uploads_are_staged_and_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("artifacts");
+        let source = dir.path().join("MLmodel");
+        std::fs::write(&source, b"flavors: {}\n").unwrap();
+        // pid_max is at most 2^22, so no process has this pid.
+        let dead = root.join("model/.MLmodel.tandem-4194999-1");
+        std::fs::create_dir_all(dead.parent().unwrap()).unwrap();
+        std::fs::write(&dead, b"half").unwrap();
+        let repo = repo(&root);
+        tandem_io::block_on(repo.put_file(&source, "model/MLmodel"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            std::fs::read(root.join("model/MLmodel")).unwrap(),
+            b"flavors: {}\n"
+        );
+        let names: Vec<_> = std::fs::read_dir(root.join("model"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["MLmodel"], "the dead upload's leftover is removed");
+        let listed = tandem_io::block_on(repo.list("model")).unwrap().unwrap();
+        assert_eq!(listed.len(), 1);
+
+        #[cfg(unix)]
+        {
+            let outside = dir.path().join("outside");
+            std::fs::create_dir(&outside).unwrap();
+            std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+            let err = tandem_io::block_on(repo.put_file(&source, "link/MLmodel"))
+                .unwrap()
+                .unwrap_err();
+            assert_eq!(err.kind(), "unsafe_path", "{err}");
+            assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        }
     }
 }
