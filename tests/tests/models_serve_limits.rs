@@ -8,54 +8,17 @@
 //! `--help` documents the three flags with their defaults. Every wait is
 //! for a reply or an end of file (under the hang guard), never a time.
 
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 
 use serde_json::Value;
 use tandem_test_support::gate::HANG_GUARD;
 use tandem_test_support::http;
+use tandem_test_support::http::{closed_now, connect, read_until_closed};
 use tandem_tests::{tandem, tandem_bin};
 
 use crate::models_serve::Serving;
 use crate::run_support::trained_churn;
-
-/// A connection that sent nothing yet, its reads and writes under the hang guard.
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
-    stream.set_write_timeout(Some(HANG_GUARD)).unwrap();
-    stream
-}
-
-/// Reads until the server closes the connection (end of file or reset)
-/// and returns what came before.
-fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut seen = Vec::new();
-    let mut buf = [0_u8; 16 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return seen,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
-                return seen;
-            }
-            Err(e) => panic!("the server never closed the connection: {e}"),
-        }
-    }
-}
-
-/// Whether the server has already closed `stream`, checked without waiting.
-fn closed_now(stream: &TcpStream) -> bool {
-    stream.set_nonblocking(true).unwrap();
-    let mut byte = [0_u8; 1];
-    let closed = match stream.peek(&mut byte) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != ErrorKind::WouldBlock,
-    };
-    stream.set_nonblocking(false).unwrap();
-    closed
-}
 
 #[test]
 fn serve_limits_set_on_the_command_line_hold() {

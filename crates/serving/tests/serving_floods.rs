@@ -7,7 +7,7 @@
 mod serving_support;
 mod support;
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, mpsc};
 use std::thread;
@@ -16,47 +16,10 @@ use std::time::Duration;
 use serving_support::*;
 use tandem_serving::ServeConfig;
 use tandem_test_support::gate::HANG_GUARD;
+use tandem_test_support::http::{closed_now, connect, read_until_closed};
 use tandem_test_support::memory;
 
 const MIB: usize = 1024 * 1024;
-
-/// A connection that sent nothing yet, with the hang guard on its reads.
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
-    stream.set_write_timeout(Some(HANG_GUARD)).unwrap();
-    stream
-}
-
-/// Reads until the server closes the connection (EOF or reset) and
-/// returns what came first.
-fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut seen = Vec::new();
-    let mut buf = [0_u8; 16 * 1024];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return seen,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) => {
-                return seen;
-            }
-            Err(e) => panic!("the server never closed the connection: {e}"),
-        }
-    }
-}
-
-/// Whether the server has already closed `stream` (checked without waiting).
-fn closed_now(stream: &TcpStream) -> bool {
-    stream.set_nonblocking(true).unwrap();
-    let mut byte = [0_u8; 1];
-    let closed = match stream.peek(&mut byte) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() != ErrorKind::WouldBlock,
-    };
-    stream.set_nonblocking(false).unwrap();
-    closed
-}
 
 fn assert_ping(addr: SocketAddr) {
     let reply = get(addr, "/ping");

@@ -231,6 +231,56 @@ pub fn encode(text: &str) -> String {
     out
 }
 
+// Raw connections, for tests of a server's connection handling (caps,
+// keep-alive, slow clients) rather than of its answers.
+
+/// A connection that sent nothing yet, with the hang guard on its reads.
+pub fn connect(addr: std::net::SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(crate::gate::HANG_GUARD))
+        .unwrap();
+    stream
+        .set_write_timeout(Some(crate::gate::HANG_GUARD))
+        .unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection (EOF or reset) and
+/// returns what came first.
+pub fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let mut buf = [0_u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return seen,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+                ) =>
+            {
+                return seen;
+            }
+            Err(e) => panic!("the server never closed the connection: {e}"),
+        }
+    }
+}
+
+/// Whether the server has already closed `stream` (checked without waiting).
+pub fn closed_now(stream: &TcpStream) -> bool {
+    stream.set_nonblocking(true).unwrap();
+    let mut byte = [0_u8; 1];
+    let closed = match stream.peek(&mut byte) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+    };
+    stream.set_nonblocking(false).unwrap();
+    closed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
