@@ -121,3 +121,24 @@ fn a_missing_bucket_fails_the_run_at_the_node() {
     assert_eq!(error["cause"], "storage");
     assert!(!run.stderr.contains(SECRET), "{run:?}");
 }
+
+#[test]
+fn an_endpoint_without_a_scheme_is_an_error_naming_the_entry_not_a_panic() {
+    let project = s3_project("tandem-scheme-less");
+    project.write(
+        "conf/s3/credentials.yml",
+        &format!(
+            "moto:\n  key: tandem-key-id\n  secret: {SECRET}\n  \
+             client_kwargs:\n    endpoint_url: localhost:9000\n"
+        ),
+    );
+    let run = project.tandem(["run", "--spec", "s3.yml", "--env", "s3", "--json"]);
+    let error = json_failure(&run, 1);
+    assert_eq!(error["kind"], "invalid_config", "{run:?}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("cars_s3"), "{message}");
+    assert!(message.contains("'endpoint_url'"), "{message}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+    assert!(!run.stderr.contains(SECRET), "{run:?}");
+    assert!(!project.path("data/03_primary").exists(), "nothing ran");
+}

@@ -21,9 +21,12 @@ use crate::location::{Location, parse_object_path};
     not(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http")),
     allow(dead_code)
 )]
-fn options(scheme: &str, credentials: Option<&Credentials>) -> Vec<(String, String)> {
+fn options(
+    scheme: &str,
+    credentials: Option<&Credentials>,
+) -> Result<Vec<(String, String)>, Error> {
     let Some(credentials) = credentials else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for (key, value) in credentials.flattened() {
@@ -40,13 +43,38 @@ fn options(scheme: &str, credentials: Option<&Credentials>) -> Vec<(String, Stri
         if matches!(
             renamed.as_str(),
             "endpoint_url" | "aws_endpoint" | "endpoint"
-        ) && value.starts_with("http://")
-        {
-            out.push(("allow_http".to_owned(), "true".to_owned()));
+        ) {
+            check_endpoint(&key, &value)?;
+            if value.starts_with("http://") {
+                out.push(("allow_http".to_owned(), "true".to_owned()));
+            }
         }
         out.push((renamed, value));
     }
-    out
+    Ok(out)
+}
+
+/// An endpoint is a URL with an http(s) scheme and a host: object_store's
+/// HTTP client panics on a request to `localhost:9000`, which botocore (and
+/// so Kedro) refuses up front too. The value is not shown: a credentials
+/// entry may embed user information in it.
+fn check_endpoint(key: &str, value: &str) -> Result<(), Error> {
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    if host.is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace)) {
+        return Ok(());
+    }
+    Err(Error::InvalidConfig {
+        file: None,
+        line: None,
+        entry: None,
+        message: format!(
+            "credentials setting '{key}' must be a URL starting with http:// or https:// and \
+             naming a host (for example http://HOST:PORT)"
+        ),
+    })
 }
 
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
@@ -141,7 +169,7 @@ pub(crate) fn remote(
     let base = format!("{scheme}://{bucket}/");
     #[cfg(feature = "s3")]
     if matches!(scheme, "s3" | "s3a") {
-        let (store, uploads) = s3_store(bucket, options(scheme, credentials))?;
+        let (store, uploads) = s3_store(bucket, options(scheme, credentials)?)?;
         let location = Location::remote(store, object_path, filepath.to_owned(), base);
         return Ok(match uploads {
             Some(uploads) => location.with_uploads(uploads),
@@ -174,27 +202,27 @@ fn store_for(
     };
     match scheme {
         #[cfg(feature = "s3")]
-        "s3" | "s3a" => s3_store(bucket, options(scheme, credentials)).map(|(store, _)| store),
+        "s3" | "s3a" => s3_store(bucket, options(scheme, credentials)?).map(|(store, _)| store),
         #[cfg(feature = "gcs")]
         "gs" => Ok(build_store!(
             object_store::gcp::GoogleCloudStorageBuilder::from_env(),
             object_store::gcp::GoogleConfigKey,
             &format!("gs://{bucket}"),
-            options(scheme, credentials)
+            options(scheme, credentials)?
         )),
         #[cfg(feature = "azure")]
         "az" | "abfs" | "abfss" | "azure" => Ok(build_store!(
             object_store::azure::MicrosoftAzureBuilder::from_env(),
             object_store::azure::AzureConfigKey,
             &format!("{scheme}://{bucket}"),
-            options(scheme, credentials)
+            options(scheme, credentials)?
         )),
         #[cfg(feature = "http")]
         "http" | "https" => Ok(build_store!(
             object_store::http::HttpBuilder::new(),
             object_store::ClientConfigKey,
             &format!("{scheme}://{bucket}"),
-            options(scheme, credentials)
+            options(scheme, credentials)?
         )),
         #[cfg(not(feature = "s3"))]
         "s3" | "s3a" => Err(unsupported("s3")),
@@ -243,10 +271,45 @@ mod tests {
             ]
             .into(),
         );
-        let opts = options("s3", Some(&creds));
+        let opts = options("s3", Some(&creds)).unwrap();
         assert!(opts.contains(&("aws_access_key_id".into(), "AK".into())));
         assert!(opts.contains(&("aws_secret_access_key".into(), "SK".into())));
         assert!(opts.contains(&("allow_http".into(), "true".into())));
+    }
+
+    #[test]
+    fn an_endpoint_needs_a_scheme_and_a_host() {
+        let with = |endpoint: &str| {
+            let creds = Credentials::new(
+                [(
+                    "client_kwargs".to_owned(),
+                    serde_json::json!({"endpoint_url": endpoint}),
+                )]
+                .into(),
+            );
+            options("s3", Some(&creds))
+        };
+        for bad in [
+            "localhost:9000",
+            "127.0.0.1:9000",
+            "http://",
+            "ftp://host",
+            "https:// x",
+        ] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(err.kind(), "invalid_config", "{bad}");
+            assert!(err.to_string().contains("'endpoint_url'"), "{err}");
+            if bad.contains(':') && !bad.starts_with("http") {
+                assert!(!err.to_string().contains(bad), "the value stays out: {err}");
+            }
+        }
+        for good in [
+            "http://127.0.0.1:9000",
+            "https://s3.example.com/",
+            "http://[::1]:9000",
+        ] {
+            assert!(with(good).is_ok(), "{good}");
+        }
     }
 
     #[test]
