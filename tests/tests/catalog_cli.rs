@@ -133,7 +133,19 @@ fn describe_resolves_entries_and_patterns() {
     assert!(text.stdout.contains("versioned:  yes"), "{text:?}");
 
     let param = catalog(&["catalog", "describe", "params:report.title", "--json"]);
-    assert_eq!(param.stdout_json()["dataset"]["type_name"], "MemoryDataset");
+    let described = param.stdout_json();
+    assert_eq!(described["dataset"]["type_name"], "MemoryDataset");
+    let title = described["dataset"]["details"]["value"].clone();
+    assert!(
+        title.is_string(),
+        "the configured value, not a type: {described}"
+    );
+    let text = catalog(&["catalog", "describe", "params:report"]);
+    assert_eq!(text.code, 0, "{text:?}");
+    assert!(
+        text.stdout.contains(&format!("\"title\": {title}")),
+        "{text:?}"
+    );
 }
 
 #[test]

@@ -247,11 +247,13 @@ impl Dataset for ParameterDataset {
         *self.value.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
+    /// The parameter's value as configured (what `catalog describe params:x`
+    /// shows), not the type it becomes in memory.
     fn describe(&self) -> DatasetDescription {
         let mut details = Map::new();
         details.insert(
-            "data".to_owned(),
-            Data::json(Value::Null).type_name().into(),
+            "value".to_owned(),
+            self.subtree().cloned().unwrap_or(Value::Null),
         );
         DatasetDescription {
             type_name: "MemoryDataset".to_owned(),
