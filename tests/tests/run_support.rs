@@ -69,6 +69,7 @@ impl Project {
             .current_dir(self.root())
             .env_remove("RUST_LOG")
             .env_remove("TANDEM_ENV")
+            .env_remove("KEDRO_ENV")
             .env_remove("NO_COLOR");
         command
     }

@@ -39,9 +39,9 @@
 //!
 //! Commands (see `tandem --help`):
 //! - `tandem run [--pipeline NAME | --pipelines A,B] [--spec FILE]... [filters]
-//!   [--runner sequential|parallel] [--params k=v,...] [--env ENV] [--conf DIR]
-//!   [--load-versions ds:ver,...] [--only-missing-outputs] [--json]`: runs
-//!   like `kedro run`, with a progress bar on a terminal.
+//!   [--runner sequential|parallel|ThreadRunner|...] [--params k=v,...] [--env ENV]
+//!   [--conf DIR] [--load-versions ds:ver,...] [--only-missing-outputs] [--json]`:
+//!   runs like `kedro run` (Kedro's spellings too), with a progress bar on a terminal.
 //! - `tandem catalog list|describe`: the project's catalog, credentials masked.
 //! - `tandem pipeline describe|check --spec FILE`: a spec's execution order,
 //!   after filters (for an `ml:` spec also its inference side), and whether
@@ -74,7 +74,7 @@ use tandem_runners::Hook;
 pub use app::App;
 pub use tandem_pipeline_core::FunctionRegistry;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, expand_kedro_short_options};
 use crate::progress::Progress;
 
 /// Parses `args` (the first item is the program name, as in
@@ -86,7 +86,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(expand_kedro_short_options(args)) {
         Ok(cli) => cli,
         Err(e) => return render::usage(&e),
     };

@@ -25,7 +25,7 @@ pub(crate) use models::{
     InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs, TrustArgs, WorkerArgs,
 };
 pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
-pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind};
+pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind, expand_kedro_short_options};
 
 const ABOUT: &str = "Run, describe and check Kedro-style pipelines and their data catalog";
 
@@ -147,11 +147,24 @@ pub(crate) struct ConfArgs {
         value_name = "ENV",
         env = "TANDEM_ENV",
         long_help = "The environment whose files override conf/base: conf/<ENV>/. Without \
-                     it, conf/local/ is used when it exists. An environment named here must \
+                     it (or TANDEM_ENV), `tandem run` reads Kedro's KEDRO_ENV, and otherwise \
+                     conf/local/ is used when it exists. An environment named here must \
                      exist.\n\n\
                      Example: --env prod"
     )]
     pub(crate) env: Option<String>,
+}
+
+impl ConfArgs {
+    /// The environment to read: --env (or TANDEM_ENV), else Kedro's
+    /// KEDRO_ENV; an empty KEDRO_ENV counts as unset, as in Kedro.
+    pub(crate) fn env_or_kedro_env(&self) -> Option<String> {
+        self.env.clone().or_else(|| {
+            std::env::var("KEDRO_ENV")
+                .ok()
+                .filter(|env| !env.is_empty())
+        })
+    }
 }
 
 #[cfg(test)]

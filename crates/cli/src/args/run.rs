@@ -1,10 +1,11 @@
 //! `tandem run`: `kedro run`'s flags.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::{Map, Value};
 use tandem_catalog::Parameters;
 
@@ -30,8 +31,8 @@ find_pipelines() template. A name defined twice is an error.
 The filter flags then select nodes as one Kedro filter: each flag selects from
 the whole pipeline and the run keeps the nodes every flag selected.
 
-The catalog comes from conf/base overridden by conf/<env>, with --params over
-parameters.yml. Versioned datasets save under the run id, a timestamp such as
+The catalog comes from conf/base overridden by conf/<env> (--env, else
+TANDEM_ENV, else KEDRO_ENV, else local), with --params over parameters.yml. Versioned datasets save under the run id, a timestamp such as
 2026-11-27T03.22.14.996Z, and load their latest version unless --load-versions
 pins one.
 
@@ -39,7 +40,11 @@ On a terminal, a progress bar shows the nodes done and running. With --json,
 stdout receives a run summary and a failure is one JSON object on stderr:
 {\"error\": {\"kind\", \"message\", \"completed\": [...], \"resume\": \"--from-nodes \\\"a,b\\\"\" or null}}.
 When a node fails the run stops (the parallel runner lets running nodes
-finish), and the message says which nodes to resume from.";
+finish), and the message says which nodes to resume from.
+
+Kedro's spellings work too: -lv for --load-versions, -ns for --namespaces,
+--runner SequentialRunner|ParallelRunner|ThreadRunner (or kedro.runner.*),
+and --async, which is accepted and does nothing.";
 
 pub(crate) const EXAMPLES: &str = "\
 Examples:
@@ -55,7 +60,7 @@ Examples:
   tandem run --spec conf/pipelines.yml --only-missing-outputs --env prod";
 
 /// Which runner executes the nodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RunnerKind {
     /// One node at a time, in Kedro's execution order.
     Sequential,
@@ -71,6 +76,73 @@ impl RunnerKind {
             RunnerKind::Parallel => "parallel",
         }
     }
+}
+
+/// Every `--runner` spelling and the runner it means: tandem's names, then
+/// Kedro's class names and class paths. ThreadRunner is the parallel runner:
+/// Kedro has it because Python processes do not share memory, while here
+/// the parallel runner's workers are threads already.
+const RUNNER_SPELLINGS: [(&str, RunnerKind); 8] = [
+    ("sequential", RunnerKind::Sequential),
+    ("parallel", RunnerKind::Parallel),
+    ("SequentialRunner", RunnerKind::Sequential),
+    ("ParallelRunner", RunnerKind::Parallel),
+    ("ThreadRunner", RunnerKind::Parallel),
+    ("kedro.runner.SequentialRunner", RunnerKind::Sequential),
+    ("kedro.runner.ParallelRunner", RunnerKind::Parallel),
+    ("kedro.runner.ThreadRunner", RunnerKind::Parallel),
+];
+
+/// `--runner`: one of [`RUNNER_SPELLINGS`], matched exactly as Kedro imports
+/// a class by name; anything else is a usage error listing them all.
+fn parse_runner(value: &str) -> Result<RunnerKind, String> {
+    RUNNER_SPELLINGS
+        .iter()
+        .find(|(name, _)| *name == value)
+        .map(|(_, kind)| *kind)
+        .ok_or_else(|| {
+            let names: Vec<&str> = RUNNER_SPELLINGS.iter().map(|(name, _)| *name).collect();
+            format!("unknown runner; expected one of: {}", names.join(", "))
+        })
+}
+
+/// Kedro's two-letter single-dash options, which clap cannot declare: a
+/// `tandem run` argument `-lv` or `-ns` (alone, or `-lv=...`) becomes
+/// `--load-versions` or `--namespaces`. Only the `run` subcommand is
+/// rewritten (elsewhere `-ns` keeps meaning `-n s`), and nothing after `--`.
+pub(crate) fn expand_kedro_short_options<T: Into<OsString>>(
+    args: impl IntoIterator<Item = T>,
+) -> Vec<OsString> {
+    const SPELLINGS: [(&str, &str); 2] = [("-lv", "--load-versions"), ("-ns", "--namespaces")];
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Top-level options take no value, so the first bare word is the subcommand.
+    let Some(command) = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_string_lossy().starts_with('-'))
+    else {
+        return args;
+    };
+    if args[command + 1] != "run" {
+        return args;
+    }
+    for arg in args.iter_mut().skip(command + 2) {
+        let Some(text) = arg.to_str() else { continue };
+        if text == "--" {
+            break;
+        }
+        let replacement = SPELLINGS.iter().find_map(|(short, long)| {
+            let rest = text.strip_prefix(short)?;
+            match rest.strip_prefix('=') {
+                Some(value) => Some(format!("{long}={value}")),
+                None => rest.is_empty().then(|| (*long).to_owned()),
+            }
+        });
+        if let Some(replacement) = replacement {
+            *arg = replacement.into();
+        }
+    }
+    args
 }
 
 /// `tandem run`'s arguments.
@@ -115,14 +187,34 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
 
-    /// Which runner executes the nodes.
+    /// Which runner executes the nodes: sequential or parallel.
     #[arg(
         long,
-        value_enum,
-        default_value_t = RunnerKind::Sequential,
-        help_heading = "Execution"
+        short = 'r',
+        value_name = "RUNNER",
+        value_parser = parse_runner,
+        default_value = "sequential",
+        help_heading = "Execution",
+        long_help = "Which runner executes the nodes: sequential (one node at a time, in \
+                     Kedro's execution order) or parallel (independent nodes at once on \
+                     --max-workers threads). Kedro's names are accepted too: SequentialRunner \
+                     and ParallelRunner, with or without the kedro.runner. prefix. ThreadRunner \
+                     (or kedro.runner.ThreadRunner) is the parallel runner: its workers are \
+                     threads sharing memory already, which is what Kedro's ThreadRunner adds \
+                     over its process-based ParallelRunner.\n\n\
+                     Example: --runner ParallelRunner"
     )]
     pub(crate) runner: RunnerKind,
+
+    /// Accepted for Kedro compatibility; does nothing here.
+    #[arg(
+        long = "async",
+        help_heading = "Execution",
+        long_help = "Kedro's --async loads and saves a node's datasets asynchronously. It is \
+                     accepted so that Kedro command lines run unchanged, and does nothing: \
+                     tandem's runners do not overlap a node's loads and saves."
+    )]
+    pub(crate) is_async: bool,
 
     /// Threads for the parallel runner [default: the number of cores].
     #[arg(
@@ -157,7 +249,8 @@ pub(crate) struct RunArgs {
         help_heading = "Execution",
         long_help = "Load a pinned version of versioned datasets instead of the latest: \
                      comma-separated dataset:version items, split on the first ':'. Every \
-                     dataset must be in the catalog.\n\n\
+                     dataset must be in the catalog. Kedro's -lv is accepted as a spelling \
+                     of --load-versions.\n\n\
                      Example: --load-versions model_input:2026-11-27T03.22.14.996Z"
     )]
     pub(crate) load_versions: Vec<BTreeMap<String, String>>,
@@ -332,5 +425,72 @@ mod tests {
         let sequential = run_args(&["--max-workers", "2"]).unwrap();
         assert_eq!(sequential.validate().unwrap_err().exit_code(), 2);
         assert!(args.validate().is_ok());
+    }
+
+    #[test]
+    fn kedro_runner_spellings() {
+        for (spelling, kind) in RUNNER_SPELLINGS {
+            assert_eq!(run_args(&["--runner", spelling]).unwrap().runner, kind);
+        }
+        assert_eq!(
+            run_args(&["-r", "ThreadRunner"]).unwrap().runner,
+            RunnerKind::Parallel
+        );
+        for bad in ["sequentialrunner", "kedro.runner.Bogus", "my.pkg.Runner"] {
+            let err = run_args(&["--runner", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+            assert!(
+                err.to_string().contains("kedro.runner.ThreadRunner"),
+                "{err}"
+            );
+        }
+        assert!(run_args(&["--async"]).unwrap().is_async);
+    }
+
+    fn expanded(args: &[&str]) -> Vec<String> {
+        expand_kedro_short_options(args.iter().copied())
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kedro_two_letter_options_are_expanded_for_run_only() {
+        assert_eq!(
+            expanded(&["tandem", "-v", "run", "-lv", "a:1", "-ns=x", "-n", "s"]),
+            [
+                "tandem",
+                "-v",
+                "run",
+                "--load-versions",
+                "a:1",
+                "--namespaces=x",
+                "-n",
+                "s"
+            ]
+        );
+        assert_eq!(
+            expanded(&["tandem", "run", "-lv=a:1", "--", "-ns"]),
+            ["tandem", "run", "--load-versions=a:1", "--", "-ns"]
+        );
+        // `-nsx` is `-n sx` (clap's attached value), and other commands keep `-ns`.
+        assert_eq!(
+            expanded(&["tandem", "run", "-nsx"]),
+            ["tandem", "run", "-nsx"]
+        );
+        assert_eq!(
+            expanded(&["tandem", "pipeline", "describe", "-ns"]),
+            ["tandem", "pipeline", "describe", "-ns"]
+        );
+        assert_eq!(expanded(&["tandem", "-ns"]), ["tandem", "-ns"]);
+        let cli = Cli::try_parse_from(expand_kedro_short_options([
+            "tandem", "run", "-ns", "a,b", "-lv", "d:v",
+        ]))
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(args.filters.namespaces, ["a,b"]);
+        assert_eq!(args.load_versions()["d"], "v");
     }
 }

@@ -56,7 +56,11 @@ pub(crate) struct Described {
 
 /// Lists the configured datasets and patterns.
 pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure> {
-    let (config, catalog) = load(&args.conf.conf, args.conf.env.as_deref(), app)?;
+    let (config, catalog) = load(
+        &args.conf.conf,
+        args.conf.env_or_kedro_env().as_deref(),
+        app,
+    )?;
     let patterns = catalog.patterns();
     let mut datasets = Vec::new();
     for name in config.catalog.keys().filter(|k| !patterns.contains(k)) {
@@ -96,7 +100,11 @@ pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure
 
 /// Describes one dataset, resolving pattern matches.
 pub(crate) fn describe(args: &CatalogDescribeArgs, app: &App) -> Result<Described, Failure> {
-    let (config, catalog) = load(&args.conf.conf, args.conf.env.as_deref(), app)?;
+    let (config, catalog) = load(
+        &args.conf.conf,
+        args.conf.env_or_kedro_env().as_deref(),
+        app,
+    )?;
     let entry = catalog.describe(&args.name)?;
     let key = entry.pattern.as_deref().unwrap_or(&args.name);
     let defined_in = origin(&config, key);

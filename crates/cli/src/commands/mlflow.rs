@@ -96,7 +96,7 @@ pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<MlflowOutcom
 /// so the commands work outside a project too), with `--tracking-uri`
 /// replacing the configured URI.
 pub(super) fn tracking_config(args: &TrackingArgs) -> Result<MlflowConfig, Failure> {
-    let mut config = MlflowConfig::load(&args.conf.conf, args.conf.env.as_deref())?;
+    let mut config = MlflowConfig::load(&args.conf.conf, args.conf.env_or_kedro_env().as_deref())?;
     if let Some(uri) = &args.tracking_uri {
         config.server.mlflow_tracking_uri = Some(command_line_uri(uri));
     }
@@ -112,7 +112,10 @@ pub(super) fn tracking_client(
 ) -> Result<MlflowClient, Failure> {
     let root = super::project_root(&args.conf.conf);
     let credentials = match &config.server.credentials {
-        Some(_) => ProjectConfig::load(&args.conf.conf, args.conf.env.as_deref())?.credentials,
+        Some(_) => {
+            ProjectConfig::load(&args.conf.conf, args.conf.env_or_kedro_env().as_deref())?
+                .credentials
+        }
         None => Map::new(),
     };
     Ok(config.client(&root, &credentials)?)
@@ -159,7 +162,8 @@ pub(super) fn run_tracking(
     names: &[String],
     pipeline: &AnyPipeline,
 ) -> Result<RunTracking, Failure> {
-    let mlflow = MlflowConfig::load_if_present(&args.conf.conf, args.conf.env.as_deref())?;
+    let env = args.conf.env_or_kedro_env();
+    let mlflow = MlflowConfig::load_if_present(&args.conf.conf, env.as_deref())?;
     let context = TrackingContext::new();
     let mut datasets = app.datasets().clone();
     let client_config = mlflow.clone().unwrap_or_default();
@@ -204,10 +208,10 @@ pub(super) fn run_tracking(
 /// `mlflow init`: writes the commented default `mlflow.yml`.
 fn init(args: &MlflowInitArgs) -> Result<PathBuf, Failure> {
     let root = super::project_root(&args.conf.conf);
-    let env = args.conf.env.as_deref().unwrap_or(DEFAULT_ENV);
+    let env = args.conf.env_or_kedro_env();
     Ok(write_default_config(
         &args.conf.conf,
-        env,
+        env.as_deref().unwrap_or(DEFAULT_ENV),
         &project_name(&root),
         args.force,
     )?)

@@ -39,7 +39,8 @@ pub(super) fn modelify(args: &ModelifyArgs, app: &App) -> Result<LoggedPipelineM
 
     let conf = &args.tracking.conf;
     let options = CatalogOptions::new(app.datasets().clone());
-    let catalog = DataCatalog::from_conf_dir(&conf.conf, conf.env.as_deref(), &options)?;
+    let catalog =
+        DataCatalog::from_conf_dir(&conf.conf, conf.env_or_kedro_env().as_deref(), &options)?;
     let save = SaveOptions {
         example_rows: if args.infer_input_example {
             EXAMPLE_ROWS

@@ -40,7 +40,11 @@ pub(crate) fn save(args: &SaveArgs, app: &App) -> Result<Saved, Failure> {
         name: args.pipeline.clone(),
     })?;
     let options = CatalogOptions::new(app.datasets().clone());
-    let catalog = DataCatalog::from_conf_dir(&args.conf.conf, args.conf.env.as_deref(), &options)?;
+    let catalog = DataCatalog::from_conf_dir(
+        &args.conf.conf,
+        args.conf.env_or_kedro_env().as_deref(),
+        &options,
+    )?;
     let mlmodel = save_model(
         ml,
         &catalog,

@@ -53,8 +53,12 @@ pub(crate) fn run(
         .filter(&args.filters.to_filter())?;
     let pipeline: &tandem_pipeline_core::Pipeline = &selected;
 
+    if args.is_async {
+        tracing::debug!("--async accepted for Kedro compatibility: loads and saves do not overlap");
+    }
     let run_id = generate_timestamp();
-    let config = ProjectConfig::load(&args.conf.conf, args.conf.env.as_deref())?;
+    let env = args.conf.env_or_kedro_env();
+    let config = ProjectConfig::load(&args.conf.conf, env.as_deref())?;
     let root = super::project_root(&args.conf.conf);
     let tracking =
         super::mlflow::run_tracking(args, app, &config, root.clone(), &names, &selected)?;
