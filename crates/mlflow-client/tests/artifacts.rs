@@ -89,12 +89,7 @@ fn upload_list_download_round_trip() {
 #[test]
 fn escaping_paths_are_refused_both_ways() {
     let client = client();
-    let exp = client.get_or_create_experiment(&unique("escape")).unwrap();
-    let run_id = client
-        .create_run(&NewRun::new(&exp.experiment_id))
-        .unwrap()
-        .info
-        .run_id;
+    let run_id = crate::support::new_run(&client, "escape");
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("f.txt");
     std::fs::write(&file, "x").unwrap();
@@ -232,12 +227,7 @@ fn a_cyclic_listing_is_an_error_not_a_loop() {
         )],
     );
     let client = crate::support::client_for(&proxy.uri(), tandem_mlflow_client::Credentials::None);
-    let exp = client.get_or_create_experiment(&unique("cycle")).unwrap();
-    let run_id = client
-        .create_run(&NewRun::new(&exp.experiment_id))
-        .unwrap()
-        .info
-        .run_id;
+    let run_id = crate::support::new_run(&client, "cycle");
     let tmp = tempfile::tempdir().unwrap();
     let err = client
         .download_artifacts(&run_id, "", &tmp.path().join("dl"))

@@ -179,12 +179,7 @@ fn a_dead_server_fails_an_operation_within_one_budget_and_names_it() {
             .with_retry(policy),
     )
     .unwrap();
-    let exp = client.get_or_create_experiment(&unique("dead")).unwrap();
-    let run_id = client
-        .create_run(&NewRun::new(&exp.experiment_id))
-        .unwrap()
-        .info
-        .run_id;
+    let run_id = crate::support::new_run(&client, "dead");
     proxy.set_dead(true);
 
     // 1,500 metrics and 150 params are several requests; they share one

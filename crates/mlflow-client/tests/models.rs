@@ -119,12 +119,7 @@ fn servers_without_logged_models_get_the_2x_layout() {
         )],
     );
     let client = client_for(&proxy.uri(), tandem_mlflow_client::Credentials::None);
-    let exp = client.get_or_create_experiment(&unique("legacy")).unwrap();
-    let run_id = client
-        .create_run(&NewRun::new(&exp.experiment_id))
-        .unwrap()
-        .info
-        .run_id;
+    let run_id = crate::support::new_run(&client, "legacy");
     let tmp = tempfile::tempdir().unwrap();
     let model = model_dir(tmp.path());
 

@@ -101,3 +101,13 @@ pub(crate) fn tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     }
     out
 }
+
+/// A new run in a fresh experiment named after `prefix`; its id.
+pub(crate) fn new_run(client: &MlflowClient, prefix: &str) -> String {
+    let exp = client.get_or_create_experiment(&unique(prefix)).unwrap();
+    client
+        .create_run(&tandem_mlflow_client::NewRun::new(&exp.experiment_id))
+        .unwrap()
+        .info
+        .run_id
+}
