@@ -155,17 +155,28 @@ pub fn resolve_inside(root: &Path, path: &str) -> Result<PathBuf, PathError> {
     let root = canonical(root)?;
     let mut existing = joined.as_path();
     let mut missing = Vec::new();
+    let mut retries = 0;
     let resolved = loop {
         match existing.canonicalize() {
             Ok(resolved) => break resolved,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 // A dangling link is a link to somewhere else: refuse it
-                // rather than let a later write create its target.
-                if existing.symlink_metadata().is_ok() {
-                    return Err(PathError::unsafe_path(
-                        path,
-                        "a symlink on the way points to nothing",
-                    ));
+                // rather than let a later write create its target. Anything
+                // else that exists now was created between the two calls
+                // (a concurrent download making the same directory): look
+                // again.
+                match existing.symlink_metadata() {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        return Err(PathError::unsafe_path(
+                            path,
+                            "a symlink on the way points to nothing",
+                        ));
+                    }
+                    Ok(_) if retries < 8 => {
+                        retries += 1;
+                        continue;
+                    }
+                    _ => {}
                 }
                 match (existing.file_name(), existing.parent()) {
                     (Some(name), Some(parent)) => {
