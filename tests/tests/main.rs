@@ -19,6 +19,7 @@ mod run_demo;
 mod run_durable;
 mod run_filters;
 mod run_hostile;
+mod run_interpolation;
 mod run_kedro_spellings;
 mod run_local;
 mod run_missing;

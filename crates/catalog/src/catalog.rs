@@ -18,7 +18,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde_json::{Map, Value};
 use tandem_pipeline_core::Data;
 
-use crate::config::{EntryContext, ProjectConfig, describe_config};
+use crate::config::{ConfigOptions, EntryContext, ProjectConfig, describe_config};
 use crate::dataset::{Dataset, DatasetDescription};
 use crate::error::Error;
 use crate::factory::{Pattern, PatternSet, is_pattern};
@@ -200,8 +200,15 @@ impl DataCatalog {
     }
 
     /// Builds the catalog of a loaded project configuration and adds its
-    /// parameters (with `options.params_overrides` merged over them). Entry
-    /// errors name the file and line the entry is written on.
+    /// parameters. Entry errors name the file and line the entry is written on.
+    ///
+    /// A configuration loaded with runtime parameters
+    /// ([`ProjectConfig::load_with`]) already holds them, merged as Kedro
+    /// merges them, and `options.params_overrides` is not applied again (it
+    /// would bring back unresolved `${...}` values). One loaded without them
+    /// gets `options.params_overrides` merged over its final parameters tree
+    /// ([`Parameters::with_overrides`]), which differs from Kedro when an
+    /// environment has its own parameters files: prefer `load_with`.
     pub fn from_project(
         config: &ProjectConfig,
         options: &CatalogOptions,
@@ -210,13 +217,16 @@ impl DataCatalog {
         let catalog =
             DataCatalog::from_config(&config.catalog, &config.credentials, options, project_root)
                 .map_err(|e| config.locate(e))?;
-        let parameters =
-            Parameters::new(config.parameters.clone()).with_overrides(&options.params_overrides);
+        let mut parameters = Parameters::new(config.parameters.clone());
+        if config.runtime_params.is_empty() {
+            parameters = parameters.with_overrides(&options.params_overrides);
+        }
         catalog.add_parameters(&parameters);
         Ok(catalog)
     }
 
-    /// Loads `conf_dir` for `env` (see [`ProjectConfig::load`]) and builds
+    /// Loads `conf_dir` for `env` (see [`ProjectConfig::load_with`], with
+    /// `options.params_overrides` as the runtime parameters) and builds
     /// the catalog with parameters. The project root, against which relative
     /// file paths resolve, is the parent of `conf_dir` (Kedro's
     /// `<project>/conf` layout), or the current directory for a bare `conf`.
@@ -225,7 +235,10 @@ impl DataCatalog {
         env: Option<&str>,
         options: &CatalogOptions,
     ) -> Result<DataCatalog, Error> {
-        let config = ProjectConfig::load(conf_dir, env)?;
+        let config_options = ConfigOptions {
+            runtime_params: options.params_overrides.clone(),
+        };
+        let config = ProjectConfig::load_with(conf_dir, env, &config_options)?;
         let root = conf_dir
             .parent()
             .filter(|p| !p.as_os_str().is_empty())

@@ -56,7 +56,10 @@ mod runtime {
 }
 
 pub use catalog::{CatalogOptions, DataCatalog, EntryDescription};
-pub use config::{BASE_ENV, ConfigKind, DEFAULT_ENV, Origin, ProjectConfig};
+pub use config::{
+    BASE_ENV, ConfigKind, ConfigOptions, DEFAULT_ENV, Interpolator, Origin, ProjectConfig,
+    ResolverFn,
+};
 pub use credentials::Credentials;
 pub use dataset::{Dataset, DatasetDescription};
 pub use error::Error;

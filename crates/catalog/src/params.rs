@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::{Map, Value};
 use tandem_pipeline_core::Data;
 
+use crate::config::deep_merge;
 use crate::dataset::{Dataset, DatasetDescription};
 use crate::error::Error;
 
@@ -37,8 +38,14 @@ impl Parameters {
     }
 
     /// Merges runtime overrides over the tree: nested maps merge key by key,
-    /// anything else replaces (OmegaConf's merge, which Kedro applies to
-    /// `--params`). Keys the files do not define are added.
+    /// anything else replaces (`OmegaConf.merge`, what Kedro's context does
+    /// with the loader's parameters). Keys the files do not define are added.
+    ///
+    /// This is the last step only: Kedro first merges `--params` into each
+    /// environment's parameters files before resolving them and laying the
+    /// environment over base by top-level key, which
+    /// [`ProjectConfig::load_with`](crate::ProjectConfig::load_with) does. On
+    /// a tree loaded that way this merge changes nothing.
     pub fn with_overrides(mut self, overrides: &Map<String, Value>) -> Self {
         deep_merge(&mut self.tree, overrides);
         self
@@ -135,25 +142,35 @@ impl Parameters {
 
     /// Parses `kedro run --params` syntax: `a.b=1,c=x,d=true`.
     ///
-    /// Items are split on commas (blank items skipped), each on its first
-    /// `=`; dotted keys create nested maps; values are read as YAML scalars
-    /// (`1` → int, `0.5` → float, `true`/`yes` → bool, `null`/`~`/empty →
-    /// null, anything else a string), as OmegaConf reads a dotlist.
+    /// Items are split on every comma (quotes do not protect one; blank
+    /// items skipped), each on its first `=`; dotted keys create nested maps
+    /// (`l[0]=1` is key `0` under `l`, as OmegaConf's dotlist has it); values
+    /// are read as YAML (`1` → int, `0.5` → float, `true`/`yes` → bool,
+    /// `null`/`~`/empty → null, `[1]` → list, anything else a string); a
+    /// later item wins over an earlier one (`a.b=1,a=2` → `{a: 2}`). Errors
+    /// are Kedro's messages.
     pub fn parse_overrides(spec: &str) -> Result<Map<String, Value>, Error> {
         let mut out = Map::new();
         for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let Some((key, raw)) = item.split_once('=') else {
                 return Err(override_error(format!(
-                    "item '{item}' must contain a key and a value separated by '='"
+                    "Item `{item}` must contain a key and a value separated by `=`."
                 )));
             };
             let key = key.trim();
-            if key.split('.').any(str::is_empty) {
-                return Err(override_error(format!("item '{item}' has an empty key")));
+            if key.is_empty() {
+                return Err(override_error(
+                    "Parameter key cannot be an empty string.".to_owned(),
+                ));
             }
+            let Some(segments) = dotlist_key(key) else {
+                return Err(override_error(format!(
+                    "Item `{item}` has an invalid key `{key}`."
+                )));
+            };
             let mut leaf = parse_scalar(raw);
-            for segment in key.rsplit('.') {
-                leaf = Value::Object(Map::from_iter([(segment.to_owned(), leaf)]));
+            for segment in segments.iter().rev() {
+                leaf = Value::Object(Map::from_iter([(segment.clone(), leaf)]));
             }
             if let Value::Object(nested) = leaf {
                 deep_merge(&mut out, &nested);
@@ -163,12 +180,36 @@ impl Parameters {
     }
 }
 
+/// `a.b[0]` → `a`, `b`, `0`; `None` for an empty segment or bracket.
+fn dotlist_key(key: &str) -> Option<Vec<String>> {
+    let mut segments = Vec::new();
+    for part in key.split('.') {
+        let (name, mut rest) = part.find('[').map_or((part, ""), |i| part.split_at(i));
+        if name.is_empty() && (rest.is_empty() || segments.is_empty()) {
+            return None;
+        }
+        if !name.is_empty() {
+            segments.push(name.to_owned());
+        }
+        while !rest.is_empty() {
+            let inner = rest.strip_prefix('[')?;
+            let (index, after) = inner.split_once(']')?;
+            if index.trim().is_empty() {
+                return None;
+            }
+            segments.push(index.trim().to_owned());
+            rest = after;
+        }
+    }
+    Some(segments)
+}
+
 fn override_error(why: String) -> Error {
     Error::InvalidConfig {
         file: None,
         line: None,
         entry: None,
-        message: format!("invalid --params: {why}"),
+        message: format!("Invalid format of `params` option: {why}"),
     }
 }
 
@@ -176,20 +217,6 @@ fn override_error(why: String) -> Error {
 /// which JSON cannot hold) stays a string rather than failing the run.
 fn parse_scalar(raw: &str) -> Value {
     crate::config::parse_yaml_value(raw).unwrap_or_else(|_| Value::String(raw.to_owned()))
-}
-
-/// OmegaConf's merge: maps merge key by key, anything else replaces.
-fn deep_merge(base: &mut Map<String, Value>, over: &Map<String, Value>) {
-    for (key, value) in over {
-        match (base.get_mut(key), value) {
-            (Some(Value::Object(existing)), Value::Object(incoming)) => {
-                deep_merge(existing, incoming)
-            }
-            _ => {
-                base.insert(key.clone(), value.clone());
-            }
-        }
-    }
 }
 
 /// A parameter dataset: a key path into the shared parameters tree. It
@@ -303,15 +330,53 @@ mod tests {
 
     #[test]
     fn malformed_overrides_are_rejected() {
-        for bad in ["a", "a=1,b", "=1", " =1", "a..b=1", "a.=1"] {
+        let cases = [
+            (
+                "a",
+                "Item `a` must contain a key and a value separated by `=`.",
+            ),
+            (
+                "a=1,b",
+                "Item `b` must contain a key and a value separated by `=`.",
+            ),
+            ("=1", "Parameter key cannot be an empty string."),
+            (" =1", "Parameter key cannot be an empty string."),
+            ("a..b=1", "Item `a..b=1` has an invalid key `a..b`."),
+            ("a.=1", "Item `a.=1` has an invalid key `a.`."),
+            ("l[=1", "Item `l[=1` has an invalid key `l[`."),
+        ];
+        for (bad, why) in cases {
             let err = Parameters::parse_overrides(bad).unwrap_err();
             assert_eq!(err.kind(), "invalid_config", "{bad}");
-            assert!(
-                err.to_string().starts_with("invalid --params: item"),
-                "{err}"
+            assert_eq!(
+                err.to_string(),
+                format!("Invalid format of `params` option: {why}")
             );
         }
         assert!(Parameters::parse_overrides(" , ,").unwrap().is_empty());
+    }
+
+    #[test]
+    fn kedros_dotlist_table() {
+        let cases = [
+            ("l=[1]", json!({"l": [1]})),
+            ("d={a: 1}", json!({"d": {"a": 1}})),
+            ("l[0]=1", json!({"l": {"0": 1}})),
+            ("k=1,k=2", json!({"k": 2})),
+            ("a.b=1,a=2", json!({"a": 2})),
+            ("a=2,a.b=1", json!({"a": {"b": 1}})),
+            ("s=hello world", json!({"s": "hello world"})),
+            ("q=\"5\"", json!({"q": "5"})),
+            ("i=${x}", json!({"i": "${x}"})),
+            ("v=1.10,e=1e3", json!({"v": 1.1, "e": 1000.0})),
+        ];
+        for (spec, expected) in cases {
+            assert_eq!(
+                Value::Object(Parameters::parse_overrides(spec).unwrap()),
+                expected,
+                "{spec}"
+            );
+        }
     }
 
     #[test]

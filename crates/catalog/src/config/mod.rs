@@ -5,13 +5,25 @@
 //! read from every `.yml`/`.yaml`/`.json` file whose first path component or
 //! file name starts with the kind's name (`catalog.yml`, `catalog_ml.yml`,
 //! `catalog/raw.yml`, `pipelines/ds/catalog.yml`); hidden files are skipped.
+//! `globals.yml` (that name only) is read once from base and the environment
+//! and is what `${globals:key}` reads in every kind.
 //!
-//! - Within one environment, a top-level key defined in two files is an
-//!   error naming both files (keys starting with `_` excepted).
-//! - The environment replaces base keys whole: no deep merge (Kedro's default
-//!   "destructive" strategy).
-//! - Catalog and credentials keys starting with `_` are dropped after loading:
-//!   they hold YAML anchors for other entries. Parameters keep them, as in Kedro.
+//! Each environment's files of one kind are handled on their own, as Kedro
+//! does:
+//!
+//! 1. Duplicates: a top-level key in two files is an error naming both
+//!    files; for parameters the rule applies to dotted leaf paths, so
+//!    `m: {a: 1}` and `m: {b: 2}` merge. Keys starting with `_` are exempt.
+//! 2. The files are merged (mappings key by key), and for parameters the
+//!    runtime parameters (`--params`) are merged in.
+//! 3. `${...}` is resolved within that merged tree ([`Interpolator`]), so an
+//!    environment cannot see base and one kind cannot see another.
+//!    Credentials resolve file by file, where `${oc.env:VAR}` is allowed.
+//! 4. Catalog and credentials keys starting with `_` are dropped (they hold
+//!    YAML anchors and interpolation sources); parameters keep them.
+//!
+//! The environment then replaces base keys whole: no deep merge (Kedro's
+//! default "destructive" strategy).
 //!
 //! Missing directories: the configuration directory itself must exist (Kedro
 //! fails too). A missing `base/` or default `local/` is an empty layer, so a
@@ -23,17 +35,23 @@
 
 mod discover;
 mod entry;
+mod grammar;
+mod interpolate;
+mod load;
+mod resolvers;
 mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
 use crate::error::Error;
 
 pub(crate) use entry::{EntryContext, describe_config};
+pub use interpolate::{Interpolator, ResolverFn};
+pub(crate) use load::deep_merge;
 pub(crate) use yaml::parse_yaml_value;
 
 /// The environment every other one overrides.
@@ -79,17 +97,32 @@ pub struct Origin {
     pub line: Option<usize>,
 }
 
+/// What a load needs beyond the directory and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigOptions {
+    /// `kedro run --params` (see [`Parameters::parse_overrides`](crate::Parameters::parse_overrides)):
+    /// merged into each environment's parameters before resolution, and
+    /// what `${runtime_params:key}` reads in every kind but globals.
+    pub runtime_params: Map<String, Value>,
+}
+
 /// A project's merged configuration. `Debug` hides credential values.
 #[derive(Clone, Default)]
 pub struct ProjectConfig {
     /// The environment that overrode `base` (`local` unless asked otherwise).
     pub env: String,
-    /// Catalog entries and patterns, `_` keys dropped.
+    /// Catalog entries and patterns, resolved, `_` keys dropped.
     pub catalog: Map<String, Value>,
-    /// The parameters tree from the files (runtime overrides not applied).
+    /// The parameters tree, resolved, with the runtime parameters merged
+    /// into each environment's files (Kedro's rule: with a parameters file in
+    /// the environment, `--params a.b=1` replaces base's whole `a`).
     pub parameters: Map<String, Value>,
-    /// Named credentials, `_` keys dropped.
+    /// Named credentials, resolved, `_` keys dropped.
     pub credentials: Map<String, Value>,
+    /// `globals.yml`, resolved, the environment's top-level keys replacing base's.
+    pub globals: Map<String, Value>,
+    /// The runtime parameters the configuration was loaded with.
+    pub runtime_params: Map<String, Value>,
     origins: BTreeMap<(ConfigKind, String), Origin>,
 }
 
@@ -100,14 +133,25 @@ impl fmt::Debug for ProjectConfig {
             .field("catalog", &self.catalog)
             .field("parameters", &self.parameters)
             .field("credentials", &self.credentials.keys().collect::<Vec<_>>())
+            .field("globals", &self.globals)
+            .field("runtime_params", &self.runtime_params)
             .finish()
     }
 }
 
 impl ProjectConfig {
     /// Loads `conf_dir/base` overridden by `conf_dir/<env>` (`local` when `env`
-    /// is `None`; `Some("base")` loads base alone).
+    /// is `None`; `Some("base")` loads base alone), without runtime parameters.
     pub fn load(conf_dir: &Path, env: Option<&str>) -> Result<ProjectConfig, Error> {
+        ProjectConfig::load_with(conf_dir, env, &ConfigOptions::default())
+    }
+
+    /// [`load`](Self::load) with runtime parameters (`--params`).
+    pub fn load_with(
+        conf_dir: &Path,
+        env: Option<&str>,
+        options: &ConfigOptions,
+    ) -> Result<ProjectConfig, Error> {
         if !conf_dir.is_dir() {
             return Err(general(format!(
                 "configuration directory '{}' does not exist or is not a directory",
@@ -122,7 +166,7 @@ impl ProjectConfig {
         ) {
             return Err(general(format!("invalid environment name '{env_name}'")));
         }
-        let mut layers = Vec::new();
+        let mut layers: Vec<PathBuf> = Vec::new();
         let base = conf_dir.join(BASE_ENV);
         if base.is_dir() {
             layers.push(base);
@@ -137,14 +181,41 @@ impl ProjectConfig {
         }
         let mut config = ProjectConfig {
             env: env_name.to_owned(),
+            runtime_params: options.runtime_params.clone(),
             ..ProjectConfig::default()
         };
+        // Globals first, once: every kind reads them.
+        let for_globals = Interpolator::new().for_globals();
+        for layer in &layers {
+            let globals = load::read_globals(layer, &for_globals)?;
+            config.globals.extend(globals.values);
+        }
+        let interpolator = config.interpolator();
+        let mut parameters_found = false;
         for kind in ConfigKind::ALL {
             for layer in &layers {
-                config.apply_layer(kind, layer)?;
+                let read = load::read_layer(kind, layer, &interpolator, &config.runtime_params)?;
+                parameters_found |= kind == ConfigKind::Parameters && read.found;
+                for (key, origin) in read.origins {
+                    config.origins.insert((kind, key), origin);
+                }
+                config.section(kind).extend(read.values);
             }
         }
+        if !parameters_found {
+            // Kedro's context falls back on the runtime parameters alone.
+            config.parameters = interpolator.resolve(&config.runtime_params)?;
+        }
         Ok(config)
+    }
+
+    /// An [`Interpolator`] with this configuration's globals and runtime
+    /// parameters, for another kind of file (kedro-mlflow's `mlflow.yml`),
+    /// to which the caller adds its own resolvers.
+    pub fn interpolator(&self) -> Interpolator {
+        Interpolator::new()
+            .with_globals(self.globals.clone())
+            .with_runtime_params(self.runtime_params.clone())
     }
 
     /// Where a top-level key of `kind` was defined (the overriding file when
@@ -181,68 +252,6 @@ impl ProjectConfig {
             ConfigKind::Parameters => &mut self.parameters,
             ConfigKind::Credentials => &mut self.credentials,
         }
-    }
-
-    /// Reads one environment's files of `kind` and lays them over what is
-    /// loaded so far, replacing whole top-level keys.
-    fn apply_layer(&mut self, kind: ConfigKind, dir: &Path) -> Result<(), Error> {
-        let files = discover::config_files(dir, kind.prefix())?
-            .iter()
-            .map(|path| yaml::read_config_file(path))
-            .collect::<Result<Vec<_>, _>>()?;
-        check_duplicates(&files)?;
-        let keep_hidden = kind == ConfigKind::Parameters;
-        for file in files {
-            for (key, line) in &file.lines {
-                if keep_hidden || !key.starts_with('_') {
-                    let origin = Origin {
-                        file: file.display.clone(),
-                        line: *line,
-                    };
-                    self.origins.insert((kind, key.clone()), origin);
-                }
-            }
-            let section = self.section(kind);
-            for (key, value) in file.values {
-                if keep_hidden || !key.starts_with('_') {
-                    section.insert(key, value);
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Kedro's rule within one environment: a non-`_` top-level key may be
-/// defined by one file only. Every offending pair of files is reported.
-fn check_duplicates(files: &[yaml::ConfigFile]) -> Result<(), Error> {
-    let mut problems = Vec::new();
-    for (i, first) in files.iter().enumerate() {
-        for second in &files[i + 1..] {
-            let mut shared: Vec<&str> = first
-                .values
-                .keys()
-                .filter(|k| !k.starts_with('_') && second.values.contains_key(*k))
-                .map(String::as_str)
-                .collect();
-            if shared.is_empty() {
-                continue;
-            }
-            shared.sort_unstable();
-            let mut keys = shared.join(", ");
-            if keys.chars().count() > 100 {
-                keys = format!("{}...", keys.chars().take(100).collect::<String>());
-            }
-            problems.push(format!(
-                "Duplicate keys found in {} and {}: {keys}",
-                first.display, second.display
-            ));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(general(problems.join("\n")))
     }
 }
 

@@ -5,7 +5,9 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tandem_catalog::{CatalogOptions, DataCatalog, ProjectConfig, generate_timestamp};
+use tandem_catalog::{
+    CatalogOptions, ConfigOptions, DataCatalog, ProjectConfig, generate_timestamp,
+};
 use tandem_runners::{Hook, ParallelRunner, RunOptions, RunOutput, Runner, SequentialRunner};
 
 use super::registry::PipelineRegistry;
@@ -58,14 +60,20 @@ pub(crate) fn run(
     }
     let run_id = generate_timestamp();
     let env = args.conf.env_or_kedro_env();
-    let config = ProjectConfig::load(&args.conf.conf, env.as_deref())?;
+    // `--params` join each environment's parameters before `${...}` is
+    // resolved, and feed `${runtime_params:...}` in every kind (Kedro's rules).
+    let params_overrides = args.params_overrides();
+    let config_options = ConfigOptions {
+        runtime_params: params_overrides.clone(),
+    };
+    let config = ProjectConfig::load_with(&args.conf.conf, env.as_deref(), &config_options)?;
     let root = super::project_root(&args.conf.conf);
     let tracking =
         super::mlflow::run_tracking(args, app, &config, root.clone(), &names, &selected)?;
     let options = CatalogOptions {
         load_versions: args.load_versions(),
         save_version: Some(run_id.clone()),
-        params_overrides: args.params_overrides(),
+        params_overrides,
         registry: tracking.datasets,
     };
     let catalog = DataCatalog::from_project(&config, &options, &root)?;
