@@ -77,6 +77,7 @@ pub struct Config {
     pub(crate) multipart: Multipart,
     pub(crate) multipart_min_size: u64,
     pub(crate) multipart_chunk_size: u64,
+    pub(crate) artifact_root: Option<PathBuf>,
 }
 
 impl fmt::Debug for Config {
@@ -96,13 +97,15 @@ impl fmt::Debug for Config {
             .field("multipart", &self.multipart)
             .field("multipart_min_size", &self.multipart_min_size)
             .field("multipart_chunk_size", &self.multipart_chunk_size)
+            .field("artifact_root", &self.artifact_root)
             .finish()
     }
 }
 
 impl Default for Config {
-    /// No tracking URI (the local `./mlruns` store), no credentials, MLflow's
-    /// default timeout (120 s) and retry policy.
+    /// No tracking URI (MLflow's default: `./mlflow.db`, or `./mlruns` if
+    /// it already holds experiments; see [`crate::default_tracking_uri`]), no
+    /// credentials, MLflow's default timeout (120 s) and retry policy.
     fn default() -> Config {
         Config {
             tracking_uri: None,
@@ -116,6 +119,7 @@ impl Default for Config {
             multipart: Multipart::Auto,
             multipart_min_size: 500 * 1024 * 1024,
             multipart_chunk_size: 10 * 1024 * 1024,
+            artifact_root: None,
         }
     }
 }
@@ -187,17 +191,35 @@ impl Config {
         Ok(config)
     }
 
-    /// Sets the tracking URI: `http(s)://…` for a server, a path or `file:`
-    /// URI for a local `mlruns` store.
+    /// Sets the tracking URI: `http(s)://…` for a server, `sqlite:///…` for
+    /// a SQLite database in MLflow's schema, a path or `file:` URI for a
+    /// local `mlruns` store.
     #[must_use]
     pub fn with_tracking_uri(mut self, uri: impl Into<String>) -> Config {
         self.tracking_uri = Some(uri.into());
         self
     }
 
-    /// The tracking URI, if any (`None` means `./mlruns`).
+    /// The tracking URI, if any (`None` means MLflow's default for the
+    /// current directory, [`crate::default_tracking_uri`]).
     pub fn tracking_uri(&self) -> Option<&str> {
         self.tracking_uri.as_deref()
+    }
+
+    /// Sets where a SQLite store puts new experiments' artifacts
+    /// (`<root>/<experiment id>`); MLflow's default, and this one's when
+    /// unset, is `<current directory>/mlruns`. A relative path is made
+    /// absolute against the current directory now.
+    #[must_use]
+    pub fn with_artifact_root(mut self, root: impl Into<PathBuf>) -> Config {
+        let root = root.into();
+        self.artifact_root = Some(std::path::absolute(&root).unwrap_or(root));
+        self
+    }
+
+    /// The artifact root for new experiments in a SQLite store, if set.
+    pub fn artifact_root(&self) -> Option<&Path> {
+        self.artifact_root.as_deref()
     }
 
     /// Sets how requests authenticate.

@@ -228,6 +228,34 @@ pub enum Error {
         message: String,
     },
 
+    /// A SQLite tracking database is at a schema revision this client does
+    /// not write (MLflow's own store refuses it too).
+    #[error(
+        "{}: MLflow database schema revision {found}, but tandem supports only {expected} \
+         (MLflow 3.17.2): {hint}",
+        .path.display()
+    )]
+    SchemaRevision {
+        /// The database file.
+        path: PathBuf,
+        /// The revision found (`none` when `alembic_version` is missing).
+        found: String,
+        /// The one revision supported.
+        expected: String,
+        /// What to run about it.
+        hint: String,
+    },
+
+    /// A SQLite tracking database failed (other than a lock held too long,
+    /// which is MLflow's `TEMPORARILY_UNAVAILABLE`).
+    #[error("{}: SQLite: {message}", .path.display())]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite reported, with the statement's subject.
+        message: String,
+    },
+
     /// Object storage behind a direct artifact root (`file:`, `s3:`, …) failed.
     #[error("artifact storage {uri}: {message}")]
     Storage {
@@ -304,6 +332,8 @@ impl Error {
             Error::Io { .. } => "io",
             Error::CorruptStore { .. } => "corrupt_store",
             Error::Storage { .. } => "storage",
+            Error::SchemaRevision { .. } => "schema_revision",
+            Error::Database { .. } => "database",
             Error::Unsupported { .. } => "unsupported",
             Error::Timeout { .. } => "timeout",
             Error::Runtime(_) => "runtime",

@@ -1,6 +1,9 @@
 //! An MLflow 3 client: tracking, logged models, the model registry and
-//! artifacts, against a tracking server over REST or — with no server
-//! configured — a local `mlruns` directory in MLflow's own file-store layout.
+//! artifacts, against a tracking server over REST, a SQLite database in
+//! MLflow's own schema (`sqlite:///mlflow.db`, MLflow's default when no
+//! tracking URI is set), or a local `mlruns` directory in MLflow's
+//! file-store layout (the default instead when `./mlruns` already holds
+//! experiments; see [`default_tracking_uri`]).
 //!
 //! - [`MlflowClient`] is the one API for both backends. It is blocking (an
 //!   async HTTP stack runs on a shared runtime inside), cheap to clone, and
@@ -55,6 +58,7 @@ mod operation;
 mod paths;
 mod rest;
 mod retry;
+mod sqlite;
 mod store;
 mod types;
 mod uri;
@@ -73,4 +77,4 @@ pub use types::{
     ModelVersionStatus, Page, Param, RegisteredModel, Run, RunData, RunInfo, RunInputs, RunOutputs,
     RunStatus, Tag, ViewType, now_millis,
 };
-pub use uri::ModelUri;
+pub use uri::{ModelUri, default_tracking_uri};

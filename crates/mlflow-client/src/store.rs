@@ -1,16 +1,18 @@
 //! The MLflow operations, as traits each backend (a tracking server over
-//! REST, a local `mlruns` directory) implements, and the request shapes
-//! they take.
+//! REST, a SQLite database in MLflow's schema, a local `mlruns` directory)
+//! implements, and the request shapes they take.
 //!
 //! An operation is declared once here and implemented by each backend;
 //! [`crate::MlflowClient`] dereferences to [`TrackingStore`], so
 //! `client.get_run(id)` is the store's `get_run` with no code in between.
 //! The operations are grouped by subject because a trait is implemented in
 //! one block: each backend implements each group in the file for that
-//! subject (`local/runs.rs`, `rest/tracking.rs`...). The registry exists
-//! only on a server, so its methods default to an `unsupported` error and
-//! the local store implements none of them. [`Backend`] holds the calls
-//! only the client's own workflows make.
+//! subject (`local/runs.rs`, `sqlite/runs.rs`, `rest/tracking.rs`...). The
+//! registry lives on a server or in a SQLite database; the `mlruns` store
+//! has none, so its methods default to an `unsupported` error there. With
+//! no tracking URI, MLflow's default applies ([`crate::default_tracking_uri`]:
+//! `./mlflow.db`, or `./mlruns` if it already holds experiments).
+//! [`Backend`] holds the calls only the client's own workflows make.
 
 use std::fmt;
 use std::time::Duration;
@@ -79,13 +81,16 @@ pub struct RunUpdate {
 pub struct RunQuery {
     /// Experiments to search.
     pub experiment_ids: Vec<String>,
-    /// MLflow search filter (e.g. `params.alpha = '0.5'`); server only.
+    /// MLflow search filter (e.g. `params.alpha = '0.5'`); the SQLite store
+    /// evaluates `attributes.`/`params.`/`metrics.`/`tags.` comparisons
+    /// joined with `AND`, the `mlruns` store none.
     pub filter: Option<String>,
     /// Lifecycle stages returned.
     pub view: ViewType,
     /// Page size (MLflow's default 1000; at most 50000).
     pub max_results: u32,
-    /// Ordering clauses (e.g. `attributes.start_time DESC`); server only.
+    /// Ordering clauses (e.g. `attributes.start_time DESC`); server and
+    /// SQLite store.
     pub order_by: Vec<String>,
 }
 
@@ -144,12 +149,14 @@ pub struct OrderBy {
 pub struct LoggedModelQuery {
     /// Experiments to search.
     pub experiment_ids: Vec<String>,
-    /// Filter (e.g. `name = 'model'`). The local store understands
-    /// `name = '…'` and `source_run_id = '…'` joined with `AND`.
+    /// Filter (e.g. `name = 'model'`, `metrics.acc > 0.5`). The SQLite
+    /// store evaluates attribute, `params.`, `metrics.` and `tags.`
+    /// comparisons joined with `AND`; the `mlruns` store only `name = '…'`
+    /// and `source_run_id = '…'`.
     pub filter: Option<String>,
     /// Page size (MLflow's default 50).
     pub max_results: Option<u32>,
-    /// Ordering; server only.
+    /// Ordering; server and SQLite store.
     pub order_by: Vec<OrderBy>,
 }
 
@@ -276,8 +283,8 @@ pub trait LoggedModels: sealed::Sealed + Send + Sync {
     fn set_logged_model_tags(&self, model_id: &str, tags: &[Tag]) -> Result<()>;
 }
 
-/// The model registry (tracking server only: on the local store every
-/// method is an `unsupported` error).
+/// The model registry (a tracking server or a SQLite store: on the
+/// `mlruns` store every method is an `unsupported` error).
 #[allow(
     unused_variables,
     reason = "the defaults refuse whatever they are given"
@@ -343,18 +350,19 @@ pub trait ModelRegistry: sealed::Sealed + Send + Sync {
 
 fn no_registry<T>() -> Result<T> {
     Err(Error::unsupported(
-        "the model registry needs a tracking server: the local mlruns store has no model \
-         registry; set MLFLOW_TRACKING_URI to an MLflow server",
+        "the model registry needs a tracking server or a SQLite store: the local mlruns store \
+         has no model registry; set MLFLOW_TRACKING_URI to an MLflow server or to \
+         sqlite:///mlflow.db",
     ))
 }
 
 /// What the client's own workflows need from a backend beyond the public
 /// operations; callers never make these calls directly.
 pub(crate) trait Backend: TrackingStore + fmt::Debug {
-    /// The server URL or the `file://` store root.
+    /// The server URL, the `sqlite:///` database or the `file://` store root.
     fn tracking_uri(&self) -> String;
 
-    /// True for the local `mlruns` store.
+    /// True for the local stores (`mlruns`, SQLite).
     fn is_local(&self) -> bool;
 
     /// The repository holding the artifacts at `artifact_uri`.

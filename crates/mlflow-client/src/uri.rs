@@ -3,7 +3,7 @@
 //! cloud buckets, bare paths).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
@@ -14,15 +14,46 @@ pub(crate) enum TrackingTarget {
     Server(url::Url),
     /// A local `mlruns` directory.
     Local(PathBuf),
+    /// A SQLite database file in MLflow's schema (relative to the current
+    /// directory when the URI's path is).
+    Sqlite(PathBuf),
 }
 
-/// The local store MLflow uses when nothing is configured.
+/// MLflow's default tracking URI for a process working in `base`:
+/// `sqlite:///<base>/mlflow.db`, unless `<base>/mlruns` already holds an
+/// experiment (`mlruns/<digits>/meta.yaml`), in which case MLflow keeps
+/// using that file store and so does this: `file://<base>/mlruns`. `base`
+/// is made absolute against the current directory.
+pub fn default_tracking_uri(base: &Path) -> String {
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    let mlruns = base.join(DEFAULT_LOCAL_ROOT);
+    let has_experiment = std::fs::read_dir(&mlruns).is_ok_and(|entries| {
+        entries.flatten().any(|entry| {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_digit())
+                && entry.path().join("meta.yaml").is_file()
+        })
+    });
+    if has_experiment {
+        url::Url::from_file_path(&mlruns)
+            .map(String::from)
+            .unwrap_or_else(|()| mlruns.display().to_string())
+    } else {
+        format!("sqlite:///{}", base.join("mlflow.db").display())
+    }
+}
+
+/// The file store's directory name, under the working directory.
 pub(crate) const DEFAULT_LOCAL_ROOT: &str = "mlruns";
 
-/// Decides the backend from a tracking URI (`None` → `./mlruns`).
+/// Decides the backend from a tracking URI (`None` → MLflow's default for
+/// the current directory, see [`default_tracking_uri`]).
 pub(crate) fn tracking_target(uri: Option<&str>) -> Result<TrackingTarget> {
     let Some(uri) = uri.map(str::trim).filter(|u| !u.is_empty()) else {
-        return Ok(TrackingTarget::Local(PathBuf::from(DEFAULT_LOCAL_ROOT)));
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        return tracking_target(Some(&default_tracking_uri(&cwd)));
     };
     match scheme(uri) {
         Some("http" | "https") => url::Url::parse(uri)
@@ -34,12 +65,46 @@ pub(crate) fn tracking_target(uri: Option<&str>) -> Result<TrackingTarget> {
                 .map(TrackingTarget::Local)
                 .map_err(|()| Error::invalid_uri(uri, "a file: tracking URI must be a local path"))
         }
+        Some("sqlite") => sqlite_path(uri).map(TrackingTarget::Sqlite),
         None => Ok(TrackingTarget::Local(PathBuf::from(uri))),
         Some(other) => Err(Error::unsupported(format!(
-            "tracking URI '{uri}': '{other}:' backends are not supported by this client; run \
-             `mlflow server --backend-store-uri {uri}` and point MLFLOW_TRACKING_URI at it"
+            "tracking URI '{}': '{other}:' backends are not supported by this client; run \
+             `mlflow server --backend-store-uri {}` and point MLFLOW_TRACKING_URI at it",
+            redact(uri),
+            redact(uri)
         ))),
     }
+}
+
+/// The database file of a `sqlite:` URI in SQLAlchemy's form: three
+/// slashes then the path, so `sqlite:///x.db` is relative and
+/// `sqlite:////abs/x.db` absolute.
+fn sqlite_path(uri: &str) -> Result<PathBuf> {
+    let expected = "expected sqlite:///<relative path> or sqlite:////<absolute path>";
+    let rest = uri
+        .strip_prefix("sqlite://")
+        .ok_or_else(|| Error::invalid_uri(uri, format!("{expected} (SQLAlchemy's form)")))?;
+    let Some(path) = rest.strip_prefix('/') else {
+        return Err(Error::invalid_uri(
+            uri,
+            format!("a sqlite URI has no host; {expected}"),
+        ));
+    };
+    if path.is_empty() || path == ":memory:" {
+        return Err(Error::invalid_uri(
+            uri,
+            format!(
+                "in-memory SQLite databases are not supported (the data would vanish); {expected}"
+            ),
+        ));
+    }
+    if path.contains('?') {
+        return Err(Error::invalid_uri(
+            uri,
+            format!("query parameters are not supported; {expected}"),
+        ));
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// The URI with any password in its user-info replaced by `***`, for
@@ -308,9 +373,10 @@ mod tests {
 
     #[test]
     fn tracking_uris_choose_the_backend() {
+        let cwd = std::env::current_dir().unwrap();
         assert_eq!(
             tracking_target(None).unwrap(),
-            TrackingTarget::Local("mlruns".into())
+            tracking_target(Some(&default_tracking_uri(&cwd))).unwrap()
         );
         assert_eq!(
             tracking_target(Some("file:///tmp/ml runs")).unwrap(),
@@ -325,11 +391,67 @@ mod tests {
             TrackingTarget::Server(_)
         ));
         assert_eq!(
-            tracking_target(Some("sqlite:///m.db")).unwrap_err().kind(),
+            tracking_target(Some("postgresql://db/x"))
+                .unwrap_err()
+                .kind(),
             "unsupported"
         );
         let bad = tracking_target(Some("http://ann:pw@[::1/x")).unwrap_err();
         assert!(!bad.to_string().contains("pw"), "{bad}");
+    }
+
+    #[test]
+    fn sqlite_uris_follow_sqlalchemy() {
+        assert_eq!(
+            tracking_target(Some("sqlite:///m.db")).unwrap(),
+            TrackingTarget::Sqlite("m.db".into())
+        );
+        assert_eq!(
+            tracking_target(Some("sqlite:///sub/m.db")).unwrap(),
+            TrackingTarget::Sqlite("sub/m.db".into())
+        );
+        assert_eq!(
+            tracking_target(Some("sqlite:////tmp/x/m.db")).unwrap(),
+            TrackingTarget::Sqlite("/tmp/x/m.db".into())
+        );
+        for bad in [
+            "sqlite://host/m.db",
+            "sqlite:///:memory:",
+            "sqlite://",
+            "sqlite:///",
+            "sqlite:m.db",
+            "sqlite:///m.db?mode=ro",
+        ] {
+            assert_eq!(
+                tracking_target(Some(bad)).unwrap_err().kind(),
+                "invalid_uri",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_is_mlflow_db_unless_mlruns_has_experiments() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path();
+        let db = format!("sqlite:///{}", base.join("mlflow.db").display());
+        assert_eq!(default_tracking_uri(base), db);
+        assert!(db.starts_with("sqlite:////"), "{db}");
+        // An mlruns folder without an experiment does not switch.
+        std::fs::create_dir_all(base.join("mlruns/.trash")).unwrap();
+        std::fs::create_dir_all(base.join("mlruns/models")).unwrap();
+        std::fs::create_dir_all(base.join("mlruns/5")).unwrap();
+        assert_eq!(default_tracking_uri(base), db);
+        std::fs::write(base.join("mlruns/5/meta.yaml"), "name: x\n").unwrap();
+        let file = default_tracking_uri(base);
+        assert!(
+            file.starts_with("file:///") && file.ends_with("/mlruns"),
+            "{file}"
+        );
+        assert_eq!(
+            tracking_target(Some(&file)).unwrap(),
+            TrackingTarget::Local(base.join("mlruns"))
+        );
     }
 
     #[test]

@@ -218,3 +218,54 @@ fn the_local_store_reads_what_mlflow_writes() {
     client.log_metric(run_id, "loss", 0.5, 3).unwrap();
     assert_eq!(client.metric_history(run_id, "loss").unwrap().len(), 4);
 }
+
+const FINISH: &str = r#"
+import json, os
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=os.environ["STORE_URI"])
+out = {}
+for rid in os.environ["RUN_IDS"].split(","):
+    c.set_terminated(rid, "FINISHED")
+    out[rid] = c.get_run(rid).info.status
+print(json.dumps(out))
+"#;
+
+/// MLflow's file store takes a run without an `artifacts` folder for a
+/// missing one: a run that only logs a model has none of its own files, and
+/// runs written before tandem made the folder are given it when the store
+/// opens.
+#[test]
+fn mlflow_gets_and_terminates_every_run_of_the_local_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("mlruns");
+    let client = MlflowClient::local(&root).unwrap();
+    let exp = client.get_or_create_experiment("model-only").unwrap();
+    let model_only = client
+        .create_run(&NewRun::new(&exp.experiment_id))
+        .unwrap()
+        .info
+        .run_id;
+    client
+        .log_model(&model_only, "model", &model_dir(tmp.path()))
+        .unwrap();
+    let older = client
+        .create_run(&NewRun::new(&exp.experiment_id))
+        .unwrap()
+        .info
+        .run_id;
+    let older_artifacts = root.join(&exp.experiment_id).join(&older).join("artifacts");
+    std::fs::remove_dir(&older_artifacts).unwrap();
+    drop(client);
+    MlflowClient::local(&root).unwrap();
+    assert!(
+        older_artifacts.is_dir(),
+        "opening the store repairs the run"
+    );
+
+    let uri = url::Url::from_file_path(&root).unwrap().to_string();
+    let ids = format!("{model_only},{older}");
+    let out = python(FINISH, &[ALLOW, ("STORE_URI", &uri), ("RUN_IDS", &ids)]);
+    let v: serde_json::Value = serde_json::from_str(out.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(v[&model_only], "FINISHED");
+    assert_eq!(v[&older], "FINISHED");
+}

@@ -10,4 +10,5 @@ mod faults;
 mod idempotent;
 mod local_store;
 mod models;
+mod sqlite_store;
 mod tracking;

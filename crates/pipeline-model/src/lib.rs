@@ -61,7 +61,17 @@ pub use error::Error;
 pub use model::{MlModel, SaveOptions, TandemFlavor, save_model};
 pub use pipeline_model::{LoadOptions, PipelineModel};
 
+/// The one place the MLflow release is written: a literal, so the
+/// loader's pinned requirement can be built from it with `concat!`.
+macro_rules! mlflow_release {
+    () => {
+        "3.17.2"
+    };
+}
+pub(crate) use mlflow_release;
+
 /// The MLflow release whose model format and scoring protocol tandem
-/// follows: the loader's requirements pin it, and the scoring server's
-/// `GET /version` answers it, as MLflow's own server answers its version.
-pub const MLFLOW_VERSION: &str = "3.17.2";
+/// follows: a model's `mlflow_version`, the loader's pinned requirement
+/// ([`model::PYFUNC_REQUIREMENTS`]), and the scoring server's
+/// `GET /version` answer, as MLflow's own server answers its version.
+pub const MLFLOW_VERSION: &str = mlflow_release!();

@@ -59,7 +59,20 @@ fn the_model_directory_has_mlflows_layout() {
         mlmodel["signature"]["inputs"],
         r#"[{"type": "double", "name": "x1", "required": true}, {"type": "double", "name": "x2", "required": true}]"#
     );
-    assert_eq!(mlmodel["signature"]["outputs"], Value::Null);
+    // Inferred as MLflow's log_model does: the model run on its example.
+    assert_eq!(
+        mlmodel["signature"]["outputs"],
+        r#"[{"type": "double", "name": "score", "required": true}, {"type": "boolean", "name": "label", "required": true}]"#
+    );
+    assert_eq!(
+        mlmodel["mlflow_version"],
+        tandem_pipeline_model::MLFLOW_VERSION
+    );
+    assert_eq!(
+        mlmodel["model_id"],
+        Value::Null,
+        "only a logged model has an id"
+    );
     // Only the inference parameter: l2 is training-only.
     assert_eq!(
         mlmodel["signature"]["params"],

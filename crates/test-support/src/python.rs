@@ -22,10 +22,22 @@ use std::sync::OnceLock;
 /// the `auth` extra brings the basic-auth app's dependencies.
 pub const MLFLOW: &str = "mlflow[auth]==3.17.2";
 
-/// `<target>/py-mlflow`: [`MLFLOW`], and `zstandard`, which a model's
-/// loader unpacks its compressed executable with (a model's
-/// requirements.txt lists it; `--env-manager local` uses this venv as is).
-pub const MLFLOW_VENV: Venv = Venv::new("py-mlflow", ".tandem-installed", &[MLFLOW, "zstandard"]);
+/// `<target>/py-mlflow`: [`MLFLOW`], and the exact versions of what a
+/// model's Python loader imports besides it, as a model's requirements.txt
+/// pins them (`tandem_pipeline_model::model::PYFUNC_REQUIREMENTS`, whose
+/// tests check this list holds each): pandas and pyarrow, and zstandard,
+/// which the loader unpacks its compressed executable with.
+/// `--env-manager local` uses this venv as is.
+pub const MLFLOW_VENV: Venv = Venv::new(
+    "py-mlflow",
+    ".tandem-installed",
+    &[
+        MLFLOW,
+        "pandas==3.1.1",
+        "pyarrow==25.0.1",
+        "zstandard==0.25.0",
+    ],
+);
 
 /// `<target>/py-venv`: moto's S3 server and pyarrow.
 pub const TOOLS_VENV: Venv = Venv::new(

@@ -173,7 +173,11 @@ impl MlflowHook {
                     .clone()
                     .unwrap_or_else(|| self.pipeline_name.clone());
                 let mut new = NewRun::new(&experiment_id).name(name);
-                new.tags = tags;
+                // A fresh run only: MLflow adds no context tags to a run
+                // it resumes by id. The run's own tags follow, so they win.
+                new.tags = crate::provenance::run_tags(&self.project.root);
+                new.tags.extend(tags);
+                new.user_id = crate::provenance::user();
                 let operation = format!("create_run in experiment {experiment_id}");
                 client
                     .operation(&operation, || client.create_run(&new))?

@@ -37,6 +37,7 @@ mod error;
 mod hook;
 mod logging;
 mod params;
+pub mod provenance;
 
 pub use config::{
     DictParams, DisableTracking, ExperimentConfig, LongParamsStrategy, MAX_PARAM_LENGTH,

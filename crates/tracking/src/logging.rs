@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
 use tandem_catalog::DataCatalog;
 use tandem_mlflow_client::{
     LoggedModelStatus, MlflowClient, ModelVersion, NewLoggedModel, NewModelVersion,
@@ -65,6 +64,8 @@ pub fn log_pipeline_model(
         Some(run_id) => {
             rewrite_mlmodel(&dir, &mlmodel)?;
             let logged = client.log_model(run_id, &log_options.name, &dir)?;
+            // log_model wrote the logged model's identity into the file.
+            mlmodel = MlModel::read(&dir)?;
             (logged.model_id, logged.model_uri)
         }
         None => {
@@ -74,9 +75,10 @@ pub fn log_pipeline_model(
                 ..NewLoggedModel::default()
             })?;
             let id = created.info.model_id;
-            mlmodel
-                .other
-                .insert("model_id".to_owned(), Value::String(id.clone()));
+            // As MLflow's `Model.log` writes a logged model's identity.
+            mlmodel.model_id = Some(id.clone());
+            mlmodel.model_uuid = Some(id.clone());
+            mlmodel.artifact_path = Some(created.info.artifact_uri.clone());
             let uploaded = rewrite_mlmodel(&dir, &mlmodel)
                 .and_then(|()| Ok(client.log_model_artifacts(&id, &dir)?));
             let status = match uploaded {
@@ -90,7 +92,9 @@ pub fn log_pipeline_model(
     };
     let version = match &log_options.registered_model_name {
         Some(name) => {
-            let version = client.create_model_version(
+            // Tags the logged model `mlflow.modelVersions`, as MLflow's
+            // register_model does.
+            let version = client.register_model_version(
                 &NewModelVersion {
                     name: name.clone(),
                     source: model_uri.clone(),

@@ -202,10 +202,67 @@ pub fn check_logged_model(port: u16, run: &TrainingRun) -> Result<LoggedModel, S
             run.run_id
         ));
     }
+    let artifact_uri = str_at(&model, "/model/info/artifact_uri")?.to_owned();
+    check_model_depth(port, &model, &got, &model_id, &artifact_uri)?;
     Ok(LoggedModel {
         model_id,
-        artifact_uri: str_at(&model, "/model/info/artifact_uri")?.to_owned(),
+        artifact_uri,
     })
+}
+
+/// What MLflow's own `log_model` leaves, and the UI shows: the run's params
+/// and metrics on the logged model, the run's provenance tags, and an
+/// MLmodel naming its MLflow version, model id and output schema.
+fn check_model_depth(
+    port: u16,
+    model: &Value,
+    run: &Value,
+    model_id: &str,
+    artifact_uri: &str,
+) -> Result<(), String> {
+    let params = entries(model.pointer("/model/data/params"));
+    for key in ["seed", "threshold"] {
+        if !params.iter().any(|(k, _)| *k == key) {
+            return Err(format!(
+                "logged model {model_id} lacks the run's param {key} (has {})",
+                params.len()
+            ));
+        }
+    }
+    let metrics = model
+        .pointer("/model/data/metrics")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let linked = metrics.iter().any(|m| {
+        m.get("key").and_then(Value::as_str) == Some("metrics.accuracy")
+            && m.get("model_id").and_then(Value::as_str) == Some(model_id)
+    });
+    if !linked {
+        return Err(format!(
+            "logged model {model_id} has no metrics.accuracy linked to it ({} metrics)",
+            metrics.len()
+        ));
+    }
+    let tags = entries(run.pointer("/run/data/tags"));
+    for key in ["mlflow.user", "mlflow.source.name", "mlflow.source.type"] {
+        if !tags.iter().any(|(k, _)| *k == key) {
+            return Err(format!("the run lacks the provenance tag {key}"));
+        }
+    }
+    let mlmodel = download_file(port, artifact_uri, "MLmodel")?;
+    let mlmodel = String::from_utf8_lossy(&mlmodel);
+    for line in [
+        "mlflow_version: ".to_owned(),
+        format!("model_id: {model_id}"),
+        format!("model_uuid: {model_id}"),
+        "  outputs: ".to_owned(),
+    ] {
+        if !mlmodel.lines().any(|l| l.starts_with(line.as_str())) {
+            return Err(format!("the MLmodel lacks `{}`", line.trim()));
+        }
+    }
+    Ok(())
 }
 
 /// The registered model has a READY version from the run (or its logged

@@ -115,7 +115,7 @@ fn e2e(root: &Path, summary: &mut Summary) {
 
 const AFTER_RUN: &[&str] = &[
     "mlflow: run FINISHED with params and metrics",
-    "mlflow: logged model",
+    "mlflow: logged model with the run's params, metrics, provenance",
     "mlflow: registered version, alias",
     "s3: datasets in the bucket",
 ];

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod batch;
+mod model_meta;
 mod models;
 
 use std::collections::BTreeSet;
@@ -17,13 +18,15 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::local::LocalStore;
 use crate::operation::{self, Scope};
 use crate::rest::RestStore;
+use crate::sqlite::SqliteStore;
 use crate::store::{Backend, RunQuery, RunUpdate, TrackingStore};
 use crate::types::{
     Experiment, Metric, Param, Run, RunInfo, RunStatus, Tag, ViewType, collect_pages, now_millis,
 };
 use crate::uri::{TrackingTarget, tracking_target};
 
-/// A client for an MLflow tracking server or a local `mlruns` store.
+/// A client for an MLflow tracking server, a SQLite database in MLflow's
+/// schema or a local `mlruns` store.
 ///
 /// The MLflow operations themselves (`get_run`, `create_run`,
 /// `search_logged_models`, the registry...) are [`TrackingStore`]'s: the
@@ -53,7 +56,9 @@ impl Deref for MlflowClient {
 
 impl MlflowClient {
     /// A client configured from the environment, as MLflow's Python client
-    /// is (see [`Config::from_env`]); no `MLFLOW_TRACKING_URI` means `./mlruns`.
+    /// is (see [`Config::from_env`]); no `MLFLOW_TRACKING_URI` means MLflow's
+    /// default, `./mlflow.db` (or `./mlruns` if it already holds experiments;
+    /// see [`crate::default_tracking_uri`]).
     pub fn from_env() -> Result<MlflowClient> {
         MlflowClient::new(Config::from_env()?)
     }
@@ -66,6 +71,19 @@ impl MlflowClient {
                 &root,
                 crate::artifacts::Transfer::from_config(&config),
             )?),
+            TrackingTarget::Sqlite(path) => {
+                let artifact_root = match config.artifact_root() {
+                    Some(root) => root.to_path_buf(),
+                    None => std::env::current_dir()
+                        .map_err(|e| Error::io(".", e))?
+                        .join("mlruns"),
+                };
+                Arc::new(SqliteStore::open(
+                    &path,
+                    &artifact_root,
+                    crate::artifacts::Transfer::from_config(&config),
+                )?)
+            }
         };
         Ok(MlflowClient {
             store,
@@ -81,17 +99,30 @@ impl MlflowClient {
         MlflowClient::new(Config::default().with_tracking_uri(root))
     }
 
+    /// A client for the SQLite database at `path` in MLflow 3.17.2's schema
+    /// (created if missing, as MLflow's client creates it), with otherwise
+    /// default settings: new experiments' artifacts go under
+    /// `<current directory>/mlruns`, as MLflow's do.
+    pub fn sqlite(path: impl AsRef<Path>) -> Result<MlflowClient> {
+        let path = path.as_ref();
+        let path = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        MlflowClient::new(
+            Config::default().with_tracking_uri(format!("sqlite:///{}", path.display())),
+        )
+    }
+
     /// The configuration in use (secrets redacted in `Debug`).
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// The backend's location: the server URL or the `file://` store root.
+    /// The backend's location: the server URL, the `sqlite:///` database or
+    /// the `file://` store root.
     pub fn tracking_uri(&self) -> String {
         self.store.tracking_uri()
     }
 
-    /// True for the local `mlruns` store.
+    /// True for the local stores (`mlruns` directory, SQLite database).
     pub fn is_local(&self) -> bool {
         self.store.is_local()
     }

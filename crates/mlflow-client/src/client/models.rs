@@ -7,10 +7,13 @@ use std::time::Duration;
 use crate::operation::block_on;
 use serde::Serialize;
 
-use super::MlflowClient;
+use super::{MlflowClient, model_meta};
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::{NewLoggedModel, NewModelVersion};
-use crate::types::{LoggedModelStatus, ModelOutput, ModelVersion, Tag};
+use crate::types::{LoggedModelStatus, ModelOutput, ModelVersion, Param, Run};
+
+/// The step a logged model is a run output at (`Model.log`'s default).
+const OUTPUT_STEP: i64 = 0;
 
 /// Where [`MlflowClient::log_model`] put a model.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -35,26 +38,54 @@ impl MlflowClient {
     }
 
     /// Logs the model directory `local_dir` (an MLflow model: `MLmodel`
-    /// plus its files) as the output `name` of run `run_id`.
+    /// plus its files) as the output `name` of run `run_id`, as MLflow's
+    /// `Model.log` does for any flavor.
     ///
-    /// MLflow 3: creates a logged model, links it to the run as an output,
-    /// uploads the files to the model's artifact location and finalizes it
-    /// READY (UPLOAD_FAILED if the upload fails). A server without the
-    /// logged-model API gets MLflow 2.x's form instead: the files under the
-    /// run's artifacts at `name`, recorded with `runs/log-model`.
+    /// MLflow 3: creates a logged model carrying the run's params and its
+    /// provenance tags (`mlflow.user`, `mlflow.source.*`), links it to the
+    /// run as an output at step 0, re-logs the run's step-0 metrics with
+    /// the model's id (so the model's metrics and a `metrics.x > …` model
+    /// search find them), writes the model's identity into
+    /// `<local_dir>/MLmodel` (`model_id`, `model_uuid`, `artifact_path` =
+    /// the model's artifact URI, `run_id`: **the file in `local_dir` is
+    /// rewritten**), uploads the files to the model's artifact location and
+    /// finalizes it READY (UPLOAD_FAILED if a step after creating it
+    /// fails). A server without the logged-model API gets MLflow 2.x's
+    /// form instead: the files under the run's artifacts at `name`,
+    /// recorded with `runs/log-model`.
     pub fn log_model(&self, run_id: &str, name: &str, local_dir: &Path) -> Result<LoggedModelRef> {
+        self.log_model_with_params(run_id, name, local_dir, &[])
+    }
+
+    /// [`MlflowClient::log_model`] with `params` of the model's own (the
+    /// `params=` of `mlflow.pyfunc.log_model`), merged with the run's: the
+    /// run's value wins a clash, as in MLflow.
+    pub fn log_model_with_params(
+        &self,
+        run_id: &str,
+        name: &str,
+        local_dir: &Path,
+        params: &[Param],
+    ) -> Result<LoggedModelRef> {
         self.operation(&format!("log_model '{name}' for run {run_id}"), || {
-            self.log_model_now(run_id, name, local_dir)
+            self.log_model_now(run_id, name, local_dir, params)
         })
     }
 
-    fn log_model_now(&self, run_id: &str, name: &str, local_dir: &Path) -> Result<LoggedModelRef> {
+    fn log_model_now(
+        &self,
+        run_id: &str,
+        name: &str,
+        local_dir: &Path,
+        params: &[Param],
+    ) -> Result<LoggedModelRef> {
         let run = self.get_run(run_id)?;
         let created = self.create_logged_model(&NewLoggedModel {
             experiment_id: run.info.experiment_id.clone(),
             name: Some(name.to_owned()),
             source_run_id: Some(run_id.to_owned()),
-            tags: vec![Tag::new("mlflow.user", run.info.user_id.clone())],
+            params: model_meta::merged_params(params, &run),
+            tags: model_meta::provenance_tags(&run),
             ..NewLoggedModel::default()
         });
         let model = match created {
@@ -67,7 +98,7 @@ impl MlflowClient {
         };
         let model_id = model.info.model_id.clone();
         self.pending_started(&model_id);
-        let logged = self.fill_logged_model(&model, run_id, local_dir);
+        let logged = self.fill_logged_model(&model, &run, local_dir);
         if logged.is_err() {
             // Best effort: the error that stopped the logging is what the
             // caller needs to see.
@@ -84,17 +115,20 @@ impl MlflowClient {
     fn fill_logged_model(
         &self,
         model: &crate::types::LoggedModel,
-        run_id: &str,
+        run: &Run,
         local_dir: &Path,
     ) -> Result<LoggedModelRef> {
+        let run_id = &run.info.run_id;
         let model_id = model.info.model_id.clone();
         self.log_outputs(
             run_id,
             &[ModelOutput {
                 model_id: model_id.clone(),
-                step: 0,
+                step: OUTPUT_STEP,
             }],
         )?;
+        self.link_run_metrics(run, &model_id, OUTPUT_STEP)?;
+        model_meta::stamp_mlmodel(local_dir, &model_id, &model.info.artifact_uri, run_id)?;
         let repo = self.store.artifact_repo(&model.info.artifact_uri)?;
         block_on(repo.upload_dir(local_dir, ""))??;
         let model = self.finalize_logged_model(&model_id, LoggedModelStatus::Ready)?;
@@ -156,7 +190,7 @@ impl MlflowClient {
         name: &str,
         wait: Duration,
     ) -> Result<ModelVersion> {
-        self.create_model_version(
+        self.register_model_version(
             &NewModelVersion {
                 name: name.to_owned(),
                 source: logged.model_uri.clone(),
@@ -167,10 +201,26 @@ impl MlflowClient {
             wait,
         )
     }
+
+    /// [`create_model_version`](crate::ModelRegistry::create_model_version),
+    /// then, when the version names a logged model, that model tagged
+    /// `mlflow.modelVersions` with it ([`MlflowClient::tag_model_version`]),
+    /// as MLflow's `register_model` does.
+    pub fn register_model_version(
+        &self,
+        version: &NewModelVersion,
+        wait: Duration,
+    ) -> Result<ModelVersion> {
+        let created = self.create_model_version(version, wait)?;
+        if let Some(model_id) = &version.model_id {
+            self.tag_model_version(model_id, &created)?;
+        }
+        Ok(created)
+    }
 }
 
 /// The directory's `MLmodel` as JSON (for `runs/log-model`), or `{}`.
-fn read_mlmodel_as_json(dir: &Path) -> Result<serde_json::Value> {
+pub(super) fn read_mlmodel_as_json(dir: &Path) -> Result<serde_json::Value> {
     let path = dir.join("MLmodel");
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,

@@ -56,7 +56,31 @@ impl LocalStore {
         {
             store.write_experiment_dir(DEFAULT_EXPERIMENT_ID, "Default", None, &[])?;
         }
+        store.repair_run_dirs()?;
         Ok(store)
+    }
+
+    /// Gives every run its `artifacts` folder. Runs written before tandem
+    /// made one at creation lack it, and MLflow's file store then reports
+    /// them missing (`get_run`, `set_terminated`) though search lists them.
+    /// One directory listing per experiment: linear in the runs held.
+    fn repair_run_dirs(&self) -> Result<()> {
+        for exp in self.experiment_dirs(ViewType::All)? {
+            let entries = std::fs::read_dir(&exp).map_err(|e| Error::io(&exp, e))?;
+            for entry in entries {
+                let run = entry.map_err(|e| Error::io(&exp, e))?.path();
+                if run.join("meta.yaml").is_file() && !run.join("artifacts").exists() {
+                    let artifacts = run.join("artifacts");
+                    match std::fs::create_dir(&artifacts) {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                            return Err(Error::io(&artifacts, e));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `file://` URI of a path in the store.

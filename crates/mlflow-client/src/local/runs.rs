@@ -106,6 +106,24 @@ fn read_metric_file(path: &Path, key: &str, with_run: bool) -> Result<Vec<Metric
         .collect()
 }
 
+/// Whether the run's history of `metric.key` already holds this value at
+/// this step and time.
+fn has_metric_line(dir: &Path, metric: &Metric) -> Result<bool> {
+    let path = crate::paths::local_join(dir, &metric.key)?;
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let line = format!(
+        "{} {} {}",
+        metric.timestamp,
+        python_float(metric.value),
+        metric.step
+    );
+    Ok(text.lines().any(|l| l == line))
+}
+
 pub(super) fn append_metric_line(dir: &Path, metric: &Metric, run_id: Option<&str>) -> Result<()> {
     let path = crate::paths::local_join(dir, &metric.key)?;
     crate::artifacts::create_parent(&path)?;
@@ -251,7 +269,14 @@ impl LocalStore {
             write_key_file(&dir.join("params"), &param.key, &param.value)?;
         }
         for metric in metrics {
-            append_metric_line(&dir.join("metrics"), metric, None)?;
+            // A metric re-logged to link it to a model (as `log_model` does
+            // with the run's metrics) is already in the run's history: the
+            // SQL store's key drops the copy, so this store does too. Only
+            // model-linked metrics pay for the look.
+            let known = metric.model_id.is_some() && has_metric_line(&dir.join("metrics"), metric)?;
+            if !known {
+                append_metric_line(&dir.join("metrics"), metric, None)?;
+            }
             // A metric about a logged model is recorded on the model too.
             if let Some(model_id) = &metric.model_id {
                 let model_metrics = self.model_dir(model_id)?.join("metrics");
@@ -315,7 +340,10 @@ impl Runs for LocalStore {
             ),
             lifecycle_stage: "active".to_owned(),
         };
-        for sub in ["metrics", "params", "tags"] {
+        // MLflow's file store takes a run without an `artifacts` folder for
+        // a missing run (`get_run`, `set_terminated` fail), so it is made
+        // even when the artifacts live elsewhere.
+        for sub in ["metrics", "params", "tags", "artifacts"] {
             let d = dir.join(sub);
             std::fs::create_dir_all(&d).map_err(|e| Error::io(&d, e))?;
         }

@@ -27,10 +27,19 @@ pub struct MlModel {
     pub artifact_path: Option<String>,
     /// Flavor name → its settings; tandem's is under `tandem`.
     pub flavors: BTreeMap<String, Value>,
+    /// The MLflow release the model's format follows
+    /// ([`MLFLOW_VERSION`](crate::MLFLOW_VERSION)), as MLflow records the
+    /// version that saved a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mlflow_version: Option<String>,
+    /// The MLflow 3 logged model (`m-…`), once logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
     /// Total size of the model's files, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_size_bytes: Option<u64>,
-    /// A uuid4 in hex, as `mlflow.pyfunc.save_model` generates.
+    /// A uuid4 in hex, as `mlflow.pyfunc.save_model` generates; once
+    /// logged to MLflow 3, the logged model's id, as `Model.log` writes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_uuid: Option<String>,
     /// The run that logged the model, once logged.

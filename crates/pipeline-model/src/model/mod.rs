@@ -13,7 +13,7 @@
 //! │   └── parameters.yml           the `params:` values the model uses
 //! ├── artifacts/<name>/<file>      the artifacts' bytes, one version each
 //! ├── code/tandem_pyfunc.py        MLflow's loader: runs bin/ in worker mode
-//! ├── requirements.txt             the loader's Python packages (MLflow, pandas, pyarrow)
+//! ├── requirements.txt             the loader's Python packages, pinned (MLflow, pandas, pyarrow, zstandard)
 //! ├── python_env.yaml              MLflow's virtualenv spec (Python version, requirements)
 //! ├── conda.yaml                   the same as a conda environment
 //! └── bin/<executable>.zst         the binary holding the model's functions,
@@ -26,6 +26,7 @@ mod example;
 mod executable;
 mod executable_cache;
 mod mlmodel;
+mod outputs;
 mod pyfunc;
 mod pyjson;
 mod read;
@@ -43,7 +44,7 @@ pub use catalog::model_registry;
 pub use executable::{BUILD_TARGET, Compression, CompressionFormat, EmbeddedExecutable};
 pub use executable_cache::ExecutableCache;
 pub use mlmodel::{ExampleInfo, FORMAT_VERSION, FieldText, MlModel, TandemFlavor};
-pub use pyfunc::{PYFUNC_FLAVOR, PYTHON_VERSION};
+pub use pyfunc::{PYFUNC_FLAVOR, PYFUNC_REQUIREMENTS, PYTHON_VERSION};
 pub(crate) use read::ModelFiles;
 pub use sample::signature_sample;
 pub use signature::{

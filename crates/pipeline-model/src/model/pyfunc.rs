@@ -9,7 +9,6 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::MLFLOW_VERSION;
 use crate::error::Error;
 
 /// The flavor key MLflow looks for.
@@ -26,23 +25,26 @@ const REQUIREMENTS: &str = "requirements.txt";
 const PYTHON_ENV: &str = "python_env.yaml";
 const CONDA_ENV: &str = "conda.yaml";
 
-/// The loader's packages: MLflow pinned to the release whose protocol
-/// tandem speaks (as MLflow pins the version that saved a model), what
-/// the loader converts tables with, and what it unpacks the model's
-/// zstd-compressed executable with.
-fn requirements() -> [String; 4] {
-    [
-        format!("mlflow=={MLFLOW_VERSION}"),
-        "pandas".to_owned(),
-        "pyarrow".to_owned(),
-        "zstandard".to_owned(),
-    ]
-}
+/// Every Python package the loader imports, pinned exactly, as a model's
+/// `requirements.txt` (and the pip lists of `conda.yaml` and
+/// `python_env.yaml`) lists them: MLflow at the release whose protocol
+/// tandem speaks (as MLflow pins the version that saved a model), pandas
+/// and pyarrow, which the loader converts tables with, and zstandard, which
+/// it unpacks the model's compressed executable with. The versions are the
+/// ones pip resolves for `mlflow==3.17.2` on Python 3.11; the test venv
+/// (`tandem_test_support::python::MLFLOW_VENV`) installs exactly these, so
+/// what the tests run is what a model asks for.
+pub const PYFUNC_REQUIREMENTS: [&str; 4] = [
+    concat!("mlflow==", crate::mlflow_release!()),
+    "pandas==3.1.1",
+    "pyarrow==25.0.1",
+    "zstandard==0.25.0",
+];
 
 /// Writes the loader and the environment files into the model directory
 /// `dir` and returns the `python_function` flavor naming them.
 pub(crate) fn write_python_flavor(dir: &Path) -> Result<Value, Error> {
-    let requirements = requirements();
+    let requirements = PYFUNC_REQUIREMENTS;
     write(dir, &format!("{CODE_DIR}/{LOADER_MODULE}.py"), LOADER)?;
     write(dir, REQUIREMENTS, &format!("{}\n", requirements.join("\n")))?;
     // Written as MLflow's `_PythonEnv.to_yaml` does; the version is quoted
@@ -101,6 +103,29 @@ mod tests {
         let conda = std::fs::read_to_string(dir.path().join(CONDA_ENV)).unwrap();
         assert!(conda.contains("  - mlflow==3.17.2\n"), "{conda}");
         let requirements = std::fs::read_to_string(dir.path().join(REQUIREMENTS)).unwrap();
-        assert_eq!(requirements, "mlflow==3.17.2\npandas\npyarrow\nzstandard\n");
+        assert_eq!(
+            requirements,
+            "mlflow==3.17.2\npandas==3.1.1\npyarrow==25.0.1\nzstandard==0.25.0\n"
+        );
+        assert_eq!(
+            PYFUNC_REQUIREMENTS[0],
+            format!("mlflow=={}", crate::MLFLOW_VERSION)
+        );
+    }
+
+    #[test]
+    fn the_test_venv_installs_exactly_the_loader_requirements() {
+        let venv = tandem_test_support::python::MLFLOW_VENV.packages();
+        for requirement in PYFUNC_REQUIREMENTS {
+            let installed = match requirement.strip_prefix("mlflow==") {
+                // The venv adds the `auth` extra for the basic-auth server.
+                Some(version) => format!("mlflow[auth]=={version}"),
+                None => requirement.to_owned(),
+            };
+            assert!(
+                venv.contains(&installed.as_str()),
+                "{installed} not in {venv:?}"
+            );
+        }
     }
 }

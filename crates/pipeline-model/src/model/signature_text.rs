@@ -45,7 +45,8 @@ pub struct SignatureText {
     /// The input columns.
     #[serde(default)]
     pub inputs: Option<String>,
-    /// The outputs (tandem does not infer them, as kedro-mlflow does not).
+    /// The outputs: inferred, as MLflow's `log_model` does, from what the
+    /// inference pipeline returns for the input example.
     #[serde(default)]
     pub outputs: Option<String>,
     /// The parameters.

@@ -268,12 +268,15 @@ fn write_model(
     };
     let flavor = serde_json::to_value(&flavor).map_err(|e| invalid_model(staging, e))?;
     let python_function = super::pyfunc::write_python_flavor(staging)?;
-    let model = MlModel {
+    let infer_outputs = matches!(log_model.signature, SignatureChoice::Auto) && example.is_some();
+    let mut model = MlModel {
         artifact_path: Some(log_model.name.clone()),
         flavors: BTreeMap::from([
             (FLAVOR.to_owned(), flavor),
             (super::PYFUNC_FLAVOR.to_owned(), python_function),
         ]),
+        mlflow_version: Some(crate::MLFLOW_VERSION.to_owned()),
+        model_id: None,
         model_size_bytes: Some(directory_size(staging)?),
         model_uuid: Some(uuid4_hex()),
         run_id: None,
@@ -287,6 +290,18 @@ fn write_model(
         other: BTreeMap::new(),
     };
     write_file(staging, MLMODEL, model.to_yaml()?.as_bytes())?;
+    // As MLflow's `log_model`, outputs come from running the model (as
+    // written, so as it will load) on its input example.
+    if infer_outputs && let (Some(input), Some(signature)) = (input, model.signature.as_mut()) {
+        let rows = match options.example_rows {
+            0 => usize::MAX,
+            rows => rows,
+        };
+        signature.outputs = super::outputs::infer_outputs(ml, staging, input, rows);
+        if signature.outputs.is_some() {
+            write_file(staging, MLMODEL, model.to_yaml()?.as_bytes())?;
+        }
+    }
     Ok(model)
 }
 
