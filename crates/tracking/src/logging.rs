@@ -22,6 +22,8 @@ const REGISTRATION_WAIT: Duration = Duration::from_secs(300);
 /// A model [`log_pipeline_model`] logged.
 #[derive(Clone, Debug)]
 pub struct LoggedPipelineModel {
+    /// The name it was logged under (`log_model.name`).
+    pub name: String,
     /// The MLflow 3 logged model id (`None` on a 2.x server).
     pub model_id: Option<String>,
     /// The URI it loads from: `models:/m-…`, or `runs:/<run>/<name>` on 2.x.
@@ -112,6 +114,7 @@ pub fn log_pipeline_model(
         None => None,
     };
     Ok(LoggedPipelineModel {
+        name: log_options.name.clone(),
         model_id,
         model_uri,
         run_id: run_id.map(str::to_owned),

@@ -189,7 +189,7 @@ fn artifacts_listed(
 }
 
 fn modelified(out: &mut dyn Write, logged: &LoggedPipelineModel, json: bool) -> io::Result<()> {
-    let name = logged.mlmodel.artifact_path.as_deref().unwrap_or_default();
+    let name = logged.name.as_str();
     let registered = logged
         .version
         .as_ref()
