@@ -63,6 +63,31 @@ impl NewRun {
         self.tags.push(Tag::new(key, value));
         self
     }
+
+    /// The name a local store gives run `run_id`: the run name, else the
+    /// `mlflow.runName` tag, else `run-<first 8 characters of the id>`.
+    pub(crate) fn display_name(&self, run_id: &str) -> String {
+        self.run_name
+            .clone()
+            .or_else(|| {
+                self.tags
+                    .iter()
+                    .find(|t| t.key == crate::types::RUN_NAME_TAG)
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_else(|| format!("run-{}", run_id.get(..8).unwrap_or(run_id)))
+    }
+}
+
+/// MLflow's rule for an experiment name, as the local stores enforce it.
+pub(crate) fn check_experiment_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.chars().count() > 500 {
+        return Err(Error::mlflow(
+            crate::error::ErrorCode::InvalidParameterValue,
+            "Invalid experiment name: must be non-empty and at most 500 characters",
+        ));
+    }
+    Ok(())
 }
 
 /// A change to a run's metadata; `None` fields are left as they are.

@@ -48,6 +48,21 @@ pub(crate) enum ArtifactRepo {
 }
 
 impl ArtifactRepo {
+    /// The repository of a local store's artifact URI (a path, `file:` or a
+    /// bucket): a local store cannot reach a server's `mlflow-artifacts:`.
+    pub(crate) fn local(artifact_uri: &str, transfer: &Transfer) -> Result<ArtifactRepo> {
+        if artifact_uri.starts_with("mlflow-artifacts:") {
+            return Err(Error::unsupported(format!(
+                "artifact URI {artifact_uri} is served by a tracking server; set \
+                 MLFLOW_TRACKING_URI to that server to reach it"
+            )));
+        }
+        Ok(ArtifactRepo::Object(ObjectRepo::new(
+            artifact_uri,
+            transfer.clone(),
+        )?))
+    }
+
     fn concurrency(&self) -> usize {
         match self {
             ArtifactRepo::Proxy(r) => r.transfer().concurrency,

@@ -111,12 +111,7 @@ impl Experiments for LocalStore {
         artifact_location: Option<&str>,
         tags: &[Tag],
     ) -> Result<String> {
-        if name.trim().is_empty() || name.chars().count() > 500 {
-            return Err(Error::mlflow(
-                ErrorCode::InvalidParameterValue,
-                "Invalid experiment name: must be non-empty and at most 500 characters",
-            ));
-        }
+        crate::store::check_experiment_name(name)?;
         for tag in tags {
             validate_key(&tag.key, "tag")?;
         }

@@ -21,7 +21,7 @@ mod runs;
 
 use std::path::{Path, PathBuf};
 
-use crate::artifacts::{ArtifactRepo, ObjectRepo, Transfer};
+use crate::artifacts::{ArtifactRepo, Transfer};
 use crate::error::{Error, ErrorCode, Result};
 use crate::paths;
 use crate::store::{Backend, ModelRegistry, sealed};
@@ -256,16 +256,7 @@ impl Backend for LocalStore {
     }
 
     fn artifact_repo(&self, artifact_uri: &str) -> Result<ArtifactRepo> {
-        if artifact_uri.starts_with("mlflow-artifacts:") {
-            return Err(Error::unsupported(format!(
-                "artifact URI {artifact_uri} is served by a tracking server; set \
-                 MLFLOW_TRACKING_URI to that server to reach it"
-            )));
-        }
-        Ok(ArtifactRepo::Object(ObjectRepo::new(
-            artifact_uri,
-            self.transfer.clone(),
-        )?))
+        ArtifactRepo::local(artifact_uri, &self.transfer)
     }
 
     fn log_batch_request(

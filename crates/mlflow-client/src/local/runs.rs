@@ -16,7 +16,7 @@ use crate::types::{
     Tag, default_user, now_millis, random_hex,
 };
 
-const RUN_NAME_TAG: &str = "mlflow.runName";
+use crate::types::RUN_NAME_TAG;
 /// MLflow's `SourceType.LOCAL`.
 const SOURCE_TYPE_LOCAL: i64 = 4;
 
@@ -316,16 +316,7 @@ impl Runs for LocalStore {
         }
         let run_id = random_hex();
         let dir = self.experiment_dir(&run.experiment_id)?.join(&run_id);
-        let run_name = run
-            .run_name
-            .clone()
-            .or_else(|| {
-                run.tags
-                    .iter()
-                    .find(|t| t.key == RUN_NAME_TAG)
-                    .map(|t| t.value.clone())
-            })
-            .unwrap_or_else(|| format!("run-{}", &run_id[..8]));
+        let run_name = run.display_name(&run_id);
         let info = RunInfo {
             run_id: run_id.clone(),
             run_name: run_name.clone(),

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use crate::artifacts::{ArtifactRepo, ObjectRepo, Transfer};
+use crate::artifacts::{ArtifactRepo, Transfer};
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::{Backend, sealed};
 use crate::types::{Metric, Page, Param, Tag, now_millis};
@@ -427,16 +427,7 @@ impl Backend for SqliteStore {
     }
 
     fn artifact_repo(&self, artifact_uri: &str) -> Result<ArtifactRepo> {
-        if artifact_uri.starts_with("mlflow-artifacts:") {
-            return Err(Error::unsupported(format!(
-                "artifact URI {artifact_uri} is served by a tracking server; set \
-                 MLFLOW_TRACKING_URI to that server to reach it"
-            )));
-        }
-        Ok(ArtifactRepo::Object(ObjectRepo::new(
-            artifact_uri,
-            self.transfer.clone(),
-        )?))
+        ArtifactRepo::local(artifact_uri, &self.transfer)
     }
 
     fn log_batch_request(

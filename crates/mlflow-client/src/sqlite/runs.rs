@@ -11,7 +11,7 @@ use crate::types::{
     RunInputs, RunOutputs, RunStatus, Tag, default_user, now_millis,
 };
 
-pub(super) const RUN_NAME_TAG: &str = "mlflow.runName";
+pub(super) use crate::types::RUN_NAME_TAG;
 const MODEL_HISTORY_TAG: &str = "mlflow.log-model.history";
 
 fn run_not_found(run_id: &str) -> Fail {
@@ -365,16 +365,7 @@ impl Runs for SqliteStore {
         self.write(|tx| {
             let experiment = experiments::get_active(tx, &run.experiment_id, "run")?;
             let run_id = new_uuid();
-            let run_name = run
-                .run_name
-                .clone()
-                .or_else(|| {
-                    run.tags
-                        .iter()
-                        .find(|t| t.key == RUN_NAME_TAG)
-                        .map(|t| t.value.clone())
-                })
-                .unwrap_or_else(|| format!("run-{}", &run_id[..8]));
+            let run_name = run.display_name(&run_id);
             let artifact_uri = format!(
                 "{}/{run_id}/artifacts",
                 experiment.artifact_location.trim_end_matches('/')

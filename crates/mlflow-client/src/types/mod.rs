@@ -31,6 +31,9 @@ pub(crate) fn default_user() -> String {
         .unwrap_or_else(|_| "unknown".to_owned())
 }
 
+/// The tag MLflow keeps a run's name in, besides `runs.name`.
+pub(crate) const RUN_NAME_TAG: &str = "mlflow.runName";
+
 /// A key/value tag (experiment, run, logged model, registry entity).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
