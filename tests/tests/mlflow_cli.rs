@@ -1,9 +1,13 @@
-//! MLflow tracking through the churn example's binary and the local
-//! `mlruns` store: `mlflow init` opts a project in, and a training run then
-//! is one FINISHED MLflow run with its parameters and one logged model.
+//! MLflow tracking through the churn example's binary and the embedded
+//! default store, MLflow's own `mlflow.db` at the project root: `mlflow
+//! init` opts a project in, and a training run then is one FINISHED MLflow
+//! run with its parameters, metrics and one logged model, which MLflow's
+//! Python client (with no tracking URI, as `mlflow ui` in the project) and
+//! `mlflow server` on that database read back.
 
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
 use tandem_tests::{churn, ok, workspace_file};
 
 use crate::run_support::copy_dir;
@@ -53,19 +57,125 @@ fn init_then_run_logs_one_run_and_one_model() {
     ok(&churn(&["mlflow", "init", "--force"], project.path()));
 
     ok(&churn(&["run", "--params", SMALL, "-q"], project.path()));
+    assert!(project.path().join("mlflow.db").is_file());
+    // Artifacts go where MLflow puts a SQLite store's: ./mlruns/<exp>/...,
+    // with no file-store metadata that would switch MLflow's default.
     let mlruns = project.path().join("mlruns");
-    let runs: Vec<PathBuf> = find(&mlruns, "meta.yaml")
-        .into_iter()
-        .filter(|p| p.parent().unwrap().join("params").is_dir())
-        .filter(|p| !p.components().any(|c| c.as_os_str() == "models"))
-        .collect();
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let meta = std::fs::read_to_string(&runs[0]).unwrap();
-    assert!(meta.contains("status: 3"), "FINISHED: {meta}");
-    let run_dir = runs[0].parent().unwrap();
-    assert!(run_dir.join("tags/tandem.pipeline").is_file());
-    assert!(std::fs::read_dir(run_dir.join("params")).unwrap().count() > 0);
+    assert!(find(&mlruns, "meta.yaml").is_empty());
     assert_eq!(find(&mlruns, "MLmodel").len(), 1);
+
+    let seen = mlflow_reads(project.path());
+    assert_eq!(seen["runs"], 1, "{seen}");
+    assert_eq!(seen["status"], "FINISHED", "{seen}");
+    assert_eq!(seen["pipeline_tag"], "__default__", "{seen}");
+    assert_eq!(seen["source_type"], "LOCAL", "{seen}");
+    assert!(seen["params"].as_u64().unwrap() > 0, "{seen}");
+    let accuracy = seen["accuracy"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&accuracy), "{seen}");
+    assert_eq!(seen["model_params"], seen["params"], "{seen}");
+    assert_eq!(seen["model_accuracy"], seen["accuracy"], "{seen}");
+    assert_eq!(seen["found"], json!([seen["model_id"]]), "{seen}");
+    assert_eq!(seen["mlflow_version"], "3.17.2", "{seen}");
+    assert_eq!(seen["info_model_id"], seen["model_id"], "{seen}");
+    assert!(seen["artifacts"].as_u64().unwrap() > 0, "{seen}");
+
+    server_reads(project.path(), &seen);
+}
+
+/// What MLflow's Python client, started in `project` with no tracking URI
+/// (so on MLflow's default, `./mlflow.db`, as `mlflow ui` would be), reads
+/// of the project's experiment.
+fn mlflow_reads(project: &Path) -> serde_json::Value {
+    let script = r#"
+import json, mlflow
+c = mlflow.MlflowClient()
+# `mlflow init` names the experiment after the project directory.
+[exp] = [e for e in c.search_experiments() if e.name != "Default"]
+runs = c.search_runs([exp.experiment_id])
+run = runs[0]
+models = mlflow.search_logged_models(experiment_ids=[exp.experiment_id], output_format="list")
+model = models[0]
+found = mlflow.search_logged_models(
+    experiment_ids=[exp.experiment_id],
+    filter_string="metrics.`metrics.accuracy` > 0.5",
+    output_format="list",
+)
+info = mlflow.models.get_model_info("models:/" + model.model_id)
+print(json.dumps({
+    "tracking_uri": mlflow.get_tracking_uri(),
+    "experiment_name": exp.name,
+    "runs": len(runs),
+    "run_id": run.info.run_id,
+    "experiment_id": exp.experiment_id,
+    "status": run.info.status,
+    "pipeline_tag": run.data.tags.get("tandem.pipeline"),
+    "source_type": run.data.tags.get("mlflow.source.type"),
+    "params": len(run.data.params),
+    "accuracy": run.data.metrics.get("metrics.accuracy"),
+    "model_id": model.model_id,
+    "model_params": len(model.params),
+    "model_accuracy": next((m.value for m in model.metrics if m.key == "metrics.accuracy"), None),
+    "found": [m.model_id for m in found],
+    "mlflow_version": info.mlflow_version,
+    "info_model_id": info.model_id,
+    "artifacts": len(mlflow.artifacts.list_artifacts(artifact_uri=model.artifact_location)),
+}))
+"#;
+    let output = tandem_test_support::mlflow::command("python")
+        .args(["-c", script])
+        .current_dir(project)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("MLFLOW_ALLOW_FILE_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let expected = format!(
+        "sqlite:///{}",
+        project.canonicalize().unwrap().join("mlflow.db").display()
+    );
+    assert_eq!(seen["tracking_uri"], expected.as_str(), "{seen}");
+    seen
+}
+
+/// `mlflow server --backend-store-uri sqlite:///<project>/mlflow.db` on the
+/// database tandem wrote: the experiment, the run with its metric and the
+/// logged model, through its REST API.
+fn server_reads(project: &Path, seen: &serde_json::Value) {
+    use tandem_test_support::{http, mlflow, process};
+    let scope = process::for_process();
+    let server = mlflow::Server::start(
+        tandem_test_support::python::mlflow_bin(),
+        project,
+        &scope.janitor(),
+        &mlflow::Options::default(),
+    )
+    .unwrap();
+    let get = |path: &str| {
+        let response = http::get(server.port, path, std::time::Duration::from_secs(30)).unwrap();
+        assert_eq!(response.status, 200, "{path}: {}", response.text());
+        serde_json::from_str::<serde_json::Value>(&response.text()).unwrap()
+    };
+    let name = seen["experiment_name"].as_str().unwrap();
+    let experiment = get(&format!(
+        "/api/2.0/mlflow/experiments/get-by-name?experiment_name={name}"
+    ));
+    assert_eq!(experiment["experiment"]["experiment_id"], seen["experiment_id"]);
+    let run_id = seen["run_id"].as_str().unwrap();
+    let run = get(&format!("/api/2.0/mlflow/runs/get?run_id={run_id}"));
+    assert_eq!(run["run"]["info"]["status"], "FINISHED", "{run}");
+    let metrics = run["run"]["data"]["metrics"].as_array().unwrap();
+    assert!(
+        metrics.iter().any(|m| m["key"] == "metrics.accuracy"),
+        "{run}"
+    );
+    let model_id = seen["model_id"].as_str().unwrap();
+    let model = get(&format!("/api/2.0/mlflow/logged-models/{model_id}"));
+    assert_eq!(model["model"]["info"]["source_run_id"], run_id, "{model}");
 }
 
 #[test]
@@ -75,6 +185,9 @@ fn without_mlflow_yml_a_run_is_not_tracked() {
     std::fs::remove_file(project.path().join("conf/base/mlflow.yml")).unwrap();
     ok(&churn(&["run", "--params", SMALL, "-q"], project.path()));
     assert!(!project.path().join("mlruns").exists());
+    assert!(!project.path().join("mlflow.db").exists());
+    // The scores' MLflow dataset logged nothing, and the report is written.
+    assert!(project.path().join("data/08_reporting/metrics.json").is_file());
 }
 
 #[test]

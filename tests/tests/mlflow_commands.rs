@@ -1,5 +1,5 @@
 //! `tandem mlflow experiments|runs|artifacts|modelify` through the churn
-//! example's binary against local `mlruns` stores: what a tracked training
+//! example's binary against local stores (MLflow's default `mlflow.db`): what a tracked training
 //! run left is listed and shown, artifacts round-trip, and a trained
 //! PipelineMl is logged as a model from a fresh process and predicts.
 
@@ -13,7 +13,8 @@ use tandem_tests::{churn, churn_bin, ok, workspace_file};
 use crate::run_support::copy_dir;
 
 /// The churn project, trained once with tracking (its conf/base has an
-/// mlflow.yml) into its ./mlruns, shared by the tests that only read it.
+/// mlflow.yml) into its ./mlflow.db (artifacts in ./mlruns), shared by the
+/// tests that only read it.
 fn trained() -> &'static Path {
     static PROJECT: OnceLock<tempfile::TempDir> = OnceLock::new();
     PROJECT
@@ -65,13 +66,9 @@ fn experiments_are_listed_and_created() {
     ));
     assert_eq!(created["name"], "tuning");
     let id = created["experiment_id"].as_str().unwrap().to_owned();
-    assert!(
-        dir.path()
-            .join("mlruns")
-            .join(&id)
-            .join("meta.yaml")
-            .is_file()
-    );
+    // MLflow's default store, in the current directory.
+    assert!(dir.path().join("mlflow.db").is_file());
+    assert!(!dir.path().join("mlruns").join(&id).join("meta.yaml").exists());
 
     let listed = ok_json(&churn(
         &["mlflow", "experiments", "list", "--json"],
@@ -435,7 +432,7 @@ fn modelify_into_a_run_without_signature_or_example() {
 }
 
 #[test]
-fn modelify_rejects_input_names_of_training_only() {
+fn modelify_rejects_training_only_inputs_and_registers_where_a_registry_is() {
     let project = trained();
     // `raw_customers` is a training input, which kedro-mlflow accepts.
     let out = churn(
@@ -458,7 +455,26 @@ fn modelify_rejects_input_names_of_training_only() {
         assert!(message.contains(input), "{input} missing from: {message}");
     }
 
-    // Registration needs a server.
+    // Registration needs a model registry: the default SQLite store has
+    // one, the mlruns file store has none.
+    let registered = ok_json(&churn(
+        &[
+            "mlflow",
+            "modelify",
+            "-p",
+            "training",
+            "-i",
+            "customers",
+            "--registered-model-name",
+            "churn-modelified",
+            "--json",
+        ],
+        project,
+    ));
+    let version = &registered["registered_model"];
+    assert_eq!(version["name"], "churn-modelified", "{registered}");
+    assert_eq!(version["version"].to_string().trim_matches('"'), "1");
+    let file_store = tempfile::tempdir().unwrap();
     let out = churn(
         &[
             "mlflow",
@@ -469,6 +485,8 @@ fn modelify_rejects_input_names_of_training_only() {
             "customers",
             "--registered-model-name",
             "churn",
+            "--tracking-uri",
+            file_store.path().to_str().unwrap(),
             "--json",
         ],
         project,
@@ -478,7 +496,7 @@ fn modelify_rejects_input_names_of_training_only() {
         error["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("tracking server"),
+            .contains("needs a model registry"),
         "{error}"
     );
 }

@@ -390,6 +390,12 @@ pub(crate) trait Backend: TrackingStore + fmt::Debug {
     /// True for the local stores (`mlruns`, SQLite).
     fn is_local(&self) -> bool;
 
+    /// False for the `mlruns` file store only, which has no model registry
+    /// (MLflow's own does, but tandem's does not implement it).
+    fn has_model_registry(&self) -> bool {
+        true
+    }
+
     /// The repository holding the artifacts at `artifact_uri`.
     fn artifact_repo(&self, artifact_uri: &str) -> Result<ArtifactRepo>;
 

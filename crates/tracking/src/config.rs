@@ -19,6 +19,9 @@ use crate::error::Error;
 /// The file names tried in each environment directory, in order.
 const FILE_NAMES: [&str; 2] = ["mlflow.yml", "mlflow.yaml"];
 
+/// The scheme of MLflow's SQLite tracking URIs; the path follows it.
+const SQLITE_PREFIX: &str = "sqlite:///";
+
 /// MLflow's limit on a parameter value (longer ones are silently truncated
 /// by the server, so tandem applies `long_params_strategy` first).
 pub const MAX_PARAM_LENGTH: usize = 6000;
@@ -38,7 +41,8 @@ pub struct MlflowConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// A server URL, a `file:` URI or a path (relative to the project
-    /// root). Unset: `MLFLOW_TRACKING_URI`, else the project's `mlruns`.
+    /// root). Unset: `MLFLOW_TRACKING_URI`, else MLflow's default, the
+    /// project's `mlflow.db`.
     pub mlflow_tracking_uri: Option<String>,
     /// A key of credentials.yml holding `username`/`password` or `token`
     /// (MLflow's `MLFLOW_TRACKING_*` variable names work too).
@@ -262,8 +266,12 @@ impl MlflowConfig {
             .any(|p| p == pipeline_name)
     }
 
-    /// The tracking URI: `mlflow.yml`'s (paths resolved against
-    /// `project_root`), else `MLFLOW_TRACKING_URI`, else `<project_root>/mlruns`.
+    /// The tracking URI: `mlflow.yml`'s, else `MLFLOW_TRACKING_URI`, else
+    /// MLflow's own default for a process working in the project root
+    /// (`sqlite:///<project_root>/mlflow.db`, or the `mlruns` file store if
+    /// one with experiments is already there). Relative paths, bare or in a
+    /// `sqlite:///` URI, are resolved against `project_root`: Kedro runs in
+    /// the project root, so that is where MLflow would resolve them.
     pub fn tracking_uri(&self, project_root: &Path) -> String {
         let configured = self
             .server
@@ -272,11 +280,22 @@ impl MlflowConfig {
             .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok())
             .filter(|uri| !uri.trim().is_empty());
         match configured {
-            Some(uri) if uri.contains("://") || uri.starts_with("file:") => uri,
-            Some(path) if Path::new(&path).is_absolute() => path,
-            Some(path) => project_root.join(path).display().to_string(),
-            None => project_root.join("mlruns").display().to_string(),
+            Some(uri) => match uri.strip_prefix(SQLITE_PREFIX) {
+                Some(path) if !path.is_empty() && Path::new(path).is_relative() => {
+                    format!("{SQLITE_PREFIX}{}", project_root.join(path).display())
+                }
+                _ if uri.contains("://") || uri.starts_with("file:") => uri,
+                _ if Path::new(&uri).is_absolute() => uri,
+                _ => project_root.join(uri).display().to_string(),
+            },
+            None => tandem_mlflow_client::default_tracking_uri(project_root),
         }
+    }
+
+    /// Where a local SQLite store puts new experiments' artifacts: MLflow's
+    /// `./mlruns`, with the project root as `.`.
+    fn artifact_root(project_root: &Path) -> PathBuf {
+        project_root.join("mlruns")
     }
 
     /// The experiment name: configured, else the project directory's name.
@@ -297,7 +316,9 @@ impl MlflowConfig {
         project_root: &Path,
         credentials: &Map<String, Value>,
     ) -> Result<MlflowClient, Error> {
-        let mut config = Config::from_env()?.with_tracking_uri(self.tracking_uri(project_root));
+        let mut config = Config::from_env()?
+            .with_tracking_uri(self.tracking_uri(project_root))
+            .with_artifact_root(Self::artifact_root(project_root));
         if let Some(key) = &self.server.credentials {
             config = config.with_credentials(self.credentials(key, credentials)?);
         }
@@ -392,7 +413,8 @@ pub fn default_config_text(project_name: &str) -> String {
 
 server:
   # A server URL (http://127.0.0.1:5000), a file: URI or a path relative to
-  # the project root. Unset: MLFLOW_TRACKING_URI, else ./mlruns.
+  # the project root. Unset: MLFLOW_TRACKING_URI, else MLflow's default,
+  # ./mlflow.db (artifacts in ./mlruns), which a plain `mlflow ui` reads.
   mlflow_tracking_uri: null
   # A key of credentials.yml with `username` and `password`, or `token`.
   credentials: null
@@ -430,7 +452,7 @@ tracking:
     long_params_strategy: fail
 
   model:
-    # Register the logged model under this name (needs a tracking server);
+    # Register the logged model under this name (a server or the SQLite store);
     # null keeps the pipeline's registered_model_name.
     registered_model_name: null
     # Aliases moved to the new registered version, e.g. [champion].

@@ -55,7 +55,23 @@ pub(crate) struct Services {
 }
 
 impl Services {
-    /// The active run, or the error naming `dataset` that saving without
+    /// The run a save logs into, or `None` when tracking is off (no
+    /// `mlflow.yml`, or the pipeline is in `disable_tracking`): then, as
+    /// kedro-mlflow deactivates its datasets, the save logs nothing, and a
+    /// warning says so.
+    pub(crate) fn logging_to(&self, dataset: &str) -> Option<ActiveRun> {
+        let active = self.context.active();
+        if active.is_none() {
+            tracing::warn!(
+                dataset,
+                "tracking is off for this run (no mlflow.yml, or the pipeline is in \
+                 tracking.disable_tracking), so nothing is logged to MLflow"
+            );
+        }
+        active
+    }
+
+    /// The active run, or the error naming `dataset` that reading without
     /// one deserves.
     pub(crate) fn active(&self, dataset: &str) -> Result<ActiveRun, tandem_catalog::Error> {
         self.context.active().ok_or_else(|| {
@@ -329,9 +345,10 @@ impl Dataset for ArtifactDataset {
     }
 
     fn save(&self, data: Data) -> Result<(), tandem_catalog::Error> {
-        // Check first, so nothing is written when it cannot be logged.
-        let active = self.services.active(&self.name)?;
         self.inner.save(data)?;
+        let Some(active) = self.services.logging_to(&self.name) else {
+            return Ok(());
+        };
         let location = self.inner.location().ok_or_else(|| {
             tandem_catalog::Error::config(
                 &self.name,

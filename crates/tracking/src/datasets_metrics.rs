@@ -178,7 +178,9 @@ impl Dataset for MetricDataset {
 
     fn save(&self, data: Data) -> Result<(), Error> {
         let value = as_f64(&data).ok_or_else(|| not_a_metric(&self.name, "a number", &data))?;
-        let active = self.services.active(&self.name)?;
+        let Some(active) = self.services.logging_to(&self.name) else {
+            return Ok(());
+        };
         let step = match self.save.mode {
             SaveMode::Overwrite => self.save.step.unwrap_or(0),
             SaveMode::Append => self
@@ -256,7 +258,9 @@ impl Dataset for MetricHistoryDataset {
     fn save(&self, data: Data) -> Result<(), Error> {
         let values = as_f64_list(&data)
             .ok_or_else(|| not_a_metric(&self.name, "a list of numbers", &data))?;
-        let active = self.services.active(&self.name)?;
+        let Some(active) = self.services.logging_to(&self.name) else {
+            return Ok(());
+        };
         let metrics: Vec<Metric> = (0_i64..)
             .zip(values)
             .map(|(step, value)| Metric::new(&self.key, value, step))
@@ -384,7 +388,9 @@ impl Dataset for MetricsHistoryDataset {
                 metrics.push(Metric::new(&key, v, step));
             }
         }
-        let active = self.services.active(&self.name)?;
+        let Some(active) = self.services.logging_to(&self.name) else {
+            return Ok(());
+        };
         active
             .client
             .log_batch(&active.run_id, &metrics, &[], &[])

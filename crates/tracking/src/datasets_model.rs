@@ -188,7 +188,9 @@ impl Dataset for ModelDataset {
             Ok(model) => Arc::clone(model),
             Err(_) => data.downcast_arc::<PipelineModel>()?,
         };
-        let active = self.services.active(&self.dataset)?;
+        let Some(active) = self.services.logging_to(&self.dataset) else {
+            return Ok(());
+        };
         let logged = active
             .client
             .log_model(&active.run_id, &self.name, model.dir())

@@ -139,12 +139,12 @@ pub(crate) fn check_registry(
         });
     }
     match options.registered_model_name.as_deref() {
-        Some(name) if client.is_local() => Err(Error::InvalidConfig {
+        Some(name) if !client.has_model_registry() => Err(Error::InvalidConfig {
             file: "log_model options".to_owned(),
             message: format!(
-                "registered_model_name '{name}' needs an MLflow tracking server: the local \
-                 mlruns store ({}) has no model registry; set server.mlflow_tracking_uri in \
-                 mlflow.yml or MLFLOW_TRACKING_URI",
+                "registered_model_name '{name}' needs a model registry, which the mlruns file \
+                 store ({}) does not have: set server.mlflow_tracking_uri in mlflow.yml or \
+                 MLFLOW_TRACKING_URI to a tracking server or a sqlite:/// database",
                 client.tracking_uri()
             ),
         }),

@@ -1,4 +1,4 @@
-//! The MLflow datasets against the local `mlruns` store: what a tracked
+//! The MLflow datasets against MLflow's default local store (`mlflow.db`): what a tracked
 //! run saves through them lands in the hook's run, and loads back from it
 //! in a fresh catalog outside any run.
 
@@ -11,20 +11,19 @@ use std::sync::Arc;
 use arrow_array::RecordBatch;
 use serde_json::{Map, Value, json};
 use tandem_catalog::{CatalogOptions, DataCatalog, DatasetRegistry, Parameters};
-use tandem_mlflow_client::MlflowClient;
 use tandem_pipeline_core::{Data, Pipeline, node};
 use tandem_pipeline_ml::PipelineMlOptions;
 use tandem_pipeline_model::PipelineModel;
 use tandem_runners::{Hook, RunOptions, Runner, SequentialRunner};
-use tandem_tracking::{ClientFactory, TrackingContext, register_datasets};
+use tandem_tracking::{ClientFactory, MlflowConfig, TrackingContext, register_datasets};
 use tracking_support::{Project, runs};
 
 const CONFIG: &str = "tracking:\n  experiment:\n    name: demo\n";
 
-/// A client factory on the project's local store.
+/// A client factory on the project's default store, the hook's.
 fn clients(root: &Path) -> ClientFactory {
-    let mlruns = root.join("mlruns");
-    Arc::new(move || Ok(MlflowClient::local(&mlruns)?))
+    let root = root.to_owned();
+    Arc::new(move || MlflowConfig::default().client(&root, &Map::new()))
 }
 
 /// A catalog of the demo entries plus `extra`, with the MLflow datasets
@@ -129,7 +128,7 @@ fn every_dataset_logs_into_the_hooks_run_and_loads_back_from_it() {
     let catalog = catalog(project.root(), &context, tracked_entries());
     run(&project, &catalog, &reporting(), &context, None).unwrap();
 
-    let client = project.local_client();
+    let client = project.store_client();
     let runs = runs(&client, "demo");
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
@@ -199,24 +198,34 @@ fn catalog_reading(root: &Path, run_id: &str) -> DataCatalog {
     catalog(root, &TrackingContext::new(), entries)
 }
 
+/// With tracking off there is no active run, and the datasets are
+/// deactivated as kedro-mlflow's are: saves log nothing (the wrapped
+/// dataset of an artifact still writes its file), and no store is created.
 #[test]
-fn saving_without_an_active_run_fails_naming_the_dataset() {
+fn saving_without_an_active_run_logs_nothing() {
     let project = Project::new();
     let catalog = catalog(project.root(), &TrackingContext::new(), tracked_entries());
     for (name, data) in [
         ("accuracy", Data::new(0.5_f64)),
         ("loss", Data::new(vec![1.0_f64])),
+        ("quality", Data::json(json!({"f1": 0.5}))),
         ("report", Data::new("text".to_owned())),
     ] {
-        let err = catalog.save(name, data).unwrap_err().to_string();
-        assert!(
-            err.contains(&format!("dataset '{name}' needs an active MLflow run")),
-            "{err}"
-        );
+        catalog.save(name, data).unwrap();
     }
     assert!(!catalog.exists("accuracy").unwrap());
-    // Nothing was written: the check comes before the wrapped save.
-    assert!(!project.root().join("data/08_reporting/report.txt").exists());
+    assert_eq!(
+        std::fs::read_to_string(project.root().join("data/08_reporting/report.txt")).unwrap(),
+        "text"
+    );
+    assert!(!project.root().join("mlflow.db").exists());
+    assert!(!project.root().join("mlruns").exists());
+    // Reading still needs a run: there is nothing to read otherwise.
+    let err = catalog.load("accuracy").unwrap_err().to_string();
+    assert!(
+        err.contains("dataset 'accuracy' needs an active MLflow run"),
+        "{err}"
+    );
 }
 
 fn one_loss(_: &RecordBatch) -> f64 {
@@ -244,7 +253,7 @@ fn metric_dataset_steps_follow_its_save_args() {
     ])
     .unwrap();
     run(&project, &catalog, &pipeline, &context, None).unwrap();
-    let client = project.local_client();
+    let client = project.store_client();
     let run_id = runs(&client, "demo")[0].info.run_id.clone();
     // Resuming the same run appends one step after the last.
     let resume = format!("{CONFIG}  run:\n    id: {run_id}\n");
@@ -314,7 +323,7 @@ fn model_tracking_dataset_loads_the_logged_model_and_logs_it_again() {
         Some(ml.clone()),
     )
     .unwrap();
-    let client = project.local_client();
+    let client = project.store_client();
     let trained = runs(&client, "demo")[0].info.run_id.clone();
     let expected = support::in_process(&ml, &training);
 

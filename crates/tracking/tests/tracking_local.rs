@@ -18,9 +18,12 @@ use tracking_support::{
     Project, assert_model_files, fresh_catalog, logged_models, params, python_model_info, runs,
 };
 
+/// An mlflow.yml on the project's `mlruns` file store.
 fn config(extra: &str) -> String {
-    format!("tracking:\n  experiment:\n    name: demo\n{extra}")
+    format!("{MLRUNS}tracking:\n  experiment:\n    name: demo\n{extra}")
 }
+
+const MLRUNS: &str = "server:\n  mlflow_tracking_uri: mlruns\n";
 
 #[test]
 fn a_training_run_logs_one_run_with_params_tags_and_one_model() {
@@ -233,6 +236,7 @@ fn disabled_tracking_creates_nothing() {
         )
         .unwrap();
     assert!(!project.root().join("mlruns").exists());
+    assert!(!project.root().join("mlflow.db").exists());
 }
 
 #[test]
@@ -324,9 +328,9 @@ fn a_deleted_experiment_is_restored() {
     assert_eq!(runs(&client, "demo").len(), 1);
 
     delete_experiment(&mlruns, &id);
-    let yaml = "tracking:\n  experiment:\n    name: demo\n    restore_if_deleted: false\n";
+    let yaml = config("").replace("name: demo\n", "name: demo\n    restore_if_deleted: false\n");
     let err = project
-        .run(ml.training(), project.hook(yaml, "training", None))
+        .run(ml.training(), project.hook(&yaml, "training", None))
         .unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
 }

@@ -1,5 +1,5 @@
 //! A training run of a project in a git work tree, on a real `mlflow
-//! server` and on the local `mlruns` store, read back with MLflow's own
+//! server` and on MLflow's default SQLite store, read back with MLflow's own
 //! Python client: the run has MLflow's provenance tags, and its logged
 //! model what MLflow's `Model.log` gives one (the run's params, its metrics
 //! linked to the model, provenance, `mlflow_version`, `model_id`, a
@@ -242,11 +242,15 @@ fn a_run_on_the_server_has_provenance_and_its_model_what_mlflow_gives_one() {
     );
 }
 
+/// On MLflow's default store (no tracking URI: `<project>/mlflow.db`).
 #[test]
-fn a_run_on_the_local_store_has_provenance_and_its_model_what_mlflow_gives_one() {
+fn a_run_on_the_default_store_has_provenance_and_its_model_what_mlflow_gives_one() {
     let ml = training_with_metric(PipelineMlOptions::default());
     let (dir, sha) = train("tracking:\n  experiment:\n    name: demo\n", &ml);
-    let client = MlflowClient::local(dir.path().join("mlruns")).unwrap();
+    assert!(dir.path().join("mlflow.db").is_file());
+    let client = tandem_tracking::MlflowConfig::default()
+        .client(dir.path(), &serde_json::Map::new())
+        .unwrap();
     let run = only_run(&client, "demo");
     check_run_provenance(&run, &sha);
     let models = logged_models(&client, "demo");

@@ -38,6 +38,28 @@ pub struct Metrics {
 
 data_value!(serde: Metrics);
 
+/// The scores of `metrics` as MLflow metrics, name to value: what
+/// `mlflow.MlflowMetricsHistoryDataset` logs. The counts and the threshold
+/// stay in the report; an undefined ROC AUC (one class only) is left out,
+/// as MLflow has no missing value.
+pub fn track_metrics(metrics: &Metrics) -> serde_json::Value {
+    let mut scores = serde_json::Map::new();
+    let defined = [
+        ("accuracy", Some(metrics.accuracy)),
+        ("precision", Some(metrics.precision)),
+        ("recall", Some(metrics.recall)),
+        ("f1", Some(metrics.f1)),
+        ("roc_auc", metrics.roc_auc),
+        ("log_loss", Some(metrics.log_loss)),
+    ];
+    for (name, value) in defined {
+        if let Some(value) = value {
+            scores.insert(name.to_owned(), serde_json::json!(value));
+        }
+    }
+    serde_json::Value::Object(scores)
+}
+
 /// Scores `predictions` (`churn_probability`, `churn`) against the
 /// `churned` column of `labels`, row by row.
 pub fn evaluate(

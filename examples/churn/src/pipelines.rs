@@ -33,6 +33,7 @@ pub(crate) struct Functions {
     fit_model: NodeFunction,
     predict: NodeFunction,
     evaluate: NodeFunction,
+    track_metrics: NodeFunction,
 }
 
 fn with_id<M>(id: &str, function: impl IntoNodeFunction<M>) -> NodeFunction {
@@ -53,10 +54,11 @@ impl Functions {
             fit_model: with_id("churn::fit_model", model::fit_model),
             predict: with_id("churn::predict", model::predict),
             evaluate: with_id("churn::evaluate", metrics::evaluate),
+            track_metrics: with_id("churn::track_metrics", metrics::track_metrics),
         }
     }
 
-    pub(crate) fn all(&self) -> [&NodeFunction; 11] {
+    pub(crate) fn all(&self) -> [&NodeFunction; 12] {
         [
             &self.generate_customers,
             &self.split_customers,
@@ -69,6 +71,7 @@ impl Functions {
             &self.fit_model,
             &self.predict,
             &self.evaluate,
+            &self.track_metrics,
         ]
     }
 }
@@ -78,7 +81,8 @@ impl Functions {
 /// - `data_generation`: writes `raw_customers` from `params:data_generation`
 ///   and `params:seed`;
 /// - `training` (bound to `inference`): split, fit the imputer, scaler,
-///   encoder and model, score the test split into `metrics`;
+///   encoder and model, score the test split into `metrics` (a report)
+///   and `tracked_metrics` (the scores, for MLflow);
 /// - `inference`: `customers` → impute → scale → encode → `predictions`
 ///   with `params:threshold`;
 /// - `__default__` (bound to `inference`): `data_generation` + `training`,
@@ -129,6 +133,9 @@ pub fn pipelines() -> Result<BTreeMap<String, AnyPipeline>, Error> {
         )
         .name("evaluate")
         .build()?,
+        node(f.track_metrics.clone(), "metrics", "tracked_metrics")
+            .name("track_metrics")
+            .build()?,
     ])?
     .tag(["training"])?;
     let evaluation = pipeline([
@@ -228,7 +235,7 @@ mod tests {
             .filter(|n| n.starts_with("evaluation."))
             .collect();
         assert_eq!(evaluation.len(), 4);
-        assert_eq!(ml.training().len(), 14);
+        assert_eq!(ml.training().len(), 15);
         assert_eq!(
             ml.training().inputs().iter().collect::<Vec<_>>(),
             [
@@ -242,7 +249,7 @@ mod tests {
 
         let mut registry = FunctionRegistry::new();
         crate::functions(&mut registry);
-        assert_eq!(registry.ids().len(), 11);
+        assert_eq!(registry.ids().len(), 12);
         for pipeline in pipelines.values() {
             for node in pipeline.nodes() {
                 assert!(registry.contains(node.func_id()), "{}", node.func_id());

@@ -28,7 +28,7 @@ fn file(project: &Project, relative: &str) -> String {
 fn default_pipeline_trains_a_useful_model_and_runners_agree() {
     let sequential = Project::new();
     let (output, _) = sequential.run("__default__", &SequentialRunner, &sequential.catalog());
-    assert_eq!(output.free_outputs, ["metrics"]);
+    assert_eq!(output.free_outputs, ["tracked_metrics"]);
     let parallel = Project::new();
     parallel.run(
         "__default__",

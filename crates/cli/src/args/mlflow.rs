@@ -18,7 +18,9 @@ Write conf/<env>/mlflow.yml (default conf/local/mlflow.yml) with every setting
 at its default and a comment saying what it does. A project with an mlflow.yml
 (in conf/base or the environment) is tracked: every `tandem run` becomes an
 MLflow run, and a training run of a PipelineMl logs its inference pipeline as
-a model. Without a tracking URI, runs go to the project's ./mlruns directory.",
+a model. Without a tracking URI, runs go to MLflow's default store at the
+project root: the SQLite database mlflow.db, artifacts in mlruns/, which a
+plain `mlflow ui` there shows.",
         after_long_help = "\
 Examples:
   tandem mlflow init
@@ -78,16 +80,17 @@ pub(crate) struct MlflowInitArgs {
 /// they print.
 #[derive(Debug, Args)]
 pub(crate) struct TrackingArgs {
-    /// The tracking server or store (default: mlflow.yml, MLFLOW_TRACKING_URI, ./mlruns).
+    /// The tracking server or store (default: mlflow.yml, MLFLOW_TRACKING_URI, ./mlflow.db).
     #[arg(
         long,
         value_name = "URI",
         long_help = "The MLflow tracking server (http://host:port) or local store (a \
-                     directory or file: URI). It overrides, in order, \
-                     server.mlflow_tracking_uri of the project's mlflow.yml, \
-                     MLFLOW_TRACKING_URI, and the default: the mlruns directory at the \
-                     project root (the parent of --conf). A relative path is taken from the \
-                     current directory.\n\n\
+                     sqlite:/// database, or an mlruns directory or file: URI). It \
+                     overrides, in order, server.mlflow_tracking_uri of the project's \
+                     mlflow.yml, MLFLOW_TRACKING_URI, and MLflow's default: mlflow.db at the \
+                     project root (the parent of --conf), or its mlruns file store if one \
+                     with experiments is there. A relative path is taken from the current \
+                     directory.\n\n\
                      Example: --tracking-uri http://127.0.0.1:5000"
     )]
     pub(crate) tracking_uri: Option<String>,

@@ -23,8 +23,8 @@ directory `models save` writes is logged:
 --input-name must be an input of the inference pipeline (kedro-mlflow checks
 the training pipeline's inputs instead, and logs a model that cannot load);
 the error lists the valid ones. --registered-model-name also registers a new
-model version, which needs a tracking server: the local mlruns store has no
-model registry; --alias then points aliases (champion) at that version. The
+model version, which needs a model registry: a tracking server or the SQLite
+store (the default) has one, the mlruns file store has none; --alias then points aliases (champion) at that version. The
 model embeds this executable (bin/) unless --no-executable is given.
 
 Prints the model id and URI; `tandem mlflow artifacts download --uri <URI>`

@@ -69,8 +69,8 @@ MLflow's server does not take), answered {\"predictions\": ...}.
 
 MODEL_URI is a model directory or an MLflow URI: runs:/<run_id>/<path>,
 models:/<name>/<version>, models:/<name>@<alias> or models:/m-<id>. URIs are
-downloaded to a temporary directory through MLFLOW_TRACKING_URI (./mlruns
-when unset), with MLflow's credential variables. The model is loaded once
+downloaded to a temporary directory through MLFLOW_TRACKING_URI (MLflow's
+default ./mlflow.db when unset), with MLflow's credential variables. The model is loaded once
 and shared by the workers. When this binary does not register the model's
 functions, the model's embedded executable serves it, once its target triple
 and SHA-256 are checked and only with --trust-model-executable (or

@@ -1,11 +1,7 @@
 //! `tandem catalog list|describe`: the project's catalog as configured.
 
-use std::path::{Path, PathBuf};
-
 use serde::Serialize;
-use tandem_catalog::{
-    CatalogOptions, ConfigKind, DataCatalog, EntryDescription, Origin, ProjectConfig,
-};
+use tandem_catalog::{ConfigKind, EntryDescription, Origin, ProjectConfig};
 
 use crate::app::App;
 use crate::args::{CatalogDescribeArgs, CatalogListArgs};
@@ -56,11 +52,7 @@ pub(crate) struct Described {
 
 /// Lists the configured datasets and patterns.
 pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure> {
-    let (config, catalog) = load(
-        &args.conf.conf,
-        args.conf.env_or_kedro_env().as_deref(),
-        app,
-    )?;
+    let (config, catalog) = super::mlflow::project_catalog(app, &args.conf)?;
     let patterns = catalog.patterns();
     let mut datasets = Vec::new();
     for name in config.catalog.keys().filter(|k| !patterns.contains(k)) {
@@ -100,33 +92,11 @@ pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure
 
 /// Describes one dataset, resolving pattern matches.
 pub(crate) fn describe(args: &CatalogDescribeArgs, app: &App) -> Result<Described, Failure> {
-    let (config, catalog) = load(
-        &args.conf.conf,
-        args.conf.env_or_kedro_env().as_deref(),
-        app,
-    )?;
+    let (config, catalog) = super::mlflow::project_catalog(app, &args.conf)?;
     let entry = catalog.describe(&args.name)?;
     let key = entry.pattern.as_deref().unwrap_or(&args.name);
     let defined_in = origin(&config, key);
     Ok(Described { entry, defined_in })
-}
-
-fn load(
-    conf: &Path,
-    env: Option<&str>,
-    app: &App,
-) -> Result<(ProjectConfig, DataCatalog), Failure> {
-    let config = ProjectConfig::load(conf, env)?;
-    // The project root is the configuration directory's parent, as in
-    // DataCatalog::from_conf_dir; the configuration itself is kept for the
-    // origins and the patterns as written.
-    let root = conf
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let options = CatalogOptions::new(app.datasets().clone());
-    let catalog = DataCatalog::from_project(&config, &options, root)?;
-    Ok((config, catalog))
 }
 
 fn origin(config: &ProjectConfig, key: &str) -> Option<String> {

@@ -130,20 +130,26 @@ pub(super) fn client(args: &TrackingArgs) -> Result<MlflowClient, Failure> {
 /// against the current directory, because mlflow.yml's relative paths
 /// (which it replaces) resolve against the project root instead.
 fn command_line_uri(uri: &str) -> String {
+    if let Some(path) = uri.strip_prefix("sqlite:///")
+        && !path.is_empty()
+        && Path::new(path).is_relative()
+    {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.into());
+        return format!("sqlite:///{}", path.display());
+    }
     if uri.contains("://") || uri.starts_with("file:") || Path::new(uri).is_absolute() {
         return uri.to_owned();
     }
     std::path::absolute(uri).map_or_else(|_| uri.to_owned(), |p| p.display().to_string())
 }
 
-/// The MLflow hook for a run, when the project has an `mlflow.yml`.
-///
-/// Tracking is opt-in (`tandem mlflow init`), unlike kedro-mlflow where
-/// installing the plugin turns it on: a project that never asked for MLflow
-/// gets no `mlruns` directory.
 /// The MLflow side of `tandem run`: the MLflow dataset types, added to the
 /// app's, and the tracking hook when the project has an `mlflow.yml`. Both
 /// share one [`TrackingContext`], so datasets log to the hook's run.
+///
+/// Tracking is opt-in (`tandem mlflow init`), unlike kedro-mlflow where
+/// installing the plugin turns it on: a project that never asked for MLflow
+/// gets no MLflow store, and its `mlflow.*` datasets log nothing.
 pub(super) struct RunTracking {
     /// The app's dataset types plus MLflow's.
     pub(super) datasets: tandem_catalog::DatasetRegistry,
@@ -151,6 +157,53 @@ pub(super) struct RunTracking {
     pub(super) hook: Option<Arc<dyn Hook>>,
     /// The run the hook and the datasets share (ended on a signal).
     pub(super) context: TrackingContext,
+}
+
+/// The project's dataset types: the app's plus the `mlflow.*` ones, sharing
+/// `context` (the run a hook fills; none outside `tandem run`, so their
+/// saves log nothing). Reads outside a run (`run_id:` settings, the
+/// registry) get a client for `mlflow` (mlflow.yml, or the defaults) when
+/// they first need one; building the registry does no I/O.
+pub(super) fn project_datasets(
+    app: &App,
+    mlflow: MlflowConfig,
+    root: PathBuf,
+    credentials: Map<String, serde_json::Value>,
+    context: &TrackingContext,
+) -> tandem_catalog::DatasetRegistry {
+    let mut datasets = app.datasets().clone();
+    let clients: ClientFactory = Arc::new(move || mlflow.client(&root, &credentials));
+    register_datasets(
+        &mut datasets,
+        context.clone(),
+        clients,
+        app.functions().clone(),
+    );
+    datasets
+}
+
+/// The project's configuration and catalog for a command that reads the
+/// catalog outside a run (`catalog`, `models save`, `mlflow modelify`,
+/// `viz`): every type `tandem run` knows, the `mlflow.*` ones included,
+/// with the project's mlflow.yml (when it has one) for their reads.
+pub(super) fn project_catalog(
+    app: &App,
+    conf: &crate::args::ConfArgs,
+) -> Result<(ProjectConfig, tandem_catalog::DataCatalog), Failure> {
+    let env = conf.env_or_kedro_env();
+    let config = ProjectConfig::load(&conf.conf, env.as_deref())?;
+    let mlflow = MlflowConfig::load_if_present(&conf.conf, env.as_deref())?.unwrap_or_default();
+    let root = super::project_root(&conf.conf);
+    let datasets = project_datasets(
+        app,
+        mlflow,
+        root.clone(),
+        config.credentials.clone(),
+        &TrackingContext::new(),
+    );
+    let options = tandem_catalog::CatalogOptions::new(datasets);
+    let catalog = tandem_catalog::DataCatalog::from_project(&config, &options, root)?;
+    Ok((config, catalog))
 }
 
 /// Sets up [`RunTracking`] for a run of `pipeline`.
@@ -165,16 +218,12 @@ pub(super) fn run_tracking(
     let env = args.conf.env_or_kedro_env();
     let mlflow = MlflowConfig::load_if_present(&args.conf.conf, env.as_deref())?;
     let context = TrackingContext::new();
-    let mut datasets = app.datasets().clone();
-    let client_config = mlflow.clone().unwrap_or_default();
-    let (client_root, credentials) = (root.clone(), config.credentials.clone());
-    // Only used to read from a run when none is active (`run_id:` settings).
-    let clients: ClientFactory = Arc::new(move || client_config.client(&client_root, &credentials));
-    register_datasets(
-        &mut datasets,
-        context.clone(),
-        clients,
-        app.functions().clone(),
+    let datasets = project_datasets(
+        app,
+        mlflow.clone().unwrap_or_default(),
+        root.clone(),
+        config.credentials.clone(),
+        &context,
     );
     let Some(mlflow) = mlflow else {
         return Ok(RunTracking {

@@ -1,6 +1,5 @@
 //! `tandem mlflow modelify`: log an already-trained PipelineMl as a model.
 
-use tandem_catalog::{CatalogOptions, DataCatalog};
 use tandem_pipeline_ml::{CopyModes, LogModelOptions, PipelineMl, SignatureChoice};
 use tandem_pipeline_model::SaveOptions;
 use tandem_tracking::{LoggedPipelineModel, log_pipeline_model};
@@ -38,9 +37,7 @@ pub(super) fn modelify(args: &ModelifyArgs, app: &App) -> Result<LoggedPipelineM
     };
 
     let conf = &args.tracking.conf;
-    let options = CatalogOptions::new(app.datasets().clone());
-    let catalog =
-        DataCatalog::from_conf_dir(&conf.conf, conf.env_or_kedro_env().as_deref(), &options)?;
+    let (_, catalog) = super::mlflow::project_catalog(app, conf)?;
     let save = SaveOptions {
         example_rows: if args.infer_input_example {
             EXAMPLE_ROWS

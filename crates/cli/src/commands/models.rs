@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tandem_catalog::{CatalogOptions, DataCatalog};
 use tandem_mlflow_client::MlflowClient;
 use tandem_pipeline_model::envelope::InputFormat;
 use tandem_pipeline_model::{LoadOptions, MlModel, PipelineModel, save_model};
@@ -39,12 +38,7 @@ pub(crate) fn save(args: &SaveArgs, app: &App) -> Result<Saved, Failure> {
     let ml = selected.as_ml().ok_or_else(|| Failure::NotPipelineMl {
         name: args.pipeline.clone(),
     })?;
-    let options = CatalogOptions::new(app.datasets().clone());
-    let catalog = DataCatalog::from_conf_dir(
-        &args.conf.conf,
-        args.conf.env_or_kedro_env().as_deref(),
-        &options,
-    )?;
+    let (_, catalog) = super::mlflow::project_catalog(app, &args.conf)?;
     let mlmodel = save_model(
         ml,
         &catalog,

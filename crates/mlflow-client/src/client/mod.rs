@@ -127,6 +127,12 @@ impl MlflowClient {
         self.store.is_local()
     }
 
+    /// Whether the store has a model registry: a server and the SQLite
+    /// store do, the `mlruns` file store does not.
+    pub fn has_model_registry(&self) -> bool {
+        self.store.has_model_registry()
+    }
+
     // ---- operations ----
 
     /// Runs `f` as one operation called `name` ("log_batch for run <id>"):

@@ -255,6 +255,10 @@ impl Backend for LocalStore {
         true
     }
 
+    fn has_model_registry(&self) -> bool {
+        false
+    }
+
     fn artifact_repo(&self, artifact_uri: &str) -> Result<ArtifactRepo> {
         ArtifactRepo::local(artifact_uri, &self.transfer)
     }

@@ -71,6 +71,15 @@ impl Project {
     pub fn local_client(&self) -> MlflowClient {
         MlflowClient::local(self.root().join("mlruns")).unwrap()
     }
+
+    /// A client on the store a hook without a tracking URI uses: MLflow's
+    /// default, `<root>/mlflow.db`.
+    #[allow(dead_code, reason = "not every test binary reads the default store")]
+    pub fn store_client(&self) -> MlflowClient {
+        MlflowConfig::default()
+            .client(self.root(), &serde_json::Map::new())
+            .unwrap()
+    }
 }
 
 /// A new catalog over the project's files (as a fresh process would build).

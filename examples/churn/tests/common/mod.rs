@@ -26,9 +26,24 @@ impl Project {
         self.dir.path().join(relative)
     }
 
-    /// A catalog over the project's conf, as `churn run` builds it.
+    /// A catalog over the project's conf, as `churn run` builds it with
+    /// tracking off: the `mlflow.*` types are known and their saves log
+    /// nothing (no run is active).
     pub fn catalog(&self) -> DataCatalog {
-        let options = CatalogOptions::new(DatasetRegistry::with_builtins());
+        let mut registry = DatasetRegistry::with_builtins();
+        let no_client: tandem_tracking::ClientFactory = Arc::new(|| {
+            Err(tandem_tracking::Error::InvalidConfig {
+                file: "mlflow.yml".to_owned(),
+                message: "the churn tests read no MLflow run".to_owned(),
+            })
+        });
+        tandem_tracking::register_datasets(
+            &mut registry,
+            tandem_tracking::TrackingContext::new(),
+            no_client,
+            tandem_pipeline_core::FunctionRegistry::with_builtins(),
+        );
+        let options = CatalogOptions::new(registry);
         DataCatalog::from_conf_dir(&self.path("conf"), None, &options).unwrap()
     }
 
