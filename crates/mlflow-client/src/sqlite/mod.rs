@@ -299,16 +299,24 @@ const KNOWN_OLDER_REVISIONS: &[&str] = &[
     "f5a4f2784254",
 ];
 
-/// A connection with MLflow's per-session settings. The journal mode is
-/// left as it is (MLflow's default rollback journal, for databases tandem
-/// creates too): WAL would persist in the file and change how every MLflow
-/// process sharing it works (`-wal`/`-shm` files, no network filesystems),
-/// while a rollback journal with MLflow's busy timeout and this store's
-/// short transactions already lets a reader in between two writes.
+/// A connection with MLflow's per-session settings (foreign keys, case
+/// sensitive `LIKE`, its busy timeout), on a database in WAL mode: readers
+/// (an `mlflow ui`, MLflow's Python client) and this writer never block
+/// each other, and MLflow's own connections work unchanged on such a file.
+/// WAL is a property of the file, so it is set once, by whichever
+/// connection finds it unset; a database that cannot switch (busy past the
+/// timeout, a read-only directory) keeps its journal and still works.
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = true;")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Not switching is no error: the journal it has works, only slower
+        // for a reader racing the writer.
+        let _kept_on_failure: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0));
+    }
     Ok(conn)
 }
 
