@@ -164,7 +164,10 @@ fn server_reads(project: &Path, seen: &serde_json::Value) {
     let experiment = get(&format!(
         "/api/2.0/mlflow/experiments/get-by-name?experiment_name={name}"
     ));
-    assert_eq!(experiment["experiment"]["experiment_id"], seen["experiment_id"]);
+    assert_eq!(
+        experiment["experiment"]["experiment_id"],
+        seen["experiment_id"]
+    );
     let run_id = seen["run_id"].as_str().unwrap();
     let run = get(&format!("/api/2.0/mlflow/runs/get?run_id={run_id}"));
     assert_eq!(run["run"]["info"]["status"], "FINISHED", "{run}");
@@ -187,7 +190,12 @@ fn without_mlflow_yml_a_run_is_not_tracked() {
     assert!(!project.path().join("mlruns").exists());
     assert!(!project.path().join("mlflow.db").exists());
     // The scores' MLflow dataset logged nothing, and the report is written.
-    assert!(project.path().join("data/08_reporting/metrics.json").is_file());
+    assert!(
+        project
+            .path()
+            .join("data/08_reporting/metrics.json")
+            .is_file()
+    );
 }
 
 #[test]
@@ -208,4 +216,83 @@ fn a_misspelt_setting_fails_the_run_naming_it() {
             .unwrap()
             .contains("disable_traking")
     );
+}
+
+/// kedro-mlflow's `server.credentials` exports the whole credentials entry
+/// as environment variables for MLflow, so AWS keys and
+/// `MLFLOW_S3_ENDPOINT_URL` reach its artifact store; with
+/// `create_experiment_kwargs` putting the experiment's artifacts on S3
+/// (moto here), the logged model lands in the bucket, and the secret shows
+/// nowhere in the run's output.
+#[test]
+fn credentials_reach_the_artifact_store_as_kedro_mlflow_exports_them() {
+    use tandem_tests::moto::{SECRET, moto};
+    let project = project();
+    let moto = moto();
+    let bucket = moto.new_bucket();
+    let local = project.path().join("conf/local");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(
+        local.join("credentials.yml"),
+        format!(
+            "mlflow_s3:\n  AWS_ACCESS_KEY_ID: tandem-key-id\n  AWS_SECRET_ACCESS_KEY: {SECRET}\n  \
+             AWS_DEFAULT_REGION: us-east-1\n  MLFLOW_S3_ENDPOINT_URL: {}\n",
+            moto.endpoint
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        local.join("mlflow.yml"),
+        format!(
+            "server:\n  credentials: mlflow_s3\ntracking:\n  experiment:\n    name: churn-s3\n    \
+             create_experiment_kwargs:\n      artifact_location: s3://{bucket}/churn\n      \
+             tags: {{team: ds, tier: 1}}\n"
+        ),
+    )
+    .unwrap();
+    let run = std::process::Command::new(tandem_tests::churn_bin())
+        .args(["run", "--params", SMALL, "-v"])
+        .current_dir(project.path())
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+
+    let listing = tandem_test_support::http::get(
+        moto.port,
+        &format!("/{bucket}?list-type=2&prefix=churn/"),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap()
+    .text();
+    assert!(listing.contains("/MLmodel</Key>"), "{listing}");
+
+    let script = r#"
+import json, mlflow
+exp = mlflow.MlflowClient().get_experiment_by_name("churn-s3")
+print(json.dumps({"location": exp.artifact_location, "tags": exp.tags}))
+"#;
+    let output = tandem_test_support::mlflow::command("python")
+        .args(["-c", script])
+        .current_dir(project.path())
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(seen["location"], format!("s3://{bucket}/churn"), "{seen}");
+    assert_eq!(seen["tags"], json!({"team": "ds", "tier": "1"}), "{seen}");
 }

@@ -68,7 +68,13 @@ fn experiments_are_listed_and_created() {
     let id = created["experiment_id"].as_str().unwrap().to_owned();
     // MLflow's default store, in the current directory.
     assert!(dir.path().join("mlflow.db").is_file());
-    assert!(!dir.path().join("mlruns").join(&id).join("meta.yaml").exists());
+    assert!(
+        !dir.path()
+            .join("mlruns")
+            .join(&id)
+            .join("meta.yaml")
+            .exists()
+    );
 
     let listed = ok_json(&churn(
         &["mlflow", "experiments", "list", "--json"],

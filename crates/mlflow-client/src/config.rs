@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -78,6 +79,9 @@ pub struct Config {
     pub(crate) multipart_min_size: u64,
     pub(crate) multipart_chunk_size: u64,
     pub(crate) artifact_root: Option<PathBuf>,
+    /// Variables laid over the process environment (kedro-mlflow exports a
+    /// credentials entry into it): what artifact stores read too.
+    pub(crate) variables: Arc<Vec<(String, Secret)>>,
 }
 
 impl fmt::Debug for Config {
@@ -98,6 +102,10 @@ impl fmt::Debug for Config {
             .field("multipart_min_size", &self.multipart_min_size)
             .field("multipart_chunk_size", &self.multipart_chunk_size)
             .field("artifact_root", &self.artifact_root)
+            .field(
+                "variables",
+                &self.variables.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -120,6 +128,7 @@ impl Default for Config {
             multipart_min_size: 500 * 1024 * 1024,
             multipart_chunk_size: 10 * 1024 * 1024,
             artifact_root: None,
+            variables: Arc::default(),
         }
     }
 }
@@ -136,6 +145,26 @@ impl Config {
     /// `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE`.
     pub fn from_env() -> Result<Config> {
         Config::from_vars(|name| std::env::var(name).ok(), home_dir().as_deref())
+    }
+
+    /// [`Config::from_env`] as if `variables` were set in the environment
+    /// on top of the process's own, as kedro-mlflow exports a credentials
+    /// entry into `os.environ` before MLflow reads it: `MLFLOW_TRACKING_*`
+    /// among them configure the client, and every one of them (`AWS_*`,
+    /// `MLFLOW_S3_ENDPOINT_URL`...) reaches the artifact stores. The
+    /// process environment itself is left alone; the values stay secret.
+    pub fn from_env_with(variables: Vec<(String, Secret)>) -> Result<Config> {
+        let lookup = |name: &str| {
+            variables
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.expose().to_owned())
+                .or_else(|| std::env::var(name).ok())
+        };
+        let mut config = Config::from_vars(lookup, home_dir().as_deref())?;
+        config.variables = Arc::new(variables);
+        Ok(config)
     }
 
     fn from_vars(var: impl Fn(&str) -> Option<String>, home: Option<&Path>) -> Result<Config> {

@@ -208,6 +208,22 @@ impl MlflowHook {
             client.restore_experiment(&found.experiment_id)?;
             return Ok(found.experiment_id);
         }
+        if client.get_experiment_by_name(&name)?.is_none() {
+            let kwargs = &self.config.tracking.experiment.create_experiment_kwargs;
+            let location = self.config.experiment_artifact_location(&self.project.root);
+            let tags: Vec<Tag> = kwargs
+                .tags
+                .iter()
+                .flatten()
+                .map(|(key, value)| Tag::new(key, crate::python_str::python_str(value)))
+                .collect();
+            match client.create_experiment(&name, location.as_deref(), &tags) {
+                Ok(id) => return Ok(id),
+                // Created by another process in between: use it.
+                Err(e) if e.is_already_exists() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(client.get_or_create_experiment(&name)?.experiment_id)
     }
 

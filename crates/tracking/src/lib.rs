@@ -38,11 +38,13 @@ mod hook;
 mod logging;
 mod params;
 pub mod provenance;
+mod python_str;
 
 pub use config::{
-    DictParams, DisableTracking, ExperimentConfig, LongParamsStrategy, MAX_PARAM_LENGTH,
-    MlflowConfig, ModelLogging, ParamsConfig, RunConfig, ServerConfig, TrackingConfig,
-    default_config_text, project_name, write_default_config,
+    CreateExperimentKwargs, DictParams, DisableTracking, ExperimentConfig, HeaderProvider,
+    LongParamsStrategy, MAX_PARAM_LENGTH, MlflowConfig, ModelLogging, ParamFormat, ParamsConfig,
+    RunConfig, ServerConfig, TrackingConfig, UiConfig, default_config_text, project_name,
+    write_default_config,
 };
 pub use context::{ActiveRun, TrackingContext};
 pub use datasets::{ClientFactory, register_datasets, types as dataset_types};
@@ -50,3 +52,4 @@ pub use error::Error;
 pub use hook::{MlflowHook, TrackingProject, tags};
 pub use logging::{LoggedPipelineModel, log_pipeline_model};
 pub use params::{consumed_parameters, params_to_log};
+pub use python_str::python_str;

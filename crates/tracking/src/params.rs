@@ -6,7 +6,7 @@ use serde_json::Value;
 use tandem_mlflow_client::{Param, Tag};
 use tandem_pipeline_core::Pipeline;
 
-use crate::config::{LongParamsStrategy, MAX_PARAM_LENGTH, ParamsConfig};
+use crate::config::{LongParamsStrategy, MAX_PARAM_LENGTH, ParamFormat, ParamsConfig};
 use crate::error::Error;
 
 /// The parameter datasets the nodes of `pipeline` consume: every
@@ -30,7 +30,7 @@ pub fn params_to_log(
 ) -> Result<(Vec<Param>, Vec<Tag>), Error> {
     let mut flat = BTreeMap::new();
     for (name, value) in values {
-        let key = name.strip_prefix("params:").unwrap_or(name);
+        let key = &sanitize(name.strip_prefix("params:").unwrap_or(name));
         let dict = &config.dict_params;
         match value {
             Value::Object(_) if dict.flatten => {
@@ -43,9 +43,10 @@ pub fn params_to_log(
     }
     let (mut params, mut tags) = (Vec::new(), Vec::new());
     for (key, value) in flat {
-        let text = match value {
-            Value::String(s) => s,
-            other => other.to_string(),
+        let text = match (value, config.format) {
+            (Value::String(s), _) => s,
+            (other, ParamFormat::Str) => crate::python_str::python_str(&other),
+            (other, ParamFormat::Json) => other.to_string(),
         };
         let length = text.chars().count();
         if length <= MAX_PARAM_LENGTH {
@@ -70,6 +71,21 @@ pub fn params_to_log(
         }
     }
     Ok((params, tags))
+}
+
+/// `key` with every character MLflow refuses in a parameter key (outside
+/// letters, digits, `_ - . / :` and space) replaced by `_`, as kedro-mlflow
+/// does.
+fn sanitize(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | ':' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// `value`'s entries under `prefix<sep>key`; nested mappings are flattened
@@ -123,15 +139,27 @@ mod tests {
     }
 
     #[test]
-    fn mappings_are_one_json_value_unless_flattened() {
+    fn mappings_are_one_value_unless_flattened() {
         let (params, _) = params_to_log(&values(), &ParamsConfig::default()).unwrap();
         assert_eq!(
             keys(&params),
             [
-                ("model", r#"{"alpha":0.5,"opt":{"lr":0.1}}"#),
+                ("model", "{'alpha': 0.5, 'opt': {'lr': 0.1}}"),
                 ("name", "ridge")
             ]
         );
+        let json = ParamsConfig {
+            format: ParamFormat::Json,
+            ..ParamsConfig::default()
+        };
+        let (params, _) = params_to_log(&values(), &json).unwrap();
+        assert_eq!(
+            keys(&params)[0],
+            ("model", r#"{"alpha":0.5,"opt":{"lr":0.1}}"#)
+        );
+        let odd = vec![("params:a+b@c".to_owned(), json!(1))];
+        let (params, _) = params_to_log(&odd, &ParamsConfig::default()).unwrap();
+        assert_eq!(keys(&params), [("a_b_c", "1")]);
         let mut config = ParamsConfig {
             dict_params: DictParams {
                 flatten: true,
@@ -155,7 +183,7 @@ mod tests {
             keys(&params),
             [
                 ("model/alpha", "0.5"),
-                ("model/opt", r#"{"lr":0.1}"#),
+                ("model/opt", "{'lr': 0.1}"),
                 ("name", "ridge")
             ]
         );

@@ -328,7 +328,10 @@ fn a_deleted_experiment_is_restored() {
     assert_eq!(runs(&client, "demo").len(), 1);
 
     delete_experiment(&mlruns, &id);
-    let yaml = config("").replace("name: demo\n", "name: demo\n    restore_if_deleted: false\n");
+    let yaml = config("").replace(
+        "name: demo\n",
+        "name: demo\n    restore_if_deleted: false\n",
+    );
     let err = project
         .run(ml.training(), project.hook(&yaml, "training", None))
         .unwrap_err();

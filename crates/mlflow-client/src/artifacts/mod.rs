@@ -27,6 +27,8 @@ pub(crate) struct Transfer {
     pub(crate) multipart: Multipart,
     pub(crate) multipart_min_size: u64,
     pub(crate) multipart_chunk_size: u64,
+    /// [`Config`]'s variables over the process environment.
+    pub(crate) variables: std::sync::Arc<Vec<(String, crate::Secret)>>,
 }
 
 impl Transfer {
@@ -36,7 +38,18 @@ impl Transfer {
             multipart: config.multipart,
             multipart_min_size: config.multipart_min_size,
             multipart_chunk_size: config.multipart_chunk_size,
+            variables: std::sync::Arc::clone(&config.variables),
         }
+    }
+
+    /// A variable of the client's environment: its own, else the process's.
+    pub(crate) fn var(&self, name: &str) -> Option<String> {
+        self.variables
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.expose().to_owned())
+            .or_else(|| std::env::var(name).ok())
     }
 }
 

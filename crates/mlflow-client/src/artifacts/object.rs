@@ -66,16 +66,29 @@ impl ObjectRepo {
     }
 
     fn cloud(url: &Url, uri: &str, transfer: Transfer) -> Result<ObjectRepo> {
-        // Standard AWS_*/GOOGLE_*/AZURE_* variables configure the stores;
+        // Standard AWS_*/GOOGLE_*/AZURE_* variables configure the stores
+        // (the client's own laid over the process's, later ones winning);
         // MLflow's own S3 endpoint variable is honoured as well.
-        let mut options: Vec<(String, String)> = std::env::vars().collect();
-        if let Ok(endpoint) = std::env::var("MLFLOW_S3_ENDPOINT_URL") {
+        // object_store's keys are lowercase (`aws_access_key_id`).
+        let mut options: Vec<(String, String)> = std::env::vars()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        options.extend(
+            transfer
+                .variables
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.expose().to_owned())),
+        );
+        if let Some(endpoint) = transfer.var("MLFLOW_S3_ENDPOINT_URL") {
             if endpoint.starts_with("http://") {
                 options.push(("aws_allow_http".into(), "true".into()));
             }
             options.push(("aws_endpoint".into(), endpoint));
         }
-        if std::env::var("MLFLOW_S3_IGNORE_TLS").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
+        if transfer
+            .var("MLFLOW_S3_IGNORE_TLS")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
             options.push(("allow_invalid_certificates".into(), "true".into()));
         }
         let (store, prefix) = object_store::parse_url_opts(url, options).map_err(|e| match e {
@@ -286,6 +299,7 @@ mod tests {
 
     fn repo(root: &Path) -> ObjectRepo {
         let transfer = Transfer {
+            variables: std::sync::Arc::default(),
             concurrency: 2,
             multipart: Multipart::Never,
             multipart_min_size: u64::MAX,
