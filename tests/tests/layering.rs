@@ -84,6 +84,24 @@ fn serving_and_tracking_stay_beside_each_other() {
 }
 
 #[test]
+fn deployment_plans_know_pipelines_and_catalogs_only() {
+    // Plans and renderers need the graph and which datasets persist, never
+    // a runner, a tracking client or an HTTP stack.
+    assert_absent(
+        "tandem-deploy",
+        &[
+            "tandem-runners",
+            "tandem-tracking",
+            "tandem-serving",
+            "tandem-mlflow-client",
+            "tandem-pipeline-model",
+            "hyper",
+            "reqwest",
+        ],
+    );
+}
+
+#[test]
 fn the_mlflow_client_and_io_know_no_pipeline_crate() {
     for package in ["tandem-mlflow-client", "tandem-io"] {
         assert_absent(

@@ -34,6 +34,10 @@ pub(crate) enum Failure {
     #[error(transparent)]
     Tracking(#[from] tandem_tracking::Error),
 
+    /// Planning or rendering a deployment.
+    #[error(transparent)]
+    Deploy(#[from] tandem_deploy::Error),
+
     /// `models save` names a pipeline that is not a PipelineMl.
     #[error(
         "pipeline '{name}' is not a PipelineMl, so it has no inference pipeline to save as a \
@@ -121,6 +125,48 @@ pub(crate) enum Failure {
         /// Why the embedded executable cannot run it.
         reason: String,
     },
+
+    /// `tandem new` or `pipeline create` was given an unusable name.
+    #[error("'{name}' cannot be a {what} name: {reason}")]
+    InvalidName {
+        /// "project" or "pipeline".
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+
+    /// A file or directory `tandem new` or `pipeline create` would write
+    /// already exists.
+    #[error("{path} already exists: {what}")]
+    AlreadyExists {
+        /// The path.
+        path: String,
+        /// What it is and what to do instead.
+        what: String,
+    },
+
+    /// The tandem checkout a new project would depend on is not there.
+    #[error(
+        "no tandem checkout at {path} ({reason}); pass --tandem-path to a checkout, \
+         --tandem-git URL or --tandem-version VERSION"
+    )]
+    TandemNotFound {
+        /// The directory looked at.
+        path: String,
+        /// What is missing.
+        reason: String,
+    },
+
+    /// `pipeline create` runs outside a project `tandem new` generated.
+    #[error("{path}: {reason}")]
+    NotAProject {
+        /// The file or directory at fault.
+        path: String,
+        /// What is missing.
+        reason: String,
+    },
 }
 
 impl Failure {
@@ -134,6 +180,7 @@ impl Failure {
             Failure::Model(e) => e.kind(),
             Failure::Serving(e) => e.kind(),
             Failure::Tracking(e) => e.kind(),
+            Failure::Deploy(e) => e.kind(),
             Failure::NotPipelineMl { .. } => "not_pipeline_ml",
             Failure::UnknownExperiment { .. } => "not_found",
             Failure::File { .. } => "io",
@@ -141,6 +188,10 @@ impl Failure {
             Failure::DuplicatePipeline { .. } => "duplicate_pipeline",
             Failure::CannotDelegate { missing, .. } => missing.kind(),
             Failure::UntrustedExecutable { .. } => "untrusted_executable",
+            Failure::InvalidName { .. } => "invalid_name",
+            Failure::AlreadyExists { .. } => "already_exists",
+            Failure::TandemNotFound { .. } => "tandem_not_found",
+            Failure::NotAProject { .. } => "not_a_project",
         }
     }
 

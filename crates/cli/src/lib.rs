@@ -50,6 +50,8 @@
 //!   directory, predict from a file, serve MLflow's scoring protocol.
 //! - `tandem mlflow init|modelify|experiments|runs|artifacts`: tracking
 //!   configuration, logging a trained PipelineMl, browsing the store.
+//! - `tandem new NAME [--starter minimal|churn]` and `tandem pipeline create
+//!   NAME`: generate a project in Kedro's layout, add a pipeline to it.
 //!
 //! Logs go through `tracing`: tandem's crates log at info (`-v` debug, `-vv`
 //! trace, `-q` warnings only); a project's own crates log when `RUST_LOG`
@@ -62,6 +64,8 @@ mod error;
 mod logging;
 mod progress;
 mod render;
+mod scaffold;
+mod viz;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};

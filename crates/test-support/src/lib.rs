@@ -8,6 +8,10 @@
 //! - [`mlflow`]: real `mlflow server`s on free loopback ports, plain or with
 //!   basic auth;
 //! - [`moto`]: moto's S3 server on a free loopback port;
+//! - [`airflow`]: Apache Airflow 3 in its venv and an `AIRFLOW_HOME` of a
+//!   test's own (SQLite, no examples) running `airflow dags test`;
+//! - [`kedro_viz`]: `kedro viz run --load-file` on an export, and a
+//!   headless Chromium screenshot of its page;
 //! - [`process`]: the supervision both rest on: children in their own
 //!   process groups, stopped with their group on drop or, by a janitor,
 //!   when the owning process dies;
@@ -41,8 +45,10 @@
 //! # }
 //! ```
 
+pub mod airflow;
 pub mod gate;
 pub mod http;
+pub mod kedro_viz;
 pub mod memory;
 pub mod mlflow;
 #[cfg(feature = "model")]

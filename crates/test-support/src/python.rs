@@ -4,7 +4,9 @@
 //!
 //! - [`MLFLOW_VENV`], `<target>/py-mlflow`: MLflow, for real tracking
 //!   servers and MLflow's own Python client and model tools;
-//! - [`TOOLS_VENV`], `<target>/py-venv`: moto's S3 server and pyarrow.
+//! - [`TOOLS_VENV`], `<target>/py-venv`: moto's S3 server and pyarrow;
+//! - [`KEDRO_VIZ_VENV`], `<target>/py-kedro-viz`: kedro-viz, which serves
+//!   tandem's export of a project's pipelines.
 //!
 //! Provisioning is idempotent: a marker file in the venv records the
 //! packages installed (one per line), and the install runs under an
@@ -44,6 +46,15 @@ pub const TOOLS_VENV: Venv = Venv::new(
     "py-venv",
     ".tandem-requirements",
     &["moto[server]", "pyarrow"],
+);
+
+/// `<target>/py-kedro-viz`: kedro-viz 12.5.0, whose export format `tandem
+/// viz build` writes, and the Kedro release its notes were verified with
+/// (kedro-viz needs kedro >= 1.0).
+pub const KEDRO_VIZ_VENV: Venv = Venv::new(
+    "py-kedro-viz",
+    ".tandem-installed",
+    &["kedro==1.7.0", "kedro-viz==12.5.0"],
 );
 
 /// A virtualenv `<target>/<name>` holding `packages`.
@@ -151,6 +162,17 @@ pub fn mlflow_bin() -> &'static Path {
 pub fn tools_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| provisioned(&TOOLS_VENV))
+}
+
+/// [`KEDRO_VIZ_VENV`]'s `bin/` directory (`kedro`, `python`), provisioned
+/// on first use.
+///
+/// # Panics
+///
+/// When `python3` is missing or the install fails; the message says which.
+pub fn kedro_viz_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| provisioned(&KEDRO_VIZ_VENV))
 }
 
 fn provisioned(venv: &Venv) -> PathBuf {

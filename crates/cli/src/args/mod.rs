@@ -2,19 +2,23 @@
 //! conversion into library types.
 
 mod catalog;
+mod deploy;
 mod filters;
 mod mlflow;
 mod mlflow_browse;
 mod mlflow_modelify;
 mod models;
+mod new;
 mod pipeline;
 mod run;
+mod viz;
 
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub(crate) use catalog::{CatalogCommand, CatalogDescribeArgs, CatalogListArgs};
+pub(crate) use deploy::{AirflowArgs, ArgoArgs, DeployCommand, PlanSource};
 pub(crate) use filters::FilterArgs;
 pub(crate) use mlflow::{
     ArtifactsCommand, ArtifactsDownloadArgs, ArtifactsListArgs, ArtifactsLogArgs,
@@ -24,8 +28,12 @@ pub(crate) use mlflow::{
 pub(crate) use models::{
     InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs, TrustArgs, WorkerArgs,
 };
-pub(crate) use pipeline::{CheckArgs, DescribeArgs, PipelineCommand};
+#[cfg(test)]
+pub(crate) use new::TandemSourceArgs;
+pub(crate) use new::{NewArgs, PipelineCreateArgs, Starter};
+pub(crate) use pipeline::{CheckArgs, DescribeArgs, DescribeFormat, PipelineCommand};
 pub(crate) use run::{DEFAULT_PIPELINE, RunArgs, RunnerKind, expand_kedro_short_options};
+pub(crate) use viz::{VizArgs, VizBuildArgs, VizCommand, VizSource};
 
 const ABOUT: &str = "Run, describe and check Kedro-style pipelines and their data catalog";
 
@@ -80,6 +88,19 @@ pub(crate) enum Command {
     /// MLflow tracking: set it up, browse experiments, runs and artifacts, log models.
     #[command(subcommand)]
     Mlflow(MlflowCommand),
+    /// Deploy a pipeline as orchestrator tasks: plan, Airflow DAG file, Argo manifest.
+    #[command(subcommand, long_about = deploy::LONG_ABOUT)]
+    Deploy(DeployCommand),
+    /// Generate a project in Kedro's layout that builds on tandem (`kedro new`).
+    #[command(long_about = new::NEW_LONG_ABOUT, after_long_help = new::NEW_EXAMPLES)]
+    New(NewArgs),
+    /// Look at the pipelines in kedro-viz, or write its export (`kedro viz`).
+    #[command(
+        long_about = viz::LONG_ABOUT,
+        after_long_help = viz::EXAMPLES,
+        args_conflicts_with_subcommands = true
+    )]
+    Viz(VizArgs),
 }
 
 impl Command {
@@ -87,7 +108,7 @@ impl Command {
     pub(crate) fn json(&self) -> bool {
         match self {
             Command::Run(args) => args.json,
-            Command::Pipeline(PipelineCommand::Describe(args)) => args.common.json,
+            Command::Pipeline(PipelineCommand::Describe(args)) => args.json(),
             Command::Pipeline(PipelineCommand::Check(args)) => args.common.json,
             Command::Catalog(CatalogCommand::List(args)) => args.json,
             Command::Catalog(CatalogCommand::Describe(args)) => args.json,
@@ -99,6 +120,10 @@ impl Command {
             // stdout is the worker protocol; errors stay human-readable on stderr.
             Command::Models(ModelsCommand::Worker(_)) => false,
             Command::Mlflow(command) => command.json(),
+            Command::Deploy(command) => command.json(),
+            Command::New(args) => args.json,
+            Command::Viz(args) => matches!(&args.command, Some(VizCommand::Build(b)) if b.json),
+            Command::Pipeline(PipelineCommand::Create(args)) => args.json,
         }
     }
 }

@@ -36,7 +36,10 @@ Examples:
   tandem pipeline describe --spec examples/spaceflights.yml --to-outputs model_metrics
   # Flags combine as an intersection
   tandem pipeline describe --spec examples/spaceflights.yml \\
-      --from-nodes data_science.train_model --namespaces data_science"
+      --from-nodes data_science.train_model --namespaces data_science
+  # A diagram for a README or a pull request
+  tandem pipeline describe --spec examples/spaceflights.yml --format mermaid
+  tandem pipeline describe --spec examples/spaceflights.yml --format dot | dot -Tsvg > p.svg"
     )]
     Describe(DescribeArgs),
     /// Resolve every function of a spec in this binary's function registry.
@@ -54,6 +57,12 @@ Examples:
   my_project pipeline check --spec conf/pipelines/training.yml --json"
     )]
     Check(CheckArgs),
+    /// Add a pipeline skeleton to a generated project (`kedro pipeline create`).
+    #[command(
+        long_about = super::new::CREATE_LONG_ABOUT,
+        after_long_help = super::new::CREATE_EXAMPLES
+    )]
+    Create(super::PipelineCreateArgs),
 }
 
 /// Where the spec is and how to print results.
@@ -86,6 +95,44 @@ pub(crate) struct DescribeArgs {
     pub(crate) common: CommonArgs,
     #[command(flatten)]
     pub(crate) filters: FilterArgs,
+
+    /// How to print: text, json, mermaid or dot.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value_t = DescribeFormat::Text,
+        conflicts_with = "json",
+        long_help = "How to print the (filtered) pipeline: text (Kedro's describe), json \
+                     (the same as --json), mermaid (a flowchart for Markdown: GitHub and \
+                     mdBook render ```mermaid blocks) or dot (Graphviz: pipe it into \
+                     `dot -Tsvg`). In the diagrams tasks are boxes, datasets rounded, \
+                     parameters their own shape and namespaces nested subgraphs; names are \
+                     labels, escaped, so any name is safe. A PipelineMl is drawn as its \
+                     training pipeline.\n\n\
+                     Example: --format mermaid > docs/pipeline.mmd"
+    )]
+    pub(crate) format: DescribeFormat,
+}
+
+/// `pipeline describe --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DescribeFormat {
+    /// Kedro's `describe()` text.
+    Text,
+    /// One JSON object (as --json).
+    Json,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// A Graphviz digraph.
+    Dot,
+}
+
+impl DescribeArgs {
+    /// Whether the output (and a failure) is JSON.
+    pub(crate) fn json(&self) -> bool {
+        self.common.json || self.format == DescribeFormat::Json
+    }
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod delegate;
+mod deploy;
 mod mlflow;
 mod mlflow_browse;
 mod mlflow_modelify;
@@ -9,6 +10,7 @@ mod models;
 mod pipeline;
 mod registry;
 mod run;
+mod viz;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -18,12 +20,14 @@ use tandem_pipeline_ml::AnyPipeline;
 use tandem_runners::Hook;
 
 pub(crate) use catalog::{Described, Listing};
+pub(crate) use deploy::Deployed;
 pub(crate) use mlflow::{ArtifactsLogged, MlflowOutcome};
 pub(crate) use models::{Prediction, Saved};
 pub(crate) use run::{OutputReport, RunReport};
+pub(crate) use viz::VizReport;
 
 use crate::app::App;
-use crate::args::{CatalogCommand, Command, ModelsCommand, PipelineCommand};
+use crate::args::{CatalogCommand, Command, DescribeFormat, ModelsCommand, PipelineCommand};
 use crate::error::Failure;
 
 /// A command's result, handed to the render layer.
@@ -31,6 +35,10 @@ use crate::error::Failure;
 pub(crate) enum Outcome {
     /// `pipeline describe`: the (filtered) pipeline.
     Described(AnyPipeline),
+    /// `pipeline describe --format mermaid|dot`: the pipeline as a diagram.
+    Diagram(AnyPipeline, crate::args::DescribeFormat),
+    /// `viz build`, or `viz` without kedro installed.
+    Viz(Box<VizReport>),
     /// `pipeline check`: the pipeline, every function resolved.
     Checked(AnyPipeline),
     /// `run`: the completed run.
@@ -50,6 +58,10 @@ pub(crate) enum Outcome {
     Delegated(u8),
     /// `mlflow ...`.
     Mlflow(Box<MlflowOutcome>),
+    /// `deploy ...`: the plan and the file written.
+    Deployed(Box<Deployed>),
+    /// `new` or `pipeline create`: the files generated.
+    Created(crate::scaffold::Created),
 }
 
 /// Runs `command` for `app`; `hooks` are added to the app's for `run`.
@@ -60,9 +72,14 @@ pub(crate) fn execute(
 ) -> Result<Outcome, Failure> {
     Ok(match command {
         Command::Run(args) => Outcome::Ran(Box::new(run::run(args, app, hooks)?)),
-        Command::Pipeline(PipelineCommand::Describe(args)) => {
-            Outcome::Described(pipeline::describe(args)?)
-        }
+        Command::Pipeline(PipelineCommand::Describe(args)) => match args.format {
+            format @ (DescribeFormat::Mermaid | DescribeFormat::Dot) => {
+                Outcome::Diagram(pipeline::describe(args)?, format)
+            }
+            DescribeFormat::Text | DescribeFormat::Json => {
+                Outcome::Described(pipeline::describe(args)?)
+            }
+        },
         Command::Pipeline(PipelineCommand::Check(args)) => {
             Outcome::Checked(pipeline::check(args, app.functions())?)
         }
@@ -80,6 +97,12 @@ pub(crate) fn execute(
             Outcome::Served
         }
         Command::Mlflow(command) => Outcome::Mlflow(Box::new(mlflow::execute(command, app)?)),
+        Command::Deploy(command) => Outcome::Deployed(Box::new(deploy::execute(command, app)?)),
+        Command::New(args) => Outcome::Created(crate::scaffold::new_project(args)?),
+        Command::Pipeline(PipelineCommand::Create(args)) => {
+            Outcome::Created(crate::scaffold::create_pipeline(args)?)
+        }
+        Command::Viz(args) => viz::execute(args, app)?,
     })
 }
 

@@ -69,6 +69,11 @@ impl<'a> PipelineRegistry<'a> {
         Ok(registry)
     }
 
+    /// Every pipeline name defined, sorted (`__default__` only if defined).
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+
     fn add(&mut self, name: String, entry: Entry) -> Result<(), Failure> {
         if let Some(first) = self.entries.get(&name) {
             return Err(Failure::DuplicatePipeline {

@@ -7,11 +7,15 @@
 //! and tests can capture the output.
 
 mod catalog;
+mod deploy;
+mod graph;
 mod mlflow;
 mod models;
 mod pipeline;
 mod run;
+mod scaffold;
 mod table;
+mod viz;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -26,6 +30,8 @@ use crate::error::Failure;
 pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io::Result<()> {
     match outcome {
         Outcome::Described(pipeline) => pipeline::described(out, pipeline, json),
+        Outcome::Diagram(pipeline, format) => graph::write(out, pipeline, *format),
+        Outcome::Viz(report) => viz::report(out, report, json),
         Outcome::Checked(pipeline) => pipeline::checked(out, pipeline, json),
         Outcome::Ran(report) => run::ran(out, report, json),
         Outcome::Listed(listing) => catalog::listed(out, listing, json),
@@ -37,6 +43,8 @@ pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io:
         // The embedded executable wrote its own output.
         Outcome::Delegated(_) => Ok(()),
         Outcome::Mlflow(outcome) => mlflow::outcome(out, outcome, json),
+        Outcome::Deployed(deployed) => deploy::deployed(out, deployed, json),
+        Outcome::Created(created) => scaffold::created(out, created, json),
     }
 }
 
