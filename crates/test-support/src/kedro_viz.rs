@@ -98,11 +98,64 @@ impl Server {
 }
 
 /// Debian's `chromium` (or `chromium-browser`) on PATH, if installed.
-pub fn chromium() -> Option<PathBuf> {
+pub fn installed_chromium() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .flat_map(|dir| [dir.join("chromium"), dir.join("chromium-browser")])
         .find(|candidate| candidate.is_file())
+}
+
+/// Debian's `chromium`: the one on PATH, else installed once with
+/// `apt-get install chromium` (Debian's package, as the tests expect) when
+/// this process may (root, apt-get present), under an exclusive lock on
+/// `<target>/chromium.lock` so concurrent test processes wait for one
+/// install. An error says why when neither works.
+pub fn chromium() -> Result<PathBuf, String> {
+    use std::sync::OnceLock;
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            if let Some(found) = installed_chromium() {
+                return Ok(found);
+            }
+            let target = crate::python::target_dir();
+            std::fs::create_dir_all(&target).map_err(|e| format!("create {}: {e}", target.display()))?;
+            let lock_path = target.join("chromium.lock");
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
+            lock.lock().map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+            if let Some(found) = installed_chromium() {
+                return Ok(found);
+            }
+            let is_root = Command::new("id")
+                .arg("-u")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+            if !is_root {
+                return Err("no `chromium` on PATH, and installing Debian's package needs root".into());
+            }
+            let log = target.join("chromium-install.log");
+            let script = "apt-get install -y --no-install-recommends chromium \
+                          || (apt-get update && apt-get install -y --no-install-recommends chromium)";
+            let status = Command::new("sh")
+                .args(["-c", &format!("({script}) > '{}' 2>&1", log.display())])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .stdin(std::process::Stdio::null())
+                .status()
+                .map_err(|e| format!("run apt-get: {e}"))?;
+            if !status.success() {
+                return Err(format!(
+                    "apt-get install chromium failed ({status}); see {}",
+                    log.display()
+                ));
+            }
+            installed_chromium().ok_or_else(|| "apt-get installed no `chromium` on PATH".to_owned())
+        })
+        .clone()
 }
 
 /// What headless Chromium saw of a page.
