@@ -188,3 +188,12 @@ pub fn tandem<S: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = S>) -> R
 }
 
 pub mod moto;
+
+/// The user guide's Rust samples (docs/guide/*.md), compiled and run as
+/// doctests; tests/tests/guide_samples.rs checks that every page holding a
+/// `rust` block is listed here.
+#[cfg(doctest)]
+mod guide {
+    #[doc = include_str!("../../docs/guide/kedro-mapping.md")]
+    struct KedroMapping;
+}

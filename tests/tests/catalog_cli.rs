@@ -140,12 +140,20 @@ fn describe_resolves_entries_and_patterns() {
         title.is_string(),
         "the configured value, not a type: {described}"
     );
+    assert_eq!(described["value"], title);
+    // As text, the value itself, in YAML as Kedro writes it.
     let text = catalog(&["catalog", "describe", "params:report"]);
     assert_eq!(text.code, 0, "{text:?}");
-    assert!(
-        text.stdout.contains(&format!("\"title\": {title}")),
+    assert_eq!(
+        text.stdout,
+        format!(
+            "columns:\n- id\n- price\nthreshold: 0.5\ntitle: {}\n",
+            title.as_str().unwrap()
+        ),
         "{text:?}"
     );
+    let scalar = catalog(&["catalog", "describe", "params:report.threshold"]);
+    assert_eq!(scalar.stdout, "0.5\n", "{scalar:?}");
 }
 
 #[test]

@@ -1,16 +1,20 @@
 //! End-to-end tests of the `tandem` binary.
 
 mod catalog_cli;
+mod catalog_kedro_commands;
 mod catalog_s3;
 mod catalog_s3_uploads;
 mod deploy_airflow;
+mod deploy_airflow_mlflow;
 mod deploy_cli;
 mod describe;
 mod errors;
+mod guide_samples;
 mod layering;
 mod mlflow_cli;
 mod mlflow_commands;
 mod mlflow_pyfunc;
+mod mlflow_ui;
 mod models_cli;
 mod models_embedded;
 mod models_serve;

@@ -156,7 +156,18 @@ fn the_binary_s_dataset_type_is_known_to_its_catalog_commands_only() {
     assert_eq!(described["dataset"]["type_name"], "demo.ConstantDataset");
     assert_eq!(described["dataset"]["details"]["value"], 1_000_000);
 
+    // The plain binary lists the entry as unusable here, and fails on use.
     let run = project.tandem(["catalog", "list", "--env", "demo", "--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let listing = run.stdout_json();
+    let max_mean = listing["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "max_mean")
+        .unwrap();
+    assert_eq!(max_mean["unusable"]["kind"], "unknown_dataset_type");
+    let run = project.tandem(["catalog", "describe", "max_mean", "--env", "demo", "--json"]);
     let error = json_failure(&run, 1);
     assert_eq!(error["kind"], "unknown_dataset_type");
     assert!(

@@ -1,13 +1,18 @@
 //! `DataCatalog`: the named datasets a run reads and writes, Kedro 1.x's
 //! `DataCatalog` with dataset factories, versions and parameters.
 //!
-//! Kedro defers building an entry's dataset until first use, mainly to avoid
-//! importing unused dataset modules. tandem's constructors are cheap and do
-//! no I/O, so every explicit entry is built once, when the catalog is built:
-//! a bad copy mode, an unknown type or a missing credential fails then,
-//! naming the entry, not halfway through a run. Names matched by a factory
-//! pattern can only be built on first use; their pattern's settings are
-//! still checked up front (placeholders, credentials, type).
+//! Kedro 1.x keeps each entry lazy until first use, so a catalog written for
+//! datasets this process cannot build (a pickle, a Spark table) still serves
+//! the pipelines that do not touch them. tandem's constructors are cheap and
+//! do no I/O, so every explicit entry is built when the catalog is built and
+//! every problem (a bad copy mode, a missing credential, a malformed entry)
+//! is reported at once, each naming its entry. An entry whose type this
+//! binary does not have (unknown or unsupported, or a storage backend not
+//! compiled in) is kept as an *unusable* entry instead: it is listed, and it
+//! fails, with its reason, only when something resolves it, which a run does
+//! for every dataset of its pipeline before the first node. Names matched by
+//! a factory pattern are built on first use; their pattern's settings are
+//! still checked up front (placeholders, credentials).
 
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -20,7 +25,7 @@ use tandem_pipeline_core::Data;
 
 use crate::config::{ConfigOptions, EntryContext, ProjectConfig, describe_config};
 use crate::dataset::{Dataset, DatasetDescription};
-use crate::error::Error;
+use crate::error::{EntryProblem, Error};
 use crate::factory::{Pattern, PatternSet, is_pattern};
 use crate::memory::MemoryDataset;
 use crate::params::Parameters;
@@ -72,10 +77,11 @@ pub struct EntryDescription {
     pub dataset: DatasetDescription,
 }
 
-/// A materialized dataset and, when configuration made it, how.
+/// A materialized dataset, or why this binary cannot build the entry, and,
+/// when configuration made it, how.
 #[derive(Clone)]
 struct Slot {
-    dataset: Arc<dyn Dataset>,
+    dataset: Result<Arc<dyn Dataset>, Arc<Error>>,
     config: Option<Arc<DatasetConfig>>,
     pattern: Option<String>,
 }
@@ -83,10 +89,67 @@ struct Slot {
 impl Slot {
     fn inserted(dataset: Arc<dyn Dataset>) -> Slot {
         Slot {
-            dataset,
+            dataset: Ok(dataset),
             config: None,
             pattern: None,
         }
+    }
+
+    /// The slot for an entry built from `config`: unusable when the build
+    /// failed because this binary lacks the type or backend, an error otherwise.
+    fn built(
+        config: DatasetConfig,
+        built: Result<Arc<dyn Dataset>, Error>,
+        pattern: Option<String>,
+    ) -> Result<Slot, Error> {
+        let dataset = match built {
+            Ok(dataset) => Ok(dataset),
+            Err(err) if unusable_copy(&err).is_some() => Err(Arc::new(err)),
+            Err(err) => return Err(naming_entry(err, &config.name)),
+        };
+        Ok(Slot {
+            dataset,
+            config: Some(Arc::new(config)),
+            pattern,
+        })
+    }
+
+    /// The dataset, or a fresh copy of the reason it cannot be used.
+    fn dataset(&self) -> Result<Arc<dyn Dataset>, Error> {
+        match &self.dataset {
+            Ok(dataset) => Ok(Arc::clone(dataset)),
+            Err(reason) => Err(
+                unusable_copy(reason).unwrap_or_else(|| Error::InvalidConfig {
+                    file: None,
+                    line: None,
+                    entry: self.config.as_ref().map(|c| c.name.clone()),
+                    message: reason.to_string(),
+                }),
+            ),
+        }
+    }
+}
+
+/// A copy of `err` if it says this binary cannot build an entry (its type
+/// is unknown or unsupported, its storage backend not compiled in): the
+/// errors that make an entry unusable rather than the catalog invalid.
+fn unusable_copy(err: &Error) -> Option<Error> {
+    match err {
+        Error::UnknownType {
+            entry,
+            type_name,
+            suggestion,
+        } => Some(Error::UnknownType {
+            entry: entry.clone(),
+            type_name: type_name.clone(),
+            suggestion: suggestion.clone(),
+        }),
+        Error::UnsupportedBackend { scheme, feature } => Some(Error::UnsupportedBackend {
+            scheme: scheme.clone(),
+            feature,
+        }),
+        Error::Dataset { name, source } => unusable_copy(source).map(|e| e.in_dataset(name)),
+        _ => None,
     }
 }
 
@@ -156,30 +219,55 @@ impl DataCatalog {
             project_root: project_root.into(),
         };
         let registry = options.registry.clone();
+        // Every problem is collected, so one load reports them all.
+        let mut problems = Vec::new();
+        let mut problem = |entry: &str, error: Error| {
+            problems.push(EntryProblem {
+                entry: Some(entry.to_owned()),
+                defined_in: None,
+                error,
+            });
+        };
 
         let mut patterns = Vec::new();
         for (key, entry) in catalog.iter().filter(|(k, _)| is_pattern(k)) {
-            let pattern = Pattern::new(key, entry.clone())?;
-            let unfilled = context.dataset_config(key, pattern.config())?;
-            if !unfilled.type_name.contains('{') && !registry.contains(&unfilled.type_name) {
-                // Building an unknown type fails without running any constructor,
-                // with the registry's message (entry named, nearest type suggested).
-                registry.build(&unfilled)?;
+            let checked = Pattern::new(key, entry.clone())
+                .and_then(|p| context.dataset_config(key, p.config()).map(|_| p));
+            match checked {
+                Ok(pattern) => patterns.push(pattern),
+                Err(err) => problem(key, err),
             }
-            patterns.push(pattern);
         }
-        let patterns = PatternSet::new(patterns)?;
 
-        let mut datasets = FxHashMap::default();
+        let mut datasets = FxHashMap::with_capacity_and_hasher(catalog.len(), Default::default());
         for (name, entry) in catalog.iter().filter(|(k, _)| !is_pattern(k)) {
-            let config = context.dataset_config(name, entry)?;
-            let dataset = registry.build(&config).map_err(|e| naming_entry(e, name))?;
-            let slot = Slot {
-                dataset,
-                config: Some(Arc::new(config)),
-                pattern: None,
-            };
-            datasets.insert(name.clone(), slot);
+            let slot = context.dataset_config(name, entry).and_then(|config| {
+                let built = registry.build(&config);
+                Slot::built(config, built, None)
+            });
+            match slot {
+                Ok(slot) => {
+                    datasets.insert(name.clone(), slot);
+                }
+                Err(err) => problem(name, err),
+            }
+        }
+        let patterns = match PatternSet::new(patterns) {
+            Ok(patterns) => patterns,
+            Err(err) => {
+                problems.push(EntryProblem {
+                    entry: None,
+                    defined_in: None,
+                    error: err,
+                });
+                PatternSet::default()
+            }
+        };
+        if problems.len() == 1 {
+            return Err(problems.remove(0).error);
+        }
+        if !problems.is_empty() {
+            return Err(Error::InvalidEntries { problems });
         }
 
         let missing: Vec<String> = context
@@ -216,7 +304,7 @@ impl DataCatalog {
     ) -> Result<DataCatalog, Error> {
         let catalog =
             DataCatalog::from_config(&config.catalog, &config.credentials, options, project_root)
-                .map_err(|e| config.locate(e))?;
+                .map_err(|e| locate_problems(config, e))?;
         let mut parameters = Parameters::new(config.parameters.clone());
         if config.runtime_params.is_empty() {
             parameters = parameters.with_overrides(&options.params_overrides);
@@ -256,9 +344,12 @@ impl DataCatalog {
     }
 
     /// Stores `slot` unless another thread stored `name` first; returns the
-    /// dataset that is in the catalog either way.
-    fn store_first(&self, name: &str, slot: Slot) -> Arc<dyn Dataset> {
-        Arc::clone(&self.write().entry(name.to_owned()).or_insert(slot).dataset)
+    /// dataset that is in the catalog either way (or why it is unusable).
+    fn store_first(&self, name: &str, slot: Slot) -> Result<Arc<dyn Dataset>, Error> {
+        self.write()
+            .entry(name.to_owned())
+            .or_insert(slot)
+            .dataset()
     }
 
     /// Whether `name` is an entry, a stored dataset or matches a pattern
@@ -268,26 +359,43 @@ impl DataCatalog {
     }
 
     /// The dataset called `name`, resolving (and storing) it from a pattern
-    /// if needed; `None` if nothing matches.
+    /// if needed; `None` if nothing matches. An unusable entry (see
+    /// [`unusable`](Self::unusable)) fails with its reason.
     pub fn get(&self, name: &str) -> Result<Option<Arc<dyn Dataset>>, Error> {
         if let Some(slot) = self.read().get(name) {
-            return Ok(Some(Arc::clone(&slot.dataset)));
+            return slot.dataset().map(Some);
         }
         let Some((pattern, bindings)) = self.patterns.find(name) else {
             return Ok(None);
         };
         let entry = pattern.resolve(name, &bindings)?;
         let config = self.context.dataset_config(name, &entry)?;
-        let dataset = self
-            .registry
-            .build(&config)
-            .map_err(|e| naming_entry(e, name))?;
-        let slot = Slot {
-            dataset,
-            config: Some(Arc::new(config)),
-            pattern: Some(pattern.key().to_owned()),
-        };
-        Ok(Some(self.store_first(name, slot)))
+        let built = self.registry.build(&config);
+        let slot = Slot::built(config, built, Some(pattern.key().to_owned()))?;
+        self.store_first(name, slot).map(Some)
+    }
+
+    /// Why the entry `name` cannot be used in this binary (its type is
+    /// unknown or unsupported, its storage backend not compiled in), if it
+    /// is such an entry; `None` for usable entries and unknown names.
+    pub fn unusable(&self, name: &str) -> Option<Error> {
+        let slot = self.read().get(name).cloned()?;
+        slot.dataset().err()
+    }
+
+    /// The resolved configuration (credentials masked) of a configured entry
+    /// or resolved pattern match, usable or not; `None` for datasets added
+    /// in code, runtime defaults and unresolved names.
+    pub fn entry_config(&self, name: &str) -> Option<Value> {
+        let slot = self.read().get(name).cloned()?;
+        slot.config.as_deref().map(describe_config)
+    }
+
+    /// The factory pattern that would resolve `name` (the catch-all
+    /// included) if it had no entry, without resolving it; `None` if none
+    /// matches.
+    pub fn matching_pattern(&self, name: &str) -> Option<String> {
+        self.patterns.find(name).map(|(p, _)| p.key().to_owned())
     }
 
     /// Like [`get`](Self::get), but a name nothing matches becomes a new
@@ -306,7 +414,7 @@ impl DataCatalog {
             Some(dataset) => Ok((dataset, true)),
             None => {
                 let default = Slot::inserted(Arc::new(MemoryDataset::new(None)));
-                Ok((self.store_first(name, default), false))
+                Ok((self.store_first(name, default)?, false))
             }
         }
     }
@@ -370,8 +478,9 @@ impl DataCatalog {
         Ok(())
     }
 
-    /// Names of the stored datasets (configured entries, resolved pattern
-    /// matches, runtime defaults, inserted ones), sorted; patterns excluded.
+    /// Names of the stored datasets (configured entries, usable or not,
+    /// resolved pattern matches, runtime defaults, inserted ones), sorted;
+    /// patterns excluded.
     pub fn list(&self) -> Vec<String> {
         let mut names: Vec<String> = self.read().keys().cloned().collect();
         names.sort_unstable();
@@ -399,6 +508,38 @@ impl DataCatalog {
     /// The version versioned datasets save under.
     pub fn save_version(&self) -> &str {
         &self.context.save_version
+    }
+}
+
+/// Adds the file and line of each problem's entry: [`ProjectConfig::locate`]
+/// for malformed entries (whose message then carries them), `defined_in`
+/// for the rest of an [`Error::InvalidEntries`].
+fn locate_problems(config: &ProjectConfig, err: Error) -> Error {
+    match err {
+        Error::InvalidEntries { problems } => Error::InvalidEntries {
+            problems: problems
+                .into_iter()
+                .map(|p| {
+                    let error = config.locate(p.error);
+                    let located = matches!(error, Error::InvalidConfig { file: Some(_), .. });
+                    let defined_in = match (&p.entry, located) {
+                        (Some(entry), false) => config
+                            .origin(crate::config::ConfigKind::Catalog, entry)
+                            .map(|o| match o.line {
+                                Some(line) => format!("{}:{line}", o.file),
+                                None => o.file.clone(),
+                            }),
+                        _ => None,
+                    };
+                    EntryProblem {
+                        entry: p.entry,
+                        defined_in,
+                        error,
+                    }
+                })
+                .collect(),
+        },
+        other => config.locate(other),
     }
 }
 
@@ -460,6 +601,106 @@ mod tests {
         assert!(
             shown.contains("a_tmp") && shown.contains("{x}_tmp"),
             "{shown}"
+        );
+    }
+
+    #[test]
+    fn unusable_entries_are_kept_and_fail_only_when_used() {
+        let catalog = catalog(json!({
+            "regressor": {"type": "pickle.PickleDataset", "filepath": "data/06_models/r.pkl"},
+            "table": {"type": "spark.SparkDataset"},
+            "scratch": {"type": "MemoryDataset"},
+        }));
+        assert_eq!(catalog.list(), ["regressor", "scratch", "table"]);
+        assert!(catalog.contains("regressor"));
+        catalog.save("scratch", Data::new(1_i64)).unwrap();
+        assert!(catalog.unusable("scratch").is_none() && catalog.unusable("nope").is_none());
+
+        let reason = catalog.unusable("regressor").unwrap();
+        assert_eq!(reason.kind(), "unknown_dataset_type");
+        assert!(reason.to_string().contains("SerdeDataset"), "{reason}");
+        for err in [
+            catalog.load("regressor").unwrap_err(),
+            catalog.save("regressor", Data::new(1_i64)).unwrap_err(),
+            catalog.exists("regressor").unwrap_err(),
+            catalog.resolve_or_default("regressor").err().unwrap(),
+            catalog.describe("regressor").unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), "unknown_dataset_type");
+            assert!(err.to_string().contains("'regressor'"), "{err}");
+        }
+        let shown = catalog.entry_config("table").unwrap();
+        assert_eq!(shown, json!({"type": "spark.SparkDataset"}));
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_one_error() {
+        let options = CatalogOptions::new(DatasetRegistry::with_memory());
+        let conf = json!({
+            "a": {"type": "MemoryDataset", "copy_mode": "bogus"},
+            "b": {"type": "MemoryDataset", "credentials": "nowhere"},
+            "c": "not a mapping",
+            "fine": {"type": "MemoryDataset"},
+            "lazy": {"type": "pickle.PickleDataset"},
+            "{x}_y": {"type": "MemoryDataset", "filepath": "{z}"},
+        });
+        let err = DataCatalog::from_config(conf.as_object().unwrap(), &Map::new(), &options, ".")
+            .unwrap_err();
+        let Error::InvalidEntries { problems } = &err else {
+            panic!("{err:?}");
+        };
+        let entries: Vec<_> = problems.iter().map(|p| p.entry.as_deref()).collect();
+        assert_eq!(entries, [Some("{x}_y"), Some("a"), Some("b"), Some("c")]);
+        assert_eq!(err.kind(), "invalid_config", "mixed kinds");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("4 catalog entries are invalid:"),
+            "{message}"
+        );
+        for needle in ["bogus", "'nowhere'", "entry 'c'", "{'{z}'}"] {
+            assert!(message.contains(needle), "{needle}: {message}");
+        }
+        assert!(!message.contains("lazy"), "{message}");
+
+        let conf = json!({
+            "a": {"type": "MemoryDataset", "copy_mode": "bogus"},
+            "b": {"type": "MemoryDataset", "copy_mode": "worse"},
+        });
+        let err = DataCatalog::from_config(conf.as_object().unwrap(), &Map::new(), &options, ".")
+            .unwrap_err();
+        assert_eq!(err.kind(), "invalid_config");
+        let single = json!({"a": {"type": "MemoryDataset", "credentials": "x"}});
+        let err = DataCatalog::from_config(single.as_object().unwrap(), &Map::new(), &options, ".")
+            .unwrap_err();
+        assert_eq!(
+            err.kind(),
+            "missing_credentials",
+            "one problem keeps its own error"
+        );
+    }
+
+    #[test]
+    fn project_problems_name_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("conf/base");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(
+            base.join("catalog.yml"),
+            "a:\n  type: MemoryDataset\n  copy_mode: bogus\nb:\n  type: MemoryDataset\n  credentials: nope\n",
+        )
+        .unwrap();
+        let options = CatalogOptions::new(DatasetRegistry::with_memory());
+        let err = DataCatalog::from_conf_dir(&dir.path().join("conf"), Some("base"), &options)
+            .unwrap_err();
+        let message = err.to_string();
+        let file = base.join("catalog.yml").display().to_string();
+        assert!(
+            message.contains(&format!("{file}:1: entry 'a'")),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("{file}:4: entry 'b'")),
+            "{message}"
         );
     }
 

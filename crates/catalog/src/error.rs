@@ -170,6 +170,14 @@ pub enum Error {
     #[error("could not start the I/O runtime: {0}")]
     Runtime(String),
 
+    /// Several catalog entries are invalid: every problem the catalog found
+    /// while loading, each naming its entry (and, from a project, its file).
+    #[error("{} catalog entries are invalid:{}", .problems.len(), problem_list(.problems))]
+    InvalidEntries {
+        /// The problems, in the order of the catalog's keys.
+        problems: Vec<EntryProblem>,
+    },
+
     /// A dataset type defined in another crate failed in its own terms (an
     /// MLflow dataset's tracking error, a project type's error): the source
     /// keeps that crate's error, and `kind` its stable kind.
@@ -217,6 +225,16 @@ impl Error {
             Error::MissingCredentials { .. } => "missing_credentials",
             Error::Runtime(_) => "runtime",
             Error::External { kind, .. } => kind,
+            Error::InvalidEntries { problems } => {
+                let first = problems
+                    .first()
+                    .map_or("invalid_config", |p| p.error.kind());
+                if problems.iter().all(|p| p.error.kind() == first) {
+                    first
+                } else {
+                    "invalid_config"
+                }
+            }
         }
     }
 
@@ -240,6 +258,27 @@ impl Error {
             message: message.to_string(),
         }
     }
+}
+
+/// One problem of an [`Error::InvalidEntries`].
+#[derive(Debug)]
+pub struct EntryProblem {
+    /// The catalog entry or pattern, when the problem is about one.
+    pub entry: Option<String>,
+    /// `file:line` of the entry, when known and not already in `error`.
+    pub defined_in: Option<String>,
+    /// What is wrong; it names the entry.
+    pub error: Error,
+}
+
+fn problem_list(problems: &[EntryProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| match &p.defined_in {
+            Some(origin) => format!("\n  - {origin}: {}", p.error),
+            None => format!("\n  - {}", p.error),
+        })
+        .collect()
 }
 
 fn hint(suggestions: &[String]) -> String {

@@ -62,7 +62,7 @@ pub use config::{
 };
 pub use credentials::Credentials;
 pub use dataset::{Dataset, DatasetDescription};
-pub use error::Error;
+pub use error::{EntryProblem, Error};
 /// tandem's parquet reader with its checks, for parquet bytes read outside
 /// a dataset (scoring requests).
 pub use files::parquet;

@@ -174,20 +174,21 @@ fn entries_are_validated_when_the_catalog_is_built() {
     assert_eq!(bad_mode.kind(), "invalid_config");
     assert!(bad_mode.to_string().contains("cars") && bad_mode.to_string().contains("bogus"));
 
-    let unknown = build(json!({"cars": {"type": "MemoryDatset"}})).unwrap_err();
+    // An unknown type makes the entry unusable, not the catalog invalid
+    // (Kedro 1.x's lazy entries): it fails, with the reason, when used.
+    let lazy = build(json!({"cars": {"type": "MemoryDatset"}})).unwrap();
+    assert_eq!(lazy.list(), ["cars"]);
+    let unknown = lazy.load("cars").unwrap_err();
     assert_eq!(unknown.kind(), "unknown_dataset_type");
     assert!(
         unknown.to_string().contains("did you mean 'MemoryDataset'"),
         "{unknown}"
     );
 
-    let pattern_type =
-        build(json!({"{x}_raw": {"type": "CSVDatset", "filepath": "{x}"}})).unwrap_err();
+    let patterned = build(json!({"{x}_raw": {"type": "CSVDatset", "filepath": "{x}"}})).unwrap();
+    let pattern_type = patterned.get("a_raw").unwrap_err();
     assert_eq!(pattern_type.kind(), "unknown_dataset_type");
-    assert!(
-        pattern_type.to_string().contains("{x}_raw"),
-        "{pattern_type}"
-    );
+    assert!(pattern_type.to_string().contains("a_raw"), "{pattern_type}");
 
     let bad_path = build(json!({"cars": {"type": "TextDataset", "filepath": "ftp://host/x.txt"}}))
         .unwrap_err();

@@ -41,7 +41,8 @@ impl TaskCommand {
 }
 
 /// A task added around the plan's tasks (the extension point for a first
-/// task every root waits for and a final task waiting for every leaf).
+/// task every root waits for and a final task waiting for every leaf). It
+/// gets the plan tasks' environment (`task_env`, `TANDEM_PARAMS`) too.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtraTask {
     /// Its task id (`[A-Za-z0-9_.-]`, not one of the plan's).
@@ -51,6 +52,19 @@ pub struct ExtraTask {
     /// Airflow's `trigger_rule` (`all_done` for a final task that must run
     /// after failures too); `None` keeps Airflow's `all_success`.
     pub trigger_rule: Option<String>,
+}
+
+/// A shell command every task runs when it fails for good (Airflow's
+/// `on_failure_callback` in `default_args`, which fires on a task's last
+/// try only, not on one Airflow retries), with the XComs of earlier tasks
+/// in its environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureCallback {
+    /// Shell text, run with `bash -c` in the worker (not a template).
+    pub bash_command: String,
+    /// Environment variable → the task id whose XCom (`return_value`) it
+    /// holds; empty when that task pushed none (it failed itself).
+    pub xcom_env: BTreeMap<String, String>,
 }
 
 /// How to write the DAG file.
@@ -80,6 +94,8 @@ pub struct AirflowDag<'a> {
     pub first: Option<ExtraTask>,
     /// A task waiting for every leaf task.
     pub last: Option<ExtraTask>,
+    /// What a task that fails for good runs.
+    pub on_failure: Option<FailureCallback>,
 }
 
 /// kedro-airflow's naming: the file `<package>[_<env>][_<pipeline>]_dag.py`
@@ -165,6 +181,9 @@ impl AirflowDag<'_> {
             self.plan.tasks.len()
         );
         let _ = writeln!(w, "from datetime import datetime, timedelta\n");
+        if self.on_failure.is_some() {
+            let _ = writeln!(w, "import os\nimport subprocess\n");
+        }
         let _ = writeln!(
             w,
             "from airflow.providers.standard.operators.bash import BashOperator"
@@ -184,6 +203,9 @@ impl AirflowDag<'_> {
              TASK_ENV = {{{}}}\n",
             env_items.join(", ")
         );
+        if let Some(callback) = &self.on_failure {
+            failure_callback(w, callback);
+        }
         let _ = writeln!(w, "with DAG(");
         let _ = writeln!(w, "    dag_id={},", python_str(&self.dag_id));
         let _ = writeln!(w, "    start_date=datetime(2023, 1, 1),");
@@ -192,8 +214,14 @@ impl AirflowDag<'_> {
         let _ = writeln!(w, "    max_active_runs=3,");
         let _ = writeln!(
             w,
-            "    default_args={{\"retries\": {}, \"retry_delay\": timedelta(seconds={})}},",
-            self.retries, self.retry_delay_seconds
+            "    default_args={{\"retries\": {}, \"retry_delay\": timedelta(seconds={}){}}},",
+            self.retries,
+            self.retry_delay_seconds,
+            if self.on_failure.is_some() {
+                ", \"on_failure_callback\": on_task_failure"
+            } else {
+                ""
+            }
         );
         let _ = writeln!(w, "    params={{");
         for (key, value) in self.params.iter() {
@@ -262,6 +290,23 @@ fn param(value: &serde_json::Value) -> String {
     format!("Param({}, type={kind})", python_value(value))
 }
 
+/// `on_task_failure(context)`: the XComs pulled (in the task's process,
+/// through the Execution API), then the command; its failure is printed,
+/// not raised, since Airflow only logs a callback's exception anyway.
+fn failure_callback(w: &mut String, callback: &FailureCallback) {
+    let xcoms: Vec<String> = callback
+        .xcom_env
+        .iter()
+        .map(|(var, task)| format!("{}: {}", python_str(var), python_str(task)))
+        .collect();
+    let _ = writeln!(
+        w,
+        "# Run by a task that failed for good (not on a try Airflow retries).\n         FAILURE_COMMAND = {}\n         FAILURE_XCOM_ENV = {{{}}}\n\n\n         def on_task_failure(context):\n                 env = dict(os.environ)\n                 for var, task_id in FAILURE_XCOM_ENV.items():\n                         value = context[\"ti\"].xcom_pull(task_ids=task_id)\n                         env[var] = \"\" if value is None else str(value)\n                 done = subprocess.run([\"bash\", \"-c\", FAILURE_COMMAND], env=env)\n                 if done.returncode != 0:\n                         print(f\"on_task_failure: the failure command exited {{done.returncode}}\")\n\n",
+        python_str(&callback.bash_command),
+        xcoms.join(", ")
+    );
+}
+
 fn extra(w: &mut String, task: &ExtraTask) {
     let rule = task
         .trigger_rule
@@ -270,7 +315,7 @@ fn extra(w: &mut String, task: &ExtraTask) {
         .unwrap_or_default();
     let _ = writeln!(
         w,
-        "    tasks[{id}] = BashOperator(\n        task_id={id},\n        bash_command={},{rule}\n    )",
+        "    tasks[{id}] = BashOperator(\n        task_id={id},\n        bash_command={},{rule}\n        env=dict(TASK_ENV),\n        append_env=True,\n    )",
         python_str(&task.bash_command),
         id = python_str(&task.task_id),
     );

@@ -132,6 +132,7 @@ fn every_task_runs_its_nodes_with_the_dag_runs_params() {
         task_env: BTreeMap::new(),
         first: None,
         last: None,
+        on_failure: None,
     };
     let file = tmp.path().join("demo_training_dag.py");
     std::fs::write(&file, dag.render().unwrap()).unwrap();
@@ -212,6 +213,7 @@ fn a_first_and_a_last_task_wrap_the_plan() {
             bash_command: "echo done".into(),
             trigger_rule: Some("all_done".into()),
         }),
+        on_failure: None,
     };
     let source = dag.render().unwrap();
     assert!(source.contains("trigger_rule=\"all_done\""), "{source}");

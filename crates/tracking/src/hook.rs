@@ -16,6 +16,9 @@ use crate::context::{ActiveRun, TrackingContext};
 use crate::error::Error;
 use crate::logging::{check_registry, log_pipeline_model};
 use crate::params::{consumed_parameters, params_to_log};
+
+mod shared_run;
+pub use shared_run::end_shared_run;
 use tandem_pipeline_ml::PipelineMl;
 use tandem_pipeline_model::SaveOptions;
 
@@ -32,6 +35,10 @@ pub mod tags {
     /// The error of a failed run.
     pub const ERROR: &str = "tandem.error";
 }
+
+/// MLflow's own variable naming a run to resume; a tracked `tandem run`
+/// with it set joins that run (see [`MlflowHook::joining`]).
+pub const MLFLOW_RUN_ID: &str = "MLFLOW_RUN_ID";
 
 /// Tag values over this are cut: MLflow limits tag values to 8000
 /// characters, and an error message needs far less.
@@ -76,6 +83,9 @@ pub struct MlflowHook {
     save: SaveOptions,
     command_line: Option<String>,
     context: TrackingContext,
+    /// A run opened by another process (`MLFLOW_RUN_ID`) that this one
+    /// logs into and leaves open.
+    joined: Option<String>,
     state: Mutex<RunState>,
 }
 
@@ -103,6 +113,7 @@ impl MlflowHook {
             save,
             command_line: None,
             context: TrackingContext::new(),
+            joined: None,
             state: Mutex::new(RunState::default()),
         }
     }
@@ -118,6 +129,19 @@ impl MlflowHook {
     #[must_use]
     pub fn with_command_line(mut self, command_line: impl Into<String>) -> Self {
         self.command_line = Some(command_line.into());
+        self
+    }
+
+    /// Joins `run_id`, a run another process opened (one task of a DAG
+    /// run, with `MLFLOW_RUN_ID` set): the hook logs tags, params and the
+    /// datasets' values into it, as kedro-mlflow does in a run already
+    /// active, but neither logs the PipelineMl's model (the DAG's final
+    /// task does, once) nor ends the run, even FAILED: a failed try may be
+    /// retried into the same run, so the orchestrator ends it when the
+    /// task fails for good.
+    #[must_use]
+    pub fn joining(mut self, run_id: Option<String>) -> Self {
+        self.joined = run_id.filter(|id| !id.trim().is_empty());
         self
     }
 
@@ -140,10 +164,14 @@ impl MlflowHook {
         let client = self
             .config
             .client(&self.project.root, &self.project.credentials)?;
-        if let Some(ml) = &self.ml {
+        if let Some(ml) = self.ml.as_ref().filter(|_| self.joined.is_none()) {
             check_registry(&client, &ml.options().log_model)?;
         }
-        let experiment_id = self.experiment(&client)?;
+        let experiment_id = match &self.joined {
+            // The run's own experiment, whatever mlflow.yml names.
+            Some(id) => client.get_run(id)?.info.experiment_id,
+            None => self.experiment(&client)?,
+        };
         let mut tags = vec![
             Tag::new(tags::VERSION, env!("CARGO_PKG_VERSION")),
             Tag::new(tags::PIPELINE, &self.pipeline_name),
@@ -152,7 +180,8 @@ impl MlflowHook {
         if let Some(command) = &self.command_line {
             tags.push(Tag::new(tags::COMMAND, command));
         }
-        let run_id = match &self.config.tracking.run.id {
+        let resumed = self.joined.as_ref().or(self.config.tracking.run.id.as_ref());
+        let run_id = match resumed {
             Some(id) => {
                 client.update_run(
                     id,
@@ -254,6 +283,10 @@ impl MlflowHook {
     }
 
     fn finish(&self, active: &ActiveRun, run: &RunInfo<'_>) -> Result<(), Error> {
+        if self.joined.is_some() {
+            // The DAG's final task logs the model and ends the run.
+            return Ok(());
+        }
         if let Some(ml) = &self.ml {
             // The captured sample, not the catalog's dataset: the runner may
             // have released an in-memory input, and reloading a persisted one
@@ -308,9 +341,15 @@ impl Hook for MlflowHook {
 
     fn on_pipeline_error(&self, _run: &RunInfo<'_>, error: &tandem_runners::Error) {
         self.state().input = None;
-        if let Some(active) = self.context.take() {
-            fail(&active, error);
+        let Some(active) = self.context.take() else {
+            return;
+        };
+        if self.joined.is_some() {
+            // A retry resumes this run; the failure callback ends it.
+            tracing::warn!(run_id = %active.run_id, "task failed; the shared MLflow run stays open: {error}");
+            return;
         }
+        fail(&active, error);
     }
 
     fn after_dataset_loaded(

@@ -39,6 +39,7 @@ mod logging;
 mod params;
 pub mod provenance;
 mod python_str;
+mod random_name;
 
 pub use config::{
     CreateExperimentKwargs, DictParams, DisableTracking, ExperimentConfig, HeaderProvider,
@@ -49,7 +50,8 @@ pub use config::{
 pub use context::{ActiveRun, TrackingContext};
 pub use datasets::{ClientFactory, register_datasets, types as dataset_types};
 pub use error::Error;
-pub use hook::{MlflowHook, TrackingProject, tags};
+pub use hook::{MLFLOW_RUN_ID, MlflowHook, TrackingProject, end_shared_run, tags};
 pub use logging::{LoggedPipelineModel, log_pipeline_model};
 pub use params::{consumed_parameters, params_to_log};
 pub use python_str::python_str;
+pub use random_name::random_name;

@@ -1,6 +1,11 @@
-//! `tandem catalog list|describe`.
+//! `tandem catalog list|describe` and Kedro's `list-patterns`,
+//! `resolve-patterns` and `describe-datasets`.
+
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use serde_json::{Map, Value};
+use tandem_catalog::Parameters;
 
 use super::ConfArgs;
 
@@ -37,6 +42,152 @@ Examples:
   tandem catalog describe cars_parquet --env prod --json"
     )]
     Describe(CatalogDescribeArgs),
+    /// List the dataset factory patterns in matching order (Kedro's list-patterns).
+    #[command(
+        long_about = "\
+List the catalog's dataset factory patterns in the order dataset names are
+matched against them (most characters outside placeholders first, then more
+placeholders, then alphabetically; the catalog's catch-all last), followed by
+the runtime default '{default}', which makes any other name a MemoryDataset.
+Printed as a YAML list, as `kedro catalog list-patterns` prints it.",
+        after_long_help = "\
+Examples:
+  tandem catalog list-patterns
+  tandem catalog list-patterns --env prod --json"
+    )]
+    ListPatterns(CatalogPatternsArgs),
+    /// Show the pipelines' datasets resolved through the patterns (Kedro's resolve-patterns).
+    #[command(
+        long_about = "\
+Show the resolved configuration of the datasets the selected pipelines use:
+explicit entries as configured, and names a factory pattern matches with the
+pattern's placeholders filled. Relative file paths are shown absolute and a
+named credentials entry as <dataset>_credentials, as Kedro shows them.
+Datasets that nothing matches (runtime MemoryDatasets) and parameters are
+left out. Without --pipeline, every pipeline is used and every catalog entry
+is shown too. Printed as YAML with sorted keys, as Kedro prints it.",
+        after_long_help = "\
+Examples:
+  tandem catalog resolve-patterns --spec conf/pipelines.yml --pipeline data_processing
+  tandem catalog resolve-patterns --spec conf/pipelines.yml --json"
+    )]
+    ResolvePatterns(CatalogPipelineArgs),
+    /// Per pipeline, its datasets grouped by type (Kedro's describe-datasets).
+    #[command(
+        long_about = "\
+For each selected pipeline, its datasets grouped by how they resolve and by
+type: `datasets` (explicit catalog entries), `factories` (names only a
+factory pattern matches) and `defaults` (names nothing matches, which become
+MemoryDatasets). Types are shown as Kedro's class paths
+(kedro_datasets.pandas.csv_dataset.CSVDataset). Parameters are left out;
+empty groups are omitted. Without --pipeline, every pipeline is described,
+__default__ included.",
+        after_long_help = "\
+Examples:
+  tandem catalog describe-datasets --spec conf/pipelines.yml
+  tandem catalog describe-datasets --spec conf/pipelines.yml -p data_science --json"
+    )]
+    DescribeDatasets(CatalogPipelineArgs),
+}
+
+impl CatalogCommand {
+    /// Whether the command prints JSON.
+    pub(crate) fn json(&self) -> bool {
+        match self {
+            CatalogCommand::List(args) => args.json,
+            CatalogCommand::Describe(args) => args.json,
+            CatalogCommand::ListPatterns(args) => args.json,
+            CatalogCommand::ResolvePatterns(args) | CatalogCommand::DescribeDatasets(args) => {
+                args.json
+            }
+        }
+    }
+}
+
+/// `--params` for catalog commands, as `run` takes it: it feeds
+/// `${runtime_params:...}` and overrides parameters.
+#[derive(Debug, Args)]
+pub(crate) struct CatalogParamsArgs {
+    /// Override parameters: key=value,... (dotted keys nest), as for `run`.
+    #[arg(
+        long,
+        value_name = "KEY=VALUE,...",
+        value_parser = parse_params,
+        long_help = "Runtime parameters, as `tandem run --params` takes them: comma-separated \
+                     key=value items, dotted keys nest, values typed like YAML scalars; \
+                     repeatable, later items win. They override parameters.yml and feed \
+                     ${runtime_params:...} in the configuration.\n\n\
+                     Example: --params out_dir=data/09"
+    )]
+    pub(crate) params: Vec<Map<String, Value>>,
+}
+
+impl CatalogParamsArgs {
+    /// Every `--params` occurrence merged, later ones winning.
+    pub(crate) fn overrides(&self) -> Map<String, Value> {
+        self.params
+            .iter()
+            .fold(Parameters::default(), |merged, one| {
+                merged.with_overrides(one)
+            })
+            .tree()
+            .clone()
+    }
+}
+
+/// `--params`: parsed with the arguments, so a malformed item is a usage error.
+fn parse_params(value: &str) -> Result<Map<String, Value>, String> {
+    Parameters::parse_overrides(value).map_err(|e| e.to_string())
+}
+
+/// `catalog list-patterns`.
+#[derive(Debug, Args)]
+pub(crate) struct CatalogPatternsArgs {
+    #[command(flatten)]
+    pub(crate) conf: ConfArgs,
+
+    #[command(flatten)]
+    pub(crate) params: CatalogParamsArgs,
+
+    /// Print a JSON array of the patterns.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `catalog resolve-patterns` and `catalog describe-datasets`.
+#[derive(Debug, Args)]
+pub(crate) struct CatalogPipelineArgs {
+    /// The pipelines to use, comma-separated [default: every pipeline].
+    #[arg(long, short = 'p', value_name = "NAME,...")]
+    pub(crate) pipeline: Option<String>,
+
+    /// A pipeline spec file (repeatable), as for `run`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) spec: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) conf: ConfArgs,
+
+    #[command(flatten)]
+    pub(crate) params: CatalogParamsArgs,
+
+    /// Print one JSON object instead of YAML.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl CatalogPipelineArgs {
+    /// The pipeline names given, in order, deduplicated; `None` for all.
+    pub(crate) fn pipeline_names(&self) -> Option<Vec<String>> {
+        let given = self.pipeline.as_deref()?;
+        let mut names: Vec<String> = Vec::new();
+        for name in given.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+        Some(names)
+    }
 }
 
 /// `catalog list`.
@@ -44,6 +195,9 @@ Examples:
 pub(crate) struct CatalogListArgs {
     #[command(flatten)]
     pub(crate) conf: ConfArgs,
+
+    #[command(flatten)]
+    pub(crate) params: CatalogParamsArgs,
 
     /// Print one JSON object: {"datasets": [...], "patterns": [...]}.
     #[arg(long)]
@@ -59,7 +213,11 @@ pub(crate) struct CatalogDescribeArgs {
     #[command(flatten)]
     pub(crate) conf: ConfArgs,
 
-    /// Print one JSON object: {"name", "pattern", "config", "dataset"}.
+    #[command(flatten)]
+    pub(crate) params: CatalogParamsArgs,
+
+    /// Print one JSON object: {"name", "pattern", "config", "dataset"}
+    /// (and "value" for parameters).
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -36,6 +36,12 @@ Examples:
     /// Upload, list and download the artifacts of an MLflow run.
     #[command(subcommand)]
     Artifacts(ArtifactsCommand),
+    /// Start MLflow's UI on the project's store.
+    #[command(
+        long_about = super::mlflow_ui::LONG_ABOUT,
+        after_long_help = super::mlflow_ui::EXAMPLES
+    )]
+    Ui(super::mlflow_ui::MlflowUiArgs),
     /// Log an already-trained PipelineMl as an MLflow model, without training again.
     #[command(
         long_about = super::mlflow_modelify::LONG_ABOUT,
@@ -53,10 +59,13 @@ impl MlflowCommand {
             MlflowCommand::Experiments(ExperimentsCommand::Create(args)) => args.tracking.json,
             MlflowCommand::Runs(RunsCommand::List(args)) => args.tracking.json,
             MlflowCommand::Runs(RunsCommand::Show(args)) => args.tracking.json,
+            MlflowCommand::Runs(RunsCommand::Create(args)) => args.scope.tracking.json,
+            MlflowCommand::Runs(RunsCommand::End(args)) => args.scope.tracking.json,
             MlflowCommand::Artifacts(ArtifactsCommand::Log(args)) => args.tracking.json,
             MlflowCommand::Artifacts(ArtifactsCommand::List(args)) => args.tracking.json,
             MlflowCommand::Artifacts(ArtifactsCommand::Download(args)) => args.tracking.json,
             MlflowCommand::Modelify(args) => args.tracking.json,
+            MlflowCommand::Ui(args) => args.tracking.json,
         }
     }
 }

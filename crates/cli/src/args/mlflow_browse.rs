@@ -53,6 +53,18 @@ Examples:
   tandem mlflow runs show 3d26d2eaf64749c0b403d7a0540539df
   tandem mlflow runs show 3d26d2eaf64749c0b403d7a0540539df --json")]
     Show(RunsShowArgs),
+    /// Open the run an orchestrated run's tasks share; print its id last.
+    #[command(
+        long_about = super::mlflow_runs::CREATE_ABOUT,
+        after_long_help = super::mlflow_runs::CREATE_EXAMPLES
+    )]
+    Create(Box<super::mlflow_runs::RunsCreateArgs>),
+    /// End a run: FINISHED after logging the PipelineMl's model once, or FAILED.
+    #[command(
+        long_about = super::mlflow_runs::END_ABOUT,
+        after_long_help = super::mlflow_runs::END_EXAMPLES
+    )]
+    End(Box<super::mlflow_runs::RunsEndArgs>),
 }
 
 /// `mlflow runs list`.

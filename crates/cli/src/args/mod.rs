@@ -7,6 +7,8 @@ mod filters;
 mod mlflow;
 mod mlflow_browse;
 mod mlflow_modelify;
+mod mlflow_runs;
+mod mlflow_ui;
 mod models;
 mod new;
 mod pipeline;
@@ -17,7 +19,9 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-pub(crate) use catalog::{CatalogCommand, CatalogDescribeArgs, CatalogListArgs};
+pub(crate) use catalog::{
+    CatalogCommand, CatalogDescribeArgs, CatalogListArgs, CatalogPatternsArgs, CatalogPipelineArgs,
+};
 pub(crate) use deploy::{AirflowArgs, ArgoArgs, DeployCommand, PlanSource};
 pub(crate) use filters::FilterArgs;
 pub(crate) use mlflow::{
@@ -25,6 +29,8 @@ pub(crate) use mlflow::{
     ExperimentsCommand, ExperimentsCreateArgs, MlflowCommand, MlflowInitArgs, ModelifyArgs,
     RunsCommand, RunsListArgs, RunsShowArgs, TrackingArgs,
 };
+pub(crate) use mlflow_runs::{EndStatus, RunsCreateArgs, RunsEndArgs, SharedRunScope};
+pub(crate) use mlflow_ui::MlflowUiArgs;
 pub(crate) use models::{
     InputKind, ModelsCommand, PredictArgs, SaveArgs, ServeArgs, TrustArgs, WorkerArgs,
 };
@@ -110,8 +116,7 @@ impl Command {
             Command::Run(args) => args.json,
             Command::Pipeline(PipelineCommand::Describe(args)) => args.json(),
             Command::Pipeline(PipelineCommand::Check(args)) => args.common.json,
-            Command::Catalog(CatalogCommand::List(args)) => args.json,
-            Command::Catalog(CatalogCommand::Describe(args)) => args.json,
+            Command::Catalog(command) => command.json(),
             Command::Models(ModelsCommand::Save(args)) => args.json,
             // Predictions are JSON already; errors stay human-readable.
             Command::Models(ModelsCommand::Predict(_)) => false,

@@ -255,6 +255,22 @@ pub(crate) struct RunArgs {
     )]
     pub(crate) load_versions: Vec<BTreeMap<String, String>>,
 
+    /// This run's id: the save version, and the version read of what the pipeline writes.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "TANDEM_RUN_ID",
+        help_heading = "Execution",
+        long_help = "Use ID as the run id instead of a new timestamp: every versioned dataset \
+                     saves under version ID, and every versioned dataset the selected pipeline \
+                     (before --nodes and the other filters) writes is loaded at version ID \
+                     unless --load-versions pins it. The tasks of one orchestrated run (tandem \
+                     deploy) pass the same ID, so each reads exactly what the tasks before it \
+                     saved. Also TANDEM_RUN_ID.\n\n\
+                     Example: --run-id manual__2026-12-02T16.27.07"
+    )]
+    pub(crate) run_id: Option<String>,
+
     /// Skip nodes whose persisted outputs already exist.
     #[arg(
         long,

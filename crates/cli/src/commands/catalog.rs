@@ -1,6 +1,7 @@
 //! `tandem catalog list|describe`: the project's catalog as configured.
 
 use serde::Serialize;
+use serde_json::Value;
 use tandem_catalog::{ConfigKind, EntryDescription, Origin, ProjectConfig};
 
 use crate::app::App;
@@ -19,6 +20,19 @@ pub(crate) struct DatasetRow {
     /// `file:line` of the entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) defined_in: Option<String>,
+    /// Why this binary cannot use the entry (an unknown or unsupported
+    /// type): it is kept, and fails only when a run needs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) unusable: Option<Unusable>,
+}
+
+/// Why an entry cannot be used here.
+#[derive(Debug, Serialize)]
+pub(crate) struct Unusable {
+    /// The error kind a use of the entry fails with.
+    pub(crate) kind: &'static str,
+    /// Its message.
+    pub(crate) reason: String,
 }
 
 /// One factory pattern in `catalog list`, as written (placeholders unfilled).
@@ -48,14 +62,38 @@ pub(crate) struct Described {
     pub(crate) entry: EntryDescription,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) defined_in: Option<String>,
+    /// A parameter's value (`params:x`, `parameters`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<Value>,
 }
 
 /// Lists the configured datasets and patterns.
 pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure> {
-    let (config, catalog) = super::mlflow::project_catalog(app, &args.conf)?;
+    let (config, catalog) =
+        super::mlflow::project_catalog_with(app, &args.conf, &args.params.overrides())?;
     let patterns = catalog.patterns();
     let mut datasets = Vec::new();
     for name in config.catalog.keys().filter(|k| !patterns.contains(k)) {
+        if let Some(reason) = catalog.unusable(name) {
+            // Shown as configured: there is no dataset to describe itself.
+            let entry = config.catalog.get(name);
+            let field = |key: &str| entry.and_then(|e| e.get(key));
+            datasets.push(DatasetRow {
+                name: name.clone(),
+                type_name: field("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                filepath: field("filepath").and_then(Value::as_str).map(str::to_owned),
+                versioned: field("versioned").and_then(Value::as_bool) == Some(true),
+                defined_in: origin(&config, name),
+                unusable: Some(Unusable {
+                    kind: reason.kind(),
+                    reason: reason.to_string(),
+                }),
+            });
+            continue;
+        }
         let described = catalog.describe(name)?.dataset;
         datasets.push(DatasetRow {
             name: name.clone(),
@@ -63,6 +101,7 @@ pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure
             filepath: described.filepath,
             versioned: described.versioned,
             defined_in: origin(&config, name),
+            unusable: None,
         });
     }
     let patterns = patterns
@@ -92,14 +131,26 @@ pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure
 
 /// Describes one dataset, resolving pattern matches.
 pub(crate) fn describe(args: &CatalogDescribeArgs, app: &App) -> Result<Described, Failure> {
-    let (config, catalog) = super::mlflow::project_catalog(app, &args.conf)?;
+    let (config, catalog) =
+        super::mlflow::project_catalog_with(app, &args.conf, &args.params.overrides())?;
     let entry = catalog.describe(&args.name)?;
     let key = entry.pattern.as_deref().unwrap_or(&args.name);
     let defined_in = origin(&config, key);
-    Ok(Described { entry, defined_in })
+    let value = if args.name == "parameters" || args.name.starts_with("params:") {
+        // Parameters are memory datasets holding JSON values.
+        let data = catalog.load(&args.name)?;
+        data.downcast_ref::<Value>().ok().cloned()
+    } else {
+        None
+    };
+    Ok(Described {
+        entry,
+        defined_in,
+        value,
+    })
 }
 
-fn origin(config: &ProjectConfig, key: &str) -> Option<String> {
+pub(super) fn origin(config: &ProjectConfig, key: &str) -> Option<String> {
     config
         .origin(ConfigKind::Catalog, key)
         .map(|Origin { file, line }| match line {

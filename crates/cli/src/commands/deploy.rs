@@ -5,9 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use std::collections::BTreeMap;
+
 use tandem_deploy::{
-    AirflowDag, ArgoWorkflow, DeployParams, DeploymentPlan, TaskCommand, dag_naming,
+    AirflowDag, ArgoWorkflow, DeployParams, DeploymentPlan, ExtraTask, FailureCallback,
+    PARAMS_ENV, TaskCommand, dag_naming, jinja_literal, shell,
 };
+use tandem_tracking::{MLFLOW_RUN_ID, MlflowConfig};
 
 use super::registry::PipelineRegistry;
 use crate::app::App;
@@ -58,6 +62,9 @@ struct Planned {
     plan: DeploymentPlan,
     env: Option<String>,
     params: DeployParams,
+    /// Whether the project tracks the pipeline in MLflow (an mlflow.yml
+    /// that does not disable it): the DAG then shares one MLflow run.
+    tracked: bool,
 }
 
 fn plan(source: &PlanSource, app: &App) -> Result<Planned, Failure> {
@@ -68,10 +75,13 @@ fn plan(source: &PlanSource, app: &App) -> Result<Planned, Failure> {
     // as they would in the tasks.
     let (config, catalog) = super::mlflow::project_catalog(app, &source.conf)?;
     let plan = DeploymentPlan::new(&selected, &catalog, source.group_by.into())?;
+    let tracked = MlflowConfig::load_if_present(&source.conf.conf, env.as_deref())?
+        .is_some_and(|mlflow| mlflow.is_tracked(&source.pipeline));
     Ok(Planned {
         plan,
         env,
         params: DeployParams::from_parameters(&config.parameters),
+        tracked,
     })
 }
 
@@ -136,24 +146,123 @@ fn airflow(args: &AirflowArgs, planned: &Planned) -> Result<(PathBuf, String), F
         Some(text) => TaskCommand::Shell(text.clone()),
         None => TaskCommand::Executable(exe.to_string_lossy().into_owned()),
     };
-    let dag = AirflowDag {
+    let run_args = run_args(source, planned.env.as_deref(), true)?;
+    let mut dag = AirflowDag {
         plan: &planned.plan,
         dag_id: dag_id.clone(),
         pipeline: source.pipeline.clone(),
-        command,
-        run_args: run_args(source, planned.env.as_deref(), true)?,
+        command: command.clone(),
+        run_args: run_args.clone(),
         params: planned.params.clone(),
         retries: args.retries,
         retry_delay_seconds: args.retry_delay,
-        // The extension point for one MLflow run across tasks: a first task
-        // opening it, its id in every task's environment, a final task.
-        task_env: Default::default(),
+        // Every task of a DAG run saves and loads the same version.
+        task_env: BTreeMap::from([(RUN_ID_ENV.to_owned(), RUN_ID_TEMPLATE.to_owned())]),
         first: None,
         last: None,
+        on_failure: None,
     };
+    if planned.tracked {
+        let tasks = SharedRunTasks {
+            command: match &command {
+                TaskCommand::Executable(path) => shell(path),
+                TaskCommand::Shell(text) => text.clone(),
+            },
+            pipeline: source.pipeline.clone(),
+            run_args,
+            params: !planned.params.is_empty(),
+        };
+        dag.task_env.insert(
+            MLFLOW_RUN_ID.to_owned(),
+            format!("{{{{ ti.xcom_pull(task_ids='{OPEN_TASK}') or '' }}}}"),
+        );
+        dag.first = Some(tasks.open());
+        dag.last = Some(tasks.close());
+        dag.on_failure = Some(tasks.on_failure());
+    }
     let file = args.output.join(file_name);
     write(&file, &dag.render()?)?;
     Ok((file, dag_id))
+}
+
+/// The environment variable every task reads its run id from
+/// (`tandem run --run-id`).
+const RUN_ID_ENV: &str = "TANDEM_RUN_ID";
+
+/// The DAG run's id as a dataset version: Airflow's run ids
+/// (`manual__2026-12-02T16:27:07.123456+00:00`) may hold `:` and `+`,
+/// which Kedro's versions avoid (they are path segments on every
+/// filesystem and object store).
+const RUN_ID_TEMPLATE: &str = "{{ run_id | replace(':', '.') | replace('+', '_') }}";
+
+/// The first task's id. Plan task ids are slugs (`[a-z0-9-]`, no `_`), so
+/// these never collide with them.
+const OPEN_TASK: &str = "mlflow_open_run";
+const CLOSE_TASK: &str = "mlflow_close_run";
+
+/// The tasks around the plan when the DAG shares one MLflow run.
+struct SharedRunTasks {
+    /// The binary (or container command) as shell text.
+    command: String,
+    pipeline: String,
+    /// `--conf`, `--spec`, `--env` and their values, unquoted.
+    run_args: Vec<String>,
+    /// Whether the DAG passes params (`TANDEM_PARAMS`).
+    params: bool,
+}
+
+impl SharedRunTasks {
+    /// `<command> mlflow runs <words> --pipeline P <run args> [--params ...]`
+    /// as shell text (before Jinja escaping).
+    fn words(&self, words: &[&str], scoped: bool) -> String {
+        let mut all = vec![self.command.clone(), "mlflow".to_owned(), "runs".to_owned()];
+        all.extend(words.iter().map(|w| (*w).to_owned()));
+        if scoped {
+            all.push("--pipeline".to_owned());
+            all.push(shell(&self.pipeline));
+        }
+        all.extend(self.run_args.iter().map(|a| shell(a)));
+        if scoped && self.params {
+            all.push("--params".to_owned());
+            all.push(format!("\"${PARAMS_ENV}\""));
+        }
+        all.join(" ")
+    }
+
+    /// Opens the run; its id, the last stdout line, becomes the XCom every
+    /// task reads as `MLFLOW_RUN_ID`.
+    fn open(&self) -> ExtraTask {
+        ExtraTask {
+            task_id: OPEN_TASK.to_owned(),
+            bash_command: jinja_literal(&self.words(&["create"], true)),
+            trigger_rule: None,
+        }
+    }
+
+    /// Logs the PipelineMl's model at the DAG run's versions, once, and
+    /// ends the run FINISHED, after every task succeeded.
+    fn close(&self) -> ExtraTask {
+        ExtraTask {
+            task_id: CLOSE_TASK.to_owned(),
+            bash_command: jinja_literal(
+                &self.words(&["end", &format!("\"${MLFLOW_RUN_ID}\"")], true),
+            ),
+            trigger_rule: None,
+        }
+    }
+
+    /// Ends the run FAILED when a task fails for good (not on a try
+    /// Airflow retries); nothing when the run was never opened.
+    fn on_failure(&self) -> FailureCallback {
+        let end = self.words(
+            &["end", &format!("\"${MLFLOW_RUN_ID}\""), "--status", "FAILED"],
+            false,
+        );
+        FailureCallback {
+            bash_command: format!("[ -z \"${MLFLOW_RUN_ID}\" ] || {end}"),
+            xcom_env: BTreeMap::from([(MLFLOW_RUN_ID.to_owned(), OPEN_TASK.to_owned())]),
+        }
+    }
 }
 
 fn argo(args: &ArgoArgs, planned: &Planned) -> Result<(PathBuf, String), Failure> {

@@ -13,10 +13,10 @@ use tandem_tracking::{
     project_name, register_datasets, write_default_config,
 };
 
-use super::{mlflow_browse, mlflow_modelify};
+use super::{mlflow_browse, mlflow_modelify, mlflow_runs};
 use crate::app::App;
 use crate::args::{
-    ArtifactsCommand, ExperimentsCommand, MlflowCommand, MlflowInitArgs, RunArgs, RunsCommand,
+    ArtifactsCommand, ConfArgs, ExperimentsCommand, MlflowCommand, MlflowInitArgs, RunsCommand,
     TrackingArgs,
 };
 use crate::error::Failure;
@@ -47,6 +47,12 @@ pub(crate) enum MlflowOutcome {
     Downloaded(PathBuf),
     /// `modelify`: the logged model.
     Modelified(Box<LoggedPipelineModel>),
+    /// `ui` that started nothing: where the UI is, or how to start it.
+    Ui(super::mlflow_ui::UiPlan),
+    /// `runs create`: the MLflow run id.
+    RunCreated(String),
+    /// `runs end`.
+    RunEnded(mlflow_runs::RunEnded),
 }
 
 /// What `artifacts log` uploaded.
@@ -62,8 +68,9 @@ pub(crate) struct ArtifactsLogged {
 }
 
 /// Runs an `mlflow` subcommand.
-pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<MlflowOutcome, Failure> {
-    Ok(match command {
+pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<super::Outcome, Failure> {
+    let outcome = match command {
+        MlflowCommand::Ui(args) => return super::mlflow_ui::ui(args),
         MlflowCommand::Init(args) => MlflowOutcome::Initialized(init(args)?),
         MlflowCommand::Experiments(ExperimentsCommand::List(args)) => {
             MlflowOutcome::Experiments(mlflow_browse::list_experiments(args)?)
@@ -77,6 +84,12 @@ pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<MlflowOutcom
         MlflowCommand::Runs(RunsCommand::Show(args)) => {
             MlflowOutcome::Run(Box::new(mlflow_browse::show_run(args)?))
         }
+        MlflowCommand::Runs(RunsCommand::Create(args)) => {
+            MlflowOutcome::RunCreated(mlflow_runs::create(args, app)?)
+        }
+        MlflowCommand::Runs(RunsCommand::End(args)) => {
+            MlflowOutcome::RunEnded(mlflow_runs::end(args, app)?)
+        }
         MlflowCommand::Artifacts(ArtifactsCommand::Log(args)) => {
             MlflowOutcome::ArtifactsLogged(mlflow_browse::log_artifacts(args)?)
         }
@@ -89,7 +102,8 @@ pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<MlflowOutcom
         MlflowCommand::Modelify(args) => {
             MlflowOutcome::Modelified(Box::new(mlflow_modelify::modelify(args, app)?))
         }
-    })
+    };
+    Ok(super::Outcome::Mlflow(Box::new(outcome)))
 }
 
 /// The project's MLflow settings (every default without an `mlflow.yml`,
@@ -190,8 +204,22 @@ pub(super) fn project_catalog(
     app: &App,
     conf: &crate::args::ConfArgs,
 ) -> Result<(ProjectConfig, tandem_catalog::DataCatalog), Failure> {
+    project_catalog_with(app, conf, &Map::new())
+}
+
+/// [`project_catalog`] with runtime parameters (`--params`), loaded as
+/// `tandem run` loads them: they feed `${runtime_params:...}` and override
+/// the parameters files.
+pub(super) fn project_catalog_with(
+    app: &App,
+    conf: &crate::args::ConfArgs,
+    runtime_params: &Map<String, serde_json::Value>,
+) -> Result<(ProjectConfig, tandem_catalog::DataCatalog), Failure> {
     let env = conf.env_or_kedro_env();
-    let config = ProjectConfig::load(&conf.conf, env.as_deref())?;
+    let config_options = tandem_catalog::ConfigOptions {
+        runtime_params: runtime_params.clone(),
+    };
+    let config = ProjectConfig::load_with(&conf.conf, env.as_deref(), &config_options)?;
     let mlflow = MlflowConfig::load_if_present(&conf.conf, env.as_deref())?.unwrap_or_default();
     let root = super::project_root(&conf.conf);
     let datasets = project_datasets(
@@ -201,22 +229,32 @@ pub(super) fn project_catalog(
         config.credentials.clone(),
         &TrackingContext::new(),
     );
-    let options = tandem_catalog::CatalogOptions::new(datasets);
+    let mut options = tandem_catalog::CatalogOptions::new(datasets);
+    options.params_overrides = runtime_params.clone();
     let catalog = tandem_catalog::DataCatalog::from_project(&config, &options, root)?;
     Ok((config, catalog))
 }
 
-/// Sets up [`RunTracking`] for a run of `pipeline`.
+/// Sets up [`RunTracking`] for a run of `pipeline`; with `joined` (a run
+/// id from `MLFLOW_RUN_ID`) the hook logs into that run and leaves it open
+/// (one task of a DAG run).
 pub(super) fn run_tracking(
-    args: &RunArgs,
+    conf: &ConfArgs,
     app: &App,
     config: &ProjectConfig,
     root: PathBuf,
     names: &[String],
     pipeline: &AnyPipeline,
+    joined: Option<String>,
 ) -> Result<RunTracking, Failure> {
-    let env = args.conf.env_or_kedro_env();
-    let mlflow = MlflowConfig::load_if_present(&args.conf.conf, env.as_deref())?;
+    let env = conf.env_or_kedro_env();
+    let mlflow = MlflowConfig::load_with(
+        &conf.conf,
+        env.as_deref(),
+        &MlflowConfig::interpolator()
+            .with_globals(config.globals.clone())
+            .with_runtime_params(config.runtime_params.clone()),
+    )?;
     let context = TrackingContext::new();
     let datasets = project_datasets(
         app,
@@ -246,7 +284,8 @@ pub(super) fn run_tracking(
         save,
     )
     .with_context(context.clone())
-    .with_command_line(command_line);
+    .with_command_line(command_line)
+    .joining(joined);
     Ok(RunTracking {
         datasets,
         hook: Some(Arc::new(hook)),

@@ -1,11 +1,15 @@
 //! What each command does, independent of how results are printed.
 
 mod catalog;
+mod catalog_kedro;
 mod delegate;
 mod deploy;
+mod external;
 mod mlflow;
 mod mlflow_browse;
 mod mlflow_modelify;
+mod mlflow_runs;
+mod mlflow_ui;
 mod models;
 mod pipeline;
 mod registry;
@@ -20,8 +24,11 @@ use tandem_pipeline_ml::AnyPipeline;
 use tandem_runners::Hook;
 
 pub(crate) use catalog::{Described, Listing};
+pub(crate) use catalog_kedro::KedroCatalog;
 pub(crate) use deploy::Deployed;
 pub(crate) use mlflow::{ArtifactsLogged, MlflowOutcome};
+pub(crate) use mlflow_runs::RunEnded;
+pub(crate) use mlflow_ui::UiPlan;
 pub(crate) use models::{Prediction, Saved};
 pub(crate) use run::{OutputReport, RunReport};
 pub(crate) use viz::VizReport;
@@ -47,6 +54,8 @@ pub(crate) enum Outcome {
     Listed(Listing),
     /// `catalog describe`.
     DatasetDescribed(Box<Described>),
+    /// `catalog list-patterns|resolve-patterns|describe-datasets`.
+    KedroCatalog(Box<KedroCatalog>),
     /// `models save`.
     ModelSaved(Box<Saved>),
     /// `models predict`.
@@ -87,6 +96,15 @@ pub(crate) fn execute(
         Command::Catalog(CatalogCommand::Describe(args)) => {
             Outcome::DatasetDescribed(Box::new(catalog::describe(args, app)?))
         }
+        Command::Catalog(CatalogCommand::ListPatterns(args)) => {
+            Outcome::KedroCatalog(Box::new(catalog_kedro::list_patterns(args, app)?))
+        }
+        Command::Catalog(CatalogCommand::ResolvePatterns(args)) => {
+            Outcome::KedroCatalog(Box::new(catalog_kedro::resolve_patterns(args, app)?))
+        }
+        Command::Catalog(CatalogCommand::DescribeDatasets(args)) => {
+            Outcome::KedroCatalog(Box::new(catalog_kedro::describe_datasets(args, app)?))
+        }
         Command::Models(ModelsCommand::Save(args)) => {
             Outcome::ModelSaved(Box::new(models::save(args, app)?))
         }
@@ -96,7 +114,7 @@ pub(crate) fn execute(
             worker::worker(args, app)?;
             Outcome::Served
         }
-        Command::Mlflow(command) => Outcome::Mlflow(Box::new(mlflow::execute(command, app)?)),
+        Command::Mlflow(command) => mlflow::execute(command, app)?,
         Command::Deploy(command) => Outcome::Deployed(Box::new(deploy::execute(command, app)?)),
         Command::New(args) => Outcome::Created(crate::scaffold::new_project(args)?),
         Command::Pipeline(PipelineCommand::Create(args)) => {

@@ -50,15 +50,27 @@ pub(crate) fn run(
     extra_hooks: &[Arc<dyn Hook>],
 ) -> Result<RunReport, Failure> {
     let names = args.pipeline_names();
-    let selected = PipelineRegistry::new(app, &args.spec)?
-        .select(&names)?
-        .filter(&args.filters.to_filter())?;
+    let whole = PipelineRegistry::new(app, &args.spec)?.select(&names)?;
+    // A task of a DAG run joins the run its first task opened.
+    let joined = std::env::var(tandem_tracking::MLFLOW_RUN_ID)
+        .ok()
+        .filter(|id| !id.trim().is_empty());
+    let filter = args.filters.to_filter();
+    let selected = match whole.as_ml() {
+        // The final task logs the model; a task's slice of a PipelineMl
+        // need not hold every inference input (kedro-mlflow's filter fails
+        // on such slices), so it runs as a plain pipeline.
+        Some(ml) if joined.is_some() => {
+            tandem_pipeline_ml::AnyPipeline::Plain(ml.training().filter(&filter)?)
+        }
+        _ => whole.filter(&filter)?,
+    };
     let pipeline: &tandem_pipeline_core::Pipeline = &selected;
 
     if args.is_async {
         tracing::debug!("--async accepted for Kedro compatibility: loads and saves do not overlap");
     }
-    let run_id = generate_timestamp();
+    let run_id = args.run_id.clone().unwrap_or_else(generate_timestamp);
     let env = args.conf.env_or_kedro_env();
     // `--params` join each environment's parameters before `${...}` is
     // resolved, and feed `${runtime_params:...}` in every kind (Kedro's rules).
@@ -68,15 +80,17 @@ pub(crate) fn run(
     };
     let config = ProjectConfig::load_with(&args.conf.conf, env.as_deref(), &config_options)?;
     let root = super::project_root(&args.conf.conf);
-    let tracking =
-        super::mlflow::run_tracking(args, app, &config, root.clone(), &names, &selected)?;
+    let tracking = super::mlflow::run_tracking(
+        &args.conf, app, &config, root.clone(), &names, &selected, joined,
+    )?;
     let options = CatalogOptions {
         load_versions: args.load_versions(),
         save_version: Some(run_id.clone()),
         params_overrides,
         registry: tracking.datasets,
     };
-    let catalog = DataCatalog::from_project(&config, &options, &root)?;
+    let shared = args.run_id.is_some().then_some(&*whole);
+    let catalog = run_catalog(&config, options, &root, shared)?;
 
     let mut hooks: Vec<Arc<dyn Hook>> = app.hooks().iter().chain(extra_hooks).cloned().collect();
     if tracking.hook.is_some() {
@@ -128,6 +142,37 @@ pub(crate) fn run(
         skipped,
         outputs,
     })
+}
+
+/// The catalog of a run. With `shared` (the pipeline a given `--run-id`
+/// belongs to, before filters), every dataset it writes that the catalog
+/// declares (an entry or a pattern) also loads at the run id unless
+/// pinned: the tasks of one DAG run then read exactly what the tasks
+/// before them saved, never a later version another DAG run wrote in
+/// between. Datasets that are not versioned ignore their load version.
+pub(super) fn run_catalog(
+    config: &ProjectConfig,
+    mut options: CatalogOptions,
+    root: &std::path::Path,
+    shared: Option<&tandem_pipeline_core::Pipeline>,
+) -> Result<DataCatalog, Failure> {
+    let Some(pipeline) = shared else {
+        return Ok(DataCatalog::from_project(config, &options, root)?);
+    };
+    let Some(version) = options.save_version.clone() else {
+        return Ok(DataCatalog::from_project(config, &options, root)?);
+    };
+    // A first catalog only answers which names are declared: entries are
+    // built lazily enough that this reads and writes nothing.
+    let probe = DataCatalog::from_project(config, &options, root)?;
+    for name in pipeline.nodes().flat_map(|n| n.outputs()) {
+        if probe.contains(name) && !options.load_versions.contains_key(name) {
+            options
+                .load_versions
+                .insert(name.to_owned(), version.clone());
+        }
+    }
+    Ok(DataCatalog::from_project(config, &options, root)?)
 }
 
 fn describe_output(catalog: &DataCatalog, name: &str) -> Result<OutputReport, Failure> {

@@ -12,6 +12,7 @@ use tandem_pipeline_ml::AnyPipeline;
 
 use super::Outcome;
 use super::registry::PipelineRegistry;
+use super::external::{find_on_path, outlive_ctrl_c, shell_quote};
 use crate::app::App;
 use crate::args::{ConfArgs, VizArgs, VizBuildArgs, VizCommand, VizSource};
 use crate::error::Failure;
@@ -222,25 +223,6 @@ fn catalog_view(
     })
 }
 
-/// Keeps Ctrl-C from ending tandem while kedro-viz runs: the terminal
-/// sends it to both, kedro-viz stops, and tandem then removes the export.
-/// tokio's handler, once installed, stays for the life of the process and
-/// only records the signal.
-fn outlive_ctrl_c() {
-    #[cfg(unix)]
-    if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-    {
-        let installed = runtime.block_on(async {
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-        });
-        if let Err(e) = installed {
-            tracing::debug!("Ctrl-C will end tandem before kedro-viz: {e}");
-        }
-    }
-}
-
 /// `(parent, file name)` of a directory path.
 fn split_dir(dir: &Path) -> (PathBuf, String) {
     let parent = dir
@@ -250,27 +232,6 @@ fn split_dir(dir: &Path) -> (PathBuf, String) {
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     (parent, name)
-}
-
-/// The first `program` on PATH.
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
-/// `text` quoted for a POSIX shell when it needs it.
-fn shell_quote(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c));
-    if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

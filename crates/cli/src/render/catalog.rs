@@ -28,6 +28,21 @@ pub(super) fn listed(out: &mut dyn Write, listing: &Listing, json: bool) -> io::
     } else {
         table::write(out, &["DATASET", "TYPE", "VERSIONED", "FILEPATH"], &rows)?;
     }
+    let unusable: Vec<_> = listing
+        .datasets
+        .iter()
+        .filter_map(|d| d.unusable.as_ref().map(|u| (&d.name, u)))
+        .collect();
+    if !unusable.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Not usable in this binary (a run that needs them fails):"
+        )?;
+        for (name, why) in unusable {
+            writeln!(out, "  {name}: {}", why.reason)?;
+        }
+    }
     if !listing.patterns.is_empty() {
         writeln!(out)?;
         let rows: Vec<Vec<String>> = listing
@@ -50,6 +65,10 @@ pub(super) fn listed(out: &mut dyn Write, listing: &Listing, json: bool) -> io::
 pub(super) fn described(out: &mut dyn Write, described: &Described, json: bool) -> io::Result<()> {
     if json {
         return write_json(out, described);
+    }
+    if let Some(value) = &described.value {
+        // A parameter: its value, as Kedro's YAML would show it.
+        return out.write_all(super::catalog_kedro::yaml(value).as_bytes());
     }
     let entry = &described.entry;
     let dataset = &entry.dataset;

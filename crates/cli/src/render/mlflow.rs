@@ -36,6 +36,32 @@ pub(super) fn outcome(out: &mut dyn Write, outcome: &MlflowOutcome, json: bool) 
             writeln!(out, "downloaded to {}", path.display())
         }
         MlflowOutcome::Modelified(logged) => modelified(out, logged, json),
+        MlflowOutcome::Ui(plan) => ui(out, plan, json),
+        MlflowOutcome::RunCreated(run_id) => {
+            if json {
+                return write_json(out, &json!({ "run_id": run_id }));
+            }
+            // Alone on the last line: Airflow pushes it as the task's XCom.
+            writeln!(out, "{run_id}")
+        }
+        MlflowOutcome::RunEnded(ended) => run_ended(out, ended, json),
+    }
+}
+
+/// `mlflow ui` without starting MLflow: the server's URL, or the command.
+fn ui(out: &mut dyn Write, plan: &crate::commands::UiPlan, json: bool) -> io::Result<()> {
+    use crate::commands::UiPlan;
+    match (plan, json) {
+        (UiPlan::Server(url), true) => write_json(out, &json!({"url": url})),
+        (UiPlan::Command(command), true) => write_json(out, &json!({"command": command})),
+        (UiPlan::Server(url), false) => {
+            writeln!(out, "The tracking server serves MLflow's UI: open {url}")
+        }
+        (UiPlan::Command(command), false) => writeln!(
+            out,
+            "MLflow is not installed here (no `mlflow` on PATH); install it \
+             (pip install mlflow) and run:\n  {command}"
+        ),
     }
 }
 
@@ -266,4 +292,25 @@ mod tests {
             "PATH          SIZE\nreports/\nmetrics.json  12\n"
         );
     }
+}
+
+/// `runs end`: the status, and the model when this call logged one.
+fn run_ended(out: &mut dyn Write, ended: &crate::commands::RunEnded, json: bool) -> io::Result<()> {
+    let status = ended.status.status();
+    let model = ended.model.as_deref();
+    if json {
+        return write_json(
+            out,
+            &json!({
+                "run_id": ended.run_id,
+                "status": status,
+                "model_uri": model.map(|m| &m.model_uri),
+                "registered_version": model.and_then(|m| m.version.as_ref()).map(|v| &v.version),
+            }),
+        );
+    }
+    if let Some(model) = model {
+        modelified(out, model, false)?;
+    }
+    writeln!(out, "ended run {} {}", ended.run_id, status.as_str())
 }

@@ -7,6 +7,7 @@
 //! and tests can capture the output.
 
 mod catalog;
+mod catalog_kedro;
 mod deploy;
 mod graph;
 mod mlflow;
@@ -36,6 +37,7 @@ pub(crate) fn outcome(out: &mut dyn Write, outcome: &Outcome, json: bool) -> io:
         Outcome::Ran(report) => run::ran(out, report, json),
         Outcome::Listed(listing) => catalog::listed(out, listing, json),
         Outcome::DatasetDescribed(described) => catalog::described(out, described, json),
+        Outcome::KedroCatalog(result) => catalog_kedro::written(out, result, json),
         Outcome::ModelSaved(saved) => models::saved(out, saved, json),
         Outcome::Predicted(body) => models::predicted(out, body),
         // The server reported itself in the log.

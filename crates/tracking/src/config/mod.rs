@@ -7,6 +7,8 @@
 //! must not silently leave tracking on.
 
 use std::path::Path;
+
+use serde_json::{Map, Value};
 use std::time::Duration;
 
 use tandem_catalog::{BASE_ENV, DEFAULT_ENV};
@@ -49,8 +51,31 @@ impl MlflowConfig {
         conf_dir: &Path,
         env: Option<&str>,
     ) -> Result<Option<MlflowConfig>, Error> {
+        MlflowConfig::load_with(conf_dir, env, &MlflowConfig::interpolator())
+    }
+
+    /// The interpolation mlflow.yml gets without a project configuration:
+    /// references and kedro-mlflow's `${km.random_name:}`. `tandem run`
+    /// adds the project's globals and `--params` (`${globals:...}`,
+    /// `${runtime_params:...}`), as Kedro does; `oc.env` stays off, as in
+    /// Kedro for every file but credentials.
+    pub fn interpolator() -> tandem_catalog::Interpolator {
+        tandem_catalog::Interpolator::new()
+            .with_resolver("km.random_name", |_| Ok(Value::String(crate::random_name())))
+    }
+
+    /// Like [`load_if_present`](Self::load_if_present), with `${...}`
+    /// resolved by `interpolator` over the merged file (base's top-level
+    /// keys replaced by the environment's).
+    pub fn load_with(
+        conf_dir: &Path,
+        env: Option<&str>,
+        interpolator: &tandem_catalog::Interpolator,
+    ) -> Result<Option<MlflowConfig>, Error> {
         let env = env.unwrap_or(DEFAULT_ENV);
         let mut config = None;
+        let mut tree = Map::new();
+        let mut interpolated = false;
         let mut envs = vec![BASE_ENV];
         if env != BASE_ENV {
             envs.push(env);
@@ -65,6 +90,8 @@ impl MlflowConfig {
             };
             let text = std::fs::read_to_string(&path).map_err(Error::io("read", &path))?;
             let layer = parse_layer(&text, &path)?;
+            interpolated |= text.contains("${");
+            tree.extend(parse_tree(&text, &path)?);
             let merged: &mut MlflowConfig = config.get_or_insert_with(MlflowConfig::default);
             if let Some(server) = layer.server {
                 merged.server = server;
@@ -76,7 +103,23 @@ impl MlflowConfig {
                 merged.ui = ui;
             }
         }
-        Ok(config)
+        if !interpolated || config.is_none() {
+            return Ok(config);
+        }
+        let invalid = |message: String| Error::InvalidConfig {
+            file: "mlflow.yml".to_owned(),
+            message,
+        };
+        let resolved = interpolator
+            .resolve(&tree)
+            .map_err(|e| invalid(e.to_string()))?;
+        let layer: Layer =
+            serde_json::from_value(Value::Object(resolved)).map_err(|e| invalid(e.to_string()))?;
+        Ok(Some(MlflowConfig {
+            server: layer.server.unwrap_or_default(),
+            tracking: layer.tracking.unwrap_or_default(),
+            ui: layer.ui.unwrap_or_default(),
+        }))
     }
 
     /// Parses one `mlflow.yml` text on its own (no environment merge).
@@ -126,6 +169,24 @@ impl MlflowConfig {
     }
 }
 
+/// One file as a tree, for interpolation over the merged layers.
+fn parse_tree(text: &str, path: &Path) -> Result<Map<String, Value>, Error> {
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error,
+        strict_booleans: true,
+        budget: tandem_pipeline_core::spec::yaml_budget(text.len()),
+    };
+    let tree: Option<Map<String, Value>> =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::InvalidConfig {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+    Ok(tree.unwrap_or_default())
+}
+
 fn parse_layer(text: &str, path: &Path) -> Result<Layer, Error> {
     if text.trim().is_empty() {
         return Ok(Layer::default());
@@ -163,6 +224,49 @@ mod tests {
         let mut expected = MlflowConfig::default();
         expected.tracking.experiment.name = Some("demo".to_owned());
         assert_eq!(config, expected);
+    }
+
+    /// Interpolation over the merged file, as Kedro's loader gives
+    /// mlflow.yml: references, globals, runtime params and kedro-mlflow's
+    /// `${km.random_name:}`; `oc.env` is refused, as in Kedro.
+    #[test]
+    fn mlflow_yml_is_interpolated_after_the_merge() {
+        let conf = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(conf.path().join("base")).unwrap();
+        std::fs::create_dir_all(conf.path().join("local")).unwrap();
+        std::fs::write(
+            conf.path().join("base/mlflow.yml"),
+            "server:\n  mlflow_tracking_uri: ${globals:store}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            conf.path().join("local/mlflow.yml"),
+            "tracking:\n  experiment:\n    name: ${runtime_params:team, ds}-exp\n  \
+             run:\n    name: ${km.random_name:}\n    id: ${tracking.run.name}\n",
+        )
+        .unwrap();
+        let globals = serde_json::json!({"store": "sqlite:///g.db"});
+        let interpolator = MlflowConfig::interpolator()
+            .with_globals(globals.as_object().unwrap().clone());
+        let config = MlflowConfig::load_with(conf.path(), None, &interpolator)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            config.server.mlflow_tracking_uri.as_deref(),
+            Some("sqlite:///g.db")
+        );
+        assert_eq!(config.tracking.experiment.name.as_deref(), Some("ds-exp"));
+        let name = config.tracking.run.name.clone().unwrap();
+        assert_eq!(name.split('-').count(), 3, "{name}");
+
+        std::fs::write(
+            conf.path().join("local/mlflow.yml"),
+            "tracking:\n  run:\n    name: ${oc.env:HOME}\n",
+        )
+        .unwrap();
+        let err = MlflowConfig::load_with(conf.path(), None, &interpolator).unwrap_err();
+        assert!(err.to_string().contains("oc.env"), "{err}");
+        assert!(err.to_string().contains("mlflow.yml"), "{err}");
     }
 
     #[test]

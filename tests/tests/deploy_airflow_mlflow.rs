@@ -1,0 +1,250 @@
+//! One MLflow run across the tasks of an Airflow DAG run: the churn
+//! project's `__default__` PipelineMl (data generation and training),
+//! deployed with `--group-by memory` and run by Apache Airflow 3.3.2
+//! (`airflow dags test`), tracked on a real `mlflow server` with a
+//! registered model name. The DAG's first task opens the run, every task
+//! joins it through `MLFLOW_RUN_ID` and saves under the DAG run's id, the
+//! final task logs the model once and ends the run; a task failing for
+//! good ends it FAILED through the failure callback.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use tandem_test_support::airflow::{AirflowHome, airflow_bin};
+use tandem_test_support::gate::HANG_GUARD;
+use tandem_test_support::http;
+use tandem_test_support::mlflow::server;
+use tandem_test_support::process::for_process;
+use tandem_tests::{churn_bin, ok, workspace_file};
+
+use crate::run_support::copy_dir;
+
+/// A name no other test (or earlier run) uses on the shared server.
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// The churn project under `dir`, tracked on the shared server in
+/// `experiment`, registering its model as `model_name`.
+fn tracked_churn(dir: &Path, experiment: &str, model_name: &str) -> PathBuf {
+    let project = dir.join("churn");
+    copy_dir(
+        &workspace_file("examples/churn/conf"),
+        &project.join("conf"),
+    );
+    std::fs::write(
+        project.join("conf/base/mlflow.yml"),
+        format!(
+            "server:\n  mlflow_tracking_uri: {}\n\
+             tracking:\n  experiment:\n    name: {experiment}\n  \
+             model:\n    registered_model_name: {model_name}\n",
+            server().uri
+        ),
+    )
+    .unwrap();
+    project
+}
+
+/// `churn deploy airflow --group-by memory` into the home's DAG folder,
+/// retrying a failed task once after 1 s: the DAG file and its task ids.
+fn deploy(project: &Path, airflow: &AirflowHome) -> (PathBuf, Vec<String>) {
+    let out = std::process::Command::new(churn_bin())
+        .args([
+            "deploy",
+            "airflow",
+            "--group-by",
+            "memory",
+            "--retries",
+            "1",
+            "--retry-delay",
+            "1",
+            "--json",
+            "-o",
+        ])
+        .arg(airflow.dags_dir())
+        .current_dir(project)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    let written: Value = serde_json::from_str(&ok(&out)).unwrap();
+    let tasks = written["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    (airflow.dags_dir().join("churn_dag.py"), tasks)
+}
+
+/// `POST /api/2.0/mlflow/<path>` on the shared server: the JSON answer.
+fn post(path: &str, body: &Value) -> Value {
+    let reply = http::send_json(
+        server().port,
+        "POST",
+        &format!("/api/2.0/mlflow/{path}"),
+        body,
+        HANG_GUARD,
+    )
+    .unwrap();
+    reply.ok_json().unwrap()
+}
+
+fn get(path: &str) -> Value {
+    let reply = http::get(server().port, &format!("/api/2.0/mlflow/{path}"), HANG_GUARD).unwrap();
+    reply.ok_json().unwrap()
+}
+
+fn experiment_id(name: &str) -> String {
+    get(&format!("experiments/get-by-name?experiment_name={name}"))["experiment"]["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Every run and every logged model of the experiment.
+fn runs_and_models(experiment: &str) -> (Vec<Value>, Vec<Value>) {
+    let ids = json!([experiment_id(experiment)]);
+    let runs = post("runs/search", &json!({ "experiment_ids": ids }));
+    let models = post("logged-models/search", &json!({ "experiment_ids": ids }));
+    (
+        runs["runs"].as_array().cloned().unwrap_or_default(),
+        models["models"].as_array().cloned().unwrap_or_default(),
+    )
+}
+
+fn entry<'a>(run: &'a Value, section: &str, key: &str) -> Option<&'a Value> {
+    run["data"][section]
+        .as_array()?
+        .iter()
+        .find(|t| t["key"] == key)
+        .map(|t| &t["value"])
+}
+
+fn states(airflow: &AirflowHome) -> Vec<(String, i64, String)> {
+    airflow.task_states("churn").unwrap()
+}
+
+#[test]
+fn one_mlflow_run_holds_every_task_and_one_registered_model() {
+    let scope = for_process();
+    let work = scope.new_dir("deploy-airflow-mlflow").unwrap();
+    let experiment = unique("airflow-churn");
+    let model_name = unique("airflow-churn-model");
+    let project = tracked_churn(&work, &experiment, &model_name);
+    let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (file, tasks) = deploy(&project, &airflow);
+    assert_eq!(tasks.len(), 8, "{tasks:?}");
+
+    let conf = json!({"data_generation.n_customers": 400});
+    airflow
+        .dags_test("churn", &file, Some(&conf))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // Every task succeeded, the two around the plan included.
+    let states = states(&airflow);
+    let mut ids: Vec<&str> = states.iter().map(|(id, _, _)| id.as_str()).collect();
+    let mut expected: Vec<&str> = tasks.iter().map(String::as_str).collect();
+    expected.extend(["mlflow_close_run", "mlflow_open_run"]);
+    ids.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    for (id, _, state) in &states {
+        assert_eq!(state, "success", "task {id}: {states:?}");
+    }
+
+    // Exactly one run, FINISHED, holding the params, the metrics the last
+    // plan task logged, and one logged model.
+    let (runs, models) = runs_and_models(&experiment);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = &runs[0];
+    let run_id = run["info"]["run_id"].as_str().unwrap();
+    assert_eq!(run["info"]["status"], "FINISHED", "{run}");
+    assert_eq!(run["info"]["run_name"], "__default__");
+    let generation = entry(run, "params", "data_generation").unwrap();
+    assert!(
+        generation.as_str().unwrap().contains("'n_customers': 400"),
+        "the DAG run's params: {generation}"
+    );
+    assert_eq!(entry(run, "params", "test_size"), Some(&json!("0.2")));
+    for metric in ["metrics.accuracy", "metrics.roc_auc", "metrics.f1"] {
+        assert!(entry(run, "metrics", metric).is_some(), "{metric}: {run}");
+    }
+    assert_eq!(models.len(), 1, "{models:?}");
+    let model = &models[0]["info"];
+    assert_eq!(model["source_run_id"], run_id);
+    assert_eq!(model["status"], "LOGGED_MODEL_READY");
+    assert_eq!(model["name"], "model");
+
+    // Registered once, from that model and run.
+    let version = get(&format!(
+        "model-versions/get?name={model_name}&version=1"
+    ));
+    assert_eq!(version["model_version"]["run_id"], run_id, "{version}");
+    let versions = post(
+        "model-versions/search",
+        &json!({ "filter": format!("name = '{model_name}'") }),
+    );
+    assert_eq!(
+        versions["model_versions"].as_array().map(Vec::len),
+        Some(1),
+        "{versions}"
+    );
+
+    // Every task saved under the DAG run's id (its `:` and `+` made `.` and
+    // `_`), and the model was logged from that version.
+    let version_id = entry(run, "tags", "tandem.run_id")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    assert!(version_id.starts_with("manual__"), "{version_id}");
+    assert!(!version_id.contains(':') && !version_id.contains('+'));
+    let versions_dir = project.join("data/06_models/churn_model.json");
+    let saved: Vec<String> = std::fs::read_dir(&versions_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(saved, [version_id], "one version, the DAG run's");
+}
+
+#[test]
+fn a_task_failing_for_good_leaves_the_run_failed_and_no_model() {
+    let scope = for_process();
+    let work = scope.new_dir("deploy-airflow-mlflow-fail").unwrap();
+    let experiment = unique("airflow-churn-fail");
+    let model_name = unique("airflow-churn-fail-model");
+    let project = tracked_churn(&work, &experiment, &model_name);
+    let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (file, _) = deploy(&project, &airflow);
+
+    // split_customers refuses a test_size outside (0, 1), on every try.
+    let conf = json!({"data_generation.n_customers": 300, "test_size": 1.5});
+    let failed = airflow.dags_test("churn", &file, Some(&conf));
+    assert!(failed.is_err(), "the DAG run must fail");
+
+    let states = states(&airflow);
+    let state = |id: &str| {
+        states
+            .iter()
+            .find(|(task, _, _)| task == id)
+            .unwrap_or_else(|| panic!("{id}: {states:?}"))
+            .clone()
+    };
+    assert_eq!(state("mlflow_open_run").2, "success");
+    assert_eq!(state("generate-customers").2, "success");
+    // Retried once (the first failure did not end the run), then failed.
+    assert_eq!(state("split-customers").1, 2, "{states:?}");
+    assert_eq!(state("split-customers").2, "failed");
+    assert_eq!(state("mlflow_close_run").2, "upstream_failed");
+
+    let (runs, models) = runs_and_models(&experiment);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["info"]["status"], "FAILED", "{}", runs[0]);
+    assert!(entry(&runs[0], "tags", "tandem.error").is_some());
+    assert!(models.is_empty(), "{models:?}");
+}
