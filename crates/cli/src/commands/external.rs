@@ -44,4 +44,3 @@ pub(super) fn shell_quote(text: &str) -> String {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
 }
-
