@@ -352,3 +352,17 @@ fn describe_params_prints_the_value_and_params_override_it() {
     );
     assert_eq!(described["value"], json!({"alpha": 0.9, "layers": [8, 4]}));
 }
+
+#[test]
+fn kedro_commands_teach_with_examples_and_refuse_malformed_params() {
+    for command in ["list-patterns", "resolve-patterns", "describe-datasets"] {
+        let run = tandem_tests::tandem(["catalog", command, "--help"]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stdout.contains("Examples:") && run.stdout.contains("--params"),
+            "{command}: {run:?}"
+        );
+    }
+    let bad = project().tandem(["catalog", "list", "--params", "novalue"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+}

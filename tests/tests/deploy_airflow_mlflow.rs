@@ -94,7 +94,12 @@ fn post(path: &str, body: &Value) -> Value {
 }
 
 fn get(path: &str) -> Value {
-    let reply = http::get(server().port, &format!("/api/2.0/mlflow/{path}"), HANG_GUARD).unwrap();
+    let reply = http::get(
+        server().port,
+        &format!("/api/2.0/mlflow/{path}"),
+        HANG_GUARD,
+    )
+    .unwrap();
     reply.ok_json().unwrap()
 }
 
@@ -181,14 +186,11 @@ fn one_mlflow_run_holds_every_task_and_one_registered_model() {
     assert_eq!(model["name"], "model");
 
     // Registered once, from that model and run.
-    let version = get(&format!(
-        "model-versions/get?name={model_name}&version=1"
-    ));
+    let version = get(&format!("model-versions/get?name={model_name}&version=1"));
     assert_eq!(version["model_version"]["run_id"], run_id, "{version}");
-    let versions = post(
-        "model-versions/search",
-        &json!({ "filter": format!("name = '{model_name}'") }),
-    );
+    let versions = get(&format!(
+        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
+    ));
     assert_eq!(
         versions["model_versions"].as_array().map(Vec::len),
         Some(1),
@@ -247,4 +249,122 @@ fn a_task_failing_for_good_leaves_the_run_failed_and_no_model() {
     assert_eq!(runs[0]["info"]["status"], "FAILED", "{}", runs[0]);
     assert!(entry(&runs[0], "tags", "tandem.error").is_some());
     assert!(models.is_empty(), "{models:?}");
+}
+
+/// `churn <args>` in `project` with `MLFLOW_RUN_ID` set to `run` (when
+/// given), as an Airflow task runs it: its stdout.
+fn churn_task(project: &Path, run: Option<&str>, args: &[&str]) -> String {
+    let mut command = std::process::Command::new(churn_bin());
+    command
+        .args(args)
+        .current_dir(project)
+        .env("NO_COLOR", "1")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("TANDEM_RUN_ID");
+    match run {
+        Some(run) => command.env("MLFLOW_RUN_ID", run),
+        None => command.env_remove("MLFLOW_RUN_ID"),
+    };
+    ok(&command.output().unwrap())
+}
+
+#[test]
+fn retried_tasks_log_nothing_twice_and_the_final_task_one_model() {
+    let scope = for_process();
+    let work = scope.new_dir("deploy-shared-run-retries").unwrap();
+    let experiment = unique("shared-churn");
+    let model_name = unique("shared-churn-model");
+    let project = tracked_churn(&work, &experiment, &model_name);
+    let scoped = [
+        "--run-id",
+        "dag-run-1",
+        "--params",
+        "data_generation.n_customers=300",
+    ];
+
+    let create = [&["mlflow", "runs", "create"][..], &scoped].concat();
+    let out = churn_task(&project, None, &create);
+    let run = out.lines().last().unwrap().trim().to_owned();
+    assert_eq!(run.len(), 32, "the run id alone on the last line: {out:?}");
+
+    // The memory groups of `deploy plan --group-by memory`, each in a
+    // process of its own; an encoder and the metrics tasks run twice, as a
+    // retry of a try that failed after logging would. (A task whose
+    // versioned output is already saved under the run id cannot be retried:
+    // Kedro's "must not exist if versioning is enabled".)
+    let tasks = [
+        "generate_customers",
+        "split_customers",
+        "fit_encoder",
+        "fit_encoder",
+        "fit_imputer",
+        "impute,fit_scaler,scale,encode,fit_model",
+        "evaluation.impute,evaluation.scale,evaluation.encode,evaluation.predict",
+        "evaluate",
+        "track_metrics",
+        "track_metrics",
+    ];
+    for nodes in tasks {
+        let args = [&["run", "-q", "--nodes", nodes][..], &scoped].concat();
+        churn_task(&project, Some(&run), &args);
+    }
+    let (runs, models) = runs_and_models(&experiment);
+    assert_eq!(runs.len(), 1, "the tasks created no run: {runs:?}");
+    assert_eq!(
+        runs[0]["info"]["status"], "RUNNING",
+        "left open by the tasks"
+    );
+    assert!(models.is_empty(), "only the final task logs the model");
+
+    // The final task, retried: one model, one registered version.
+    let end = [&["mlflow", "runs", "end", &run][..], &scoped].concat();
+    let first = churn_task(&project, None, &end);
+    assert!(
+        first.contains(&format!("registered: {model_name} version 1")),
+        "{first}"
+    );
+    let second = churn_task(&project, None, &end);
+    assert!(!second.contains("logged"), "{second}");
+
+    let (runs, models) = runs_and_models(&experiment);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0]["info"]["status"], "FINISHED");
+    assert_eq!(models.len(), 1, "{models:?}");
+    for metric in ["metrics.accuracy", "metrics.roc_auc"] {
+        let history = get(&format!(
+            "metrics/get-history?run_id={run}&metric_key={metric}"
+        ));
+        assert_eq!(
+            history["metrics"].as_array().map(Vec::len),
+            Some(1),
+            "{metric} logged once: {history}"
+        );
+    }
+    let versions = get(&format!(
+        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
+    ));
+    assert_eq!(versions["model_versions"].as_array().map(Vec::len), Some(1));
+
+    // Every task read and wrote the one version.
+    let saved = std::fs::read_dir(project.join("data/06_models/churn_model.json"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(saved, ["dag-run-1"]);
+
+    // The failure path needs nothing but the run id and the conf.
+    let failed = churn_task(
+        &project,
+        None,
+        &[
+            "mlflow", "runs", "end", &run, "--status", "FAILED", "--reason", "boom",
+        ],
+    );
+    assert!(failed.contains("FAILED"), "{failed}");
+    let (runs, _) = runs_and_models(&experiment);
+    assert_eq!(runs[0]["info"]["status"], "FAILED");
+    assert_eq!(
+        entry(&runs[0], "tags", "tandem.error").and_then(Value::as_str),
+        Some("boom")
+    );
 }

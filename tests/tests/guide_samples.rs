@@ -11,8 +11,13 @@
 //!   example's binary with ARGS; any other `cargo` command is real cargo,
 //!   offline, building into `<target>/new-projects` as
 //!   tests/tests/new_project.rs does.
-//! - ```` ```sh no-run REASON ```` blocks are not run (servers, installs);
-//!   the reason is required.
+//! - ```` ```sh background ```` blocks (servers) are started in a process
+//!   group of their own and stopped with it when the page is done; the
+//!   samples after them talk to them. The guide's port, 5001, is replaced
+//!   in every sh sample of a page (`127.0.0.1:5001`, `--port 5001`) by a
+//!   free one.
+//! - ```` ```sh no-run REASON ```` blocks are not run (installs, tools the
+//!   test machine lacks); the reason is required.
 //! - ```` ```yaml PATH ```` blocks are written to PATH under the current
 //!   directory and loaded by the real loader: `catalog list` for catalog
 //!   credentials and globals files, `catalog describe parameters` for
@@ -29,6 +34,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tandem_test_support::process::{Service, for_process, free_port};
 use tandem_tests::{churn_bin, tandem_bin, workspace_file};
 
 /// The guide's pages, each checked by the test named after it.
@@ -62,8 +68,7 @@ fn guide_dir() -> PathBuf {
 
 fn samples(page: &str) -> Vec<Sample> {
     let path = guide_dir().join(page);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     let mut open: Option<Sample> = None;
     for (i, line) in text.lines().enumerate() {
@@ -117,6 +122,10 @@ cargo() {
 }
 "#;
 
+/// The port the guide's servers listen on; each page's samples get a free
+/// one in its place, so pages and other tests never collide.
+const GUIDE_PORT: &str = "5001";
+
 /// Runs a page's samples in a fresh directory, panicking at the first
 /// failure with the page and line.
 fn run_page(page: &str) {
@@ -124,42 +133,78 @@ fn run_page(page: &str) {
     let home = work.path().join("work");
     std::fs::create_dir_all(&home).unwrap();
     let state = work.path().join("cwd");
+    let port = free_port().unwrap().to_string();
     let mut cwd = home.clone();
+    let mut servers: Vec<Service> = Vec::new();
     let mut ran = 0;
     for sample in samples(page) {
         let at = format!("docs/guide/{page}:{}", sample.line);
-        match sample.lang.as_str() {
-            "sh" => {
-                if let Some(reason) = sample.attrs.strip_prefix("no-run") {
-                    assert!(
-                        !reason.trim().is_empty(),
-                        "{at}: `sh no-run` needs a reason"
-                    );
-                    continue;
-                }
-                assert!(sample.attrs.is_empty(), "{at}: unknown sh mark {:?}", sample.attrs);
-                run_sh(&at, &sample.body, &cwd, &state, work.path());
-                cwd = PathBuf::from(std::fs::read_to_string(&state).unwrap().trim_end());
-                ran += 1;
+        let body = sample
+            .body
+            .replace(
+                &format!("127.0.0.1:{GUIDE_PORT}"),
+                &format!("127.0.0.1:{port}"),
+            )
+            .replace(&format!("--port {GUIDE_PORT}"), &format!("--port {port}"));
+        let outcome = match (sample.lang.as_str(), sample.attrs.as_str()) {
+            ("sh", attrs) if attrs.starts_with("no-run") => {
+                let reason = &attrs["no-run".len()..];
+                assert!(
+                    !reason.trim().is_empty(),
+                    "{at}: `sh no-run` needs a reason"
+                );
+                continue;
             }
-            "bash" | "shell" | "console" | "zsh" => {
+            ("sh", "background") => {
+                let log = work.path().join(format!("server-{}.log", sample.line));
+                let server = Service::spawn(
+                    &at,
+                    shell(&body, &cwd, work.path()),
+                    &log,
+                    &for_process().janitor(),
+                )
+                .unwrap_or_else(|e| panic!("{at}: {e}"));
+                servers.push(server);
+                Ok(())
+            }
+            ("sh", "") => run_sh(&at, &body, &cwd, &state, work.path()).map(|()| {
+                cwd = PathBuf::from(std::fs::read_to_string(&state).unwrap().trim_end());
+            }),
+            ("sh", attrs) => panic!("{at}: unknown sh mark {attrs:?}"),
+            ("bash" | "shell" | "console" | "zsh", _) => {
                 panic!("{at}: mark shell samples ```sh (or ```sh no-run REASON)")
             }
-            "yaml" | "yml" => {
-                if let Some(reason) = sample.attrs.strip_prefix("no-check") {
-                    assert!(!reason.trim().is_empty(), "{at}: `yaml no-check` needs a reason");
-                    continue;
-                }
+            ("yaml" | "yml", attrs) if attrs.starts_with("no-check") => {
+                let reason = &attrs["no-check".len()..];
                 assert!(
-                    !sample.attrs.is_empty(),
-                    "{at}: a yaml sample names the file it is (```yaml conf/base/catalog.yml) \
-                     or says `no-check REASON`"
+                    !reason.trim().is_empty(),
+                    "{at}: `yaml no-check` needs a reason"
                 );
-                check_yaml(&at, &sample.attrs, &sample.body, &cwd, work.path());
-                ran += 1;
+                continue;
             }
-            _ => {}
+            ("yaml" | "yml", "") => panic!(
+                "{at}: a yaml sample names the file it is (```yaml conf/base/catalog.yml) \
+                 or says `no-check REASON`"
+            ),
+            ("yaml" | "yml", relative) => {
+                check_yaml(&at, relative, &sample.body, &cwd, work.path())
+            }
+            _ => continue,
+        };
+        if let Err(message) = outcome {
+            let logs: String = servers
+                .iter()
+                .map(|s| {
+                    format!(
+                        "\nlog of the server started at {}:\n{}",
+                        s.name,
+                        s.log_tail(40)
+                    )
+                })
+                .collect();
+            panic!("{message}{logs}");
         }
+        ran += 1;
     }
     assert!(ran > 0, "docs/guide/{page}: no sample ran");
 }
@@ -185,26 +230,34 @@ fn shell(script: &str, cwd: &Path, scratch: &Path) -> Command {
     command
 }
 
-fn run_sh(at: &str, body: &str, cwd: &Path, state: &Path, scratch: &Path) {
+/// Runs one sh sample in `cwd`; the directory it ends in goes to `state`.
+fn run_sh(at: &str, body: &str, cwd: &Path, state: &Path, scratch: &Path) -> Result<(), String> {
     let script = format!("{body}\npwd > '{}'\n", state.display());
     let output = shell(&script, cwd, scratch).output().expect("bash starts");
-    assert!(
-        output.status.success(),
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "{at}: sample failed (exit {:?}) in {}:\n{body}\nstdout:\n{}\nstderr:\n{}",
         output.status.code(),
         cwd.display(),
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
-    );
+    ))
 }
 
 /// Writes a YAML sample to `relative` under `cwd` and has tandem load it.
-fn check_yaml(at: &str, relative: &str, body: &str, cwd: &Path, scratch: &Path) {
+fn check_yaml(
+    at: &str,
+    relative: &str,
+    body: &str,
+    cwd: &Path,
+    scratch: &Path,
+) -> Result<(), String> {
     let path = cwd.join(relative);
-    assert!(
-        relative.ends_with(".yml") || relative.ends_with(".yaml"),
-        "{at}: {relative} is no YAML file name"
-    );
+    if !(relative.ends_with(".yml") || relative.ends_with(".yaml")) {
+        return Err(format!("{at}: {relative} is no YAML file name"));
+    }
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, body).unwrap();
     let name = Path::new(relative).file_name().unwrap().to_string_lossy();
@@ -222,11 +275,13 @@ fn check_yaml(at: &str, relative: &str, body: &str, cwd: &Path, scratch: &Path) 
         format!("tandem pipeline describe --spec '{relative}' >/dev/null")
     };
     let output = shell(&check, cwd, scratch).output().expect("bash starts");
-    assert!(
-        output.status.success(),
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
         "{at}: {relative} does not load ({check}):\n{body}\nstderr:\n{}",
         String::from_utf8_lossy(&output.stderr)
-    );
+    ))
 }
 
 /// `<target>/new-projects`, shared with tests/tests/new_project.rs so the
@@ -249,7 +304,10 @@ fn every_guide_page_is_checked() {
     found.sort();
     let mut listed: Vec<String> = PAGES.iter().map(|p| (*p).to_owned()).collect();
     listed.sort();
-    assert_eq!(found, listed, "docs/guide pages and guide_samples::PAGES differ");
+    assert_eq!(
+        found, listed,
+        "docs/guide pages and guide_samples::PAGES differ"
+    );
 }
 
 #[test]
@@ -268,24 +326,38 @@ fn guide_pages_with_rust_are_doctests() {
 
 #[test]
 fn the_runner_reports_the_failing_sample_by_page_and_line() {
-    // A failing sample must fail the test, naming where it is.
     let scratch = tempfile::tempdir().unwrap();
     let state = scratch.path().join("cwd");
-    let failed = std::panic::catch_unwind(|| {
-        run_sh(
-            "docs/guide/x.md:7",
-            "tandem catalog describe no_such_dataset\n",
-            scratch.path(),
-            &state,
-            scratch.path(),
-        )
-    });
-    let message = failed.expect_err("a failing sample fails");
-    let text = message
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
-    assert!(text.starts_with("docs/guide/x.md:7: sample failed"), "{text}");
+    let message = run_sh(
+        "docs/guide/x.md:7",
+        "tandem catalog describe no_such_dataset\n",
+        scratch.path(),
+        &state,
+        scratch.path(),
+    )
+    .expect_err("a failing sample fails");
+    assert!(
+        message.starts_with("docs/guide/x.md:7: sample failed"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_yaml_sample_tandem_refuses_fails_naming_page_and_line() {
+    let scratch = tempfile::tempdir().unwrap();
+    let message = check_yaml(
+        "docs/guide/x.md:9",
+        "conf/base/catalog.yml",
+        "readings:\n  type: pandas.CSVDataset\n  filepath: r.csv\n  no_such_option: 1\n",
+        scratch.path(),
+        scratch.path(),
+    )
+    .expect_err("an unknown option fails");
+    assert!(
+        message.starts_with("docs/guide/x.md:9: conf/base/catalog.yml does not load"),
+        "{message}"
+    );
+    assert!(message.contains("no_such_option"), "{message}");
 }
 
 #[test]

@@ -459,3 +459,29 @@ fn ctrl_c_stops_kedro_viz_and_tandem_still_removes_the_export() {
         "{name} was left behind"
     );
 }
+
+/// An entry this binary cannot build (Kedro's `pickle.PickleDataset`) is
+/// drawn as configured: viz loads nothing, as kedro-viz does.
+#[test]
+fn viz_draws_entries_this_binary_cannot_build() {
+    let project = layered_churn();
+    let catalog = project.path().join("conf/local/catalog.yml");
+    let text = std::fs::read_to_string(&catalog).unwrap().replace(
+        "model:\n  type: SerdeDataset\n  filepath: data/06_models/churn_model.json\n",
+        "model:\n  type: pickle.PickleDataset\n  filepath: data/06_models/regressor.pickle\n",
+    );
+    std::fs::write(&catalog, text).unwrap();
+    ok(&churn(
+        &["viz", "build", "-o", "pickled", "-p", "training"],
+        project.path(),
+    ));
+    let main = read_json(&project.path().join("pickled/api/main"));
+    let model = main["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "model")
+        .unwrap();
+    assert_eq!(model["dataset_type"], "pickle.pickle_dataset.PickleDataset");
+    assert_eq!(model["layer"], "models");
+}

@@ -299,12 +299,26 @@ fn failure_callback(w: &mut String, callback: &FailureCallback) {
         .iter()
         .map(|(var, task)| format!("{}: {}", python_str(var), python_str(task)))
         .collect();
-    let _ = writeln!(
-        w,
-        "# Run by a task that failed for good (not on a try Airflow retries).\n         FAILURE_COMMAND = {}\n         FAILURE_XCOM_ENV = {{{}}}\n\n\n         def on_task_failure(context):\n                 env = dict(os.environ)\n                 for var, task_id in FAILURE_XCOM_ENV.items():\n                         value = context[\"ti\"].xcom_pull(task_ids=task_id)\n                         env[var] = \"\" if value is None else str(value)\n                 done = subprocess.run([\"bash\", \"-c\", FAILURE_COMMAND], env=env)\n                 if done.returncode != 0:\n                         print(f\"on_task_failure: the failure command exited {{done.returncode}}\")\n\n",
-        python_str(&callback.bash_command),
-        xcoms.join(", ")
-    );
+    let lines = [
+        "# Run by a task that failed for good (not on a try Airflow retries).".to_owned(),
+        format!("FAILURE_COMMAND = {}", python_str(&callback.bash_command)),
+        format!("FAILURE_XCOM_ENV = {{{}}}", xcoms.join(", ")),
+        String::new(),
+        String::new(),
+        "def on_task_failure(context):".to_owned(),
+        "    env = dict(os.environ)".to_owned(),
+        "    for var, task_id in FAILURE_XCOM_ENV.items():".to_owned(),
+        "        value = context[\"ti\"].xcom_pull(task_ids=task_id)".to_owned(),
+        "        env[var] = \"\" if value is None else str(value)".to_owned(),
+        "    done = subprocess.run([\"bash\", \"-c\", FAILURE_COMMAND], env=env)".to_owned(),
+        "    if done.returncode != 0:".to_owned(),
+        "        print(f\"on_task_failure: the failure command exited {done.returncode}\")"
+            .to_owned(),
+        String::new(),
+    ];
+    for line in lines {
+        let _ = writeln!(w, "{line}");
+    }
 }
 
 fn extra(w: &mut String, task: &ExtraTask) {

@@ -42,9 +42,7 @@ mod params;
 mod plan;
 mod quote;
 
-pub use airflow::{
-    AirflowDag, ExtraTask, FailureCallback, PARAMS_ENV, TaskCommand, dag_naming,
-};
+pub use airflow::{AirflowDag, ExtraTask, FailureCallback, PARAMS_ENV, TaskCommand, dag_naming};
 pub use argo::ArgoWorkflow;
 pub use error::{Crossing, Error};
 pub use ids::{MAX_TASK_ID_LEN, slugify};

@@ -14,6 +14,10 @@ pub struct ActiveRun {
     pub experiment_id: String,
     /// The MLflow run id.
     pub run_id: String,
+    /// Opened by another process and shared by the tasks of a DAG run: the
+    /// metric datasets skip the points it already holds, so a retried task
+    /// logs nothing twice.
+    pub shared: bool,
 }
 
 /// A shared slot holding the active run, if any. Cloning shares the slot:

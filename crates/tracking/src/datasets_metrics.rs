@@ -9,7 +9,38 @@ use tandem_catalog::{Dataset, DatasetConfig, DatasetDescription, Error};
 use tandem_mlflow_client::{Metric, MlflowClient};
 use tandem_pipeline_core::Data;
 
+use crate::context::ActiveRun;
 use crate::datasets::{Services, json_of, mlflow};
+
+/// `metrics` without the points (same key, step and value) a shared run
+/// already holds: a task retried into a DAG run's run would otherwise add
+/// each of them again with a new timestamp (MLflow keeps every point, and
+/// only drops exact duplicates, timestamp included). A run of its own logs
+/// everything, as kedro-mlflow does.
+fn unlogged(active: &ActiveRun, metrics: Vec<Metric>, dataset: &str) -> Result<Vec<Metric>, Error> {
+    if !active.shared {
+        return Ok(metrics);
+    }
+    let mut held: BTreeMap<String, Vec<(i64, f64)>> = BTreeMap::new();
+    for metric in &metrics {
+        if !held.contains_key(&metric.key) {
+            let history = active
+                .client
+                .metric_history(&active.run_id, &metric.key)
+                .map_err(mlflow("read the metric history of", dataset))?;
+            let points = history.iter().map(|m| (m.step, m.value)).collect();
+            held.insert(metric.key.clone(), points);
+        }
+    }
+    Ok(metrics
+        .into_iter()
+        .filter(|m| {
+            !held[&m.key]
+                .iter()
+                .any(|&(step, value)| step == m.step && value.to_bits() == m.value.to_bits())
+        })
+        .collect())
+}
 
 /// A value that cannot be logged as a metric, as the error saving it gives.
 fn not_a_metric(dataset: &str, expected: &str, data: &Data) -> Error {
@@ -189,6 +220,15 @@ impl Dataset for MetricDataset {
                 .next_back()
                 .map_or(0, |last| last + 1),
         };
+        if unlogged(
+            &active,
+            vec![Metric::new(&self.key, value, step)],
+            &self.name,
+        )?
+        .is_empty()
+        {
+            return Ok(());
+        }
         active
             .client
             .log_metric(&active.run_id, &self.key, value, step)
@@ -265,6 +305,10 @@ impl Dataset for MetricHistoryDataset {
             .zip(values)
             .map(|(step, value)| Metric::new(&self.key, value, step))
             .collect();
+        let metrics = unlogged(&active, metrics, &self.name)?;
+        if metrics.is_empty() {
+            return Ok(());
+        }
         active
             .client
             .log_batch(&active.run_id, &metrics, &[], &[])
@@ -391,6 +435,10 @@ impl Dataset for MetricsHistoryDataset {
         let Some(active) = self.services.logging_to(&self.name) else {
             return Ok(());
         };
+        let metrics = unlogged(&active, metrics, &self.name)?;
+        if metrics.is_empty() {
+            return Ok(());
+        }
         active
             .client
             .log_batch(&active.run_id, &metrics, &[], &[])

@@ -180,7 +180,10 @@ impl MlflowHook {
         if let Some(command) = &self.command_line {
             tags.push(Tag::new(tags::COMMAND, command));
         }
-        let resumed = self.joined.as_ref().or(self.config.tracking.run.id.as_ref());
+        let resumed = self
+            .joined
+            .as_ref()
+            .or(self.config.tracking.run.id.as_ref());
         let run_id = match resumed {
             Some(id) => {
                 client.update_run(
@@ -218,6 +221,7 @@ impl MlflowHook {
             client,
             experiment_id,
             run_id,
+            shared: self.joined.is_some(),
         };
         // Shared at once, so a signal from here on ends this run FAILED.
         self.context.set(Some(active.clone()));

@@ -5,6 +5,11 @@
 //! - [`MlflowHook`] makes every tracked run an MLflow run: experiment and
 //!   run, tags, the parameters nodes consume, and — for a [`PipelineMl`] —
 //!   the inference pipeline logged as a model at the end of training.
+//! - One run across processes (the tasks of a DAG run):
+//!   [`MlflowHook::open_run`] opens it, a hook [`joining`](MlflowHook::joining)
+//!   it (`MLFLOW_RUN_ID`) logs into it and leaves it open,
+//!   [`MlflowHook::close_run`] logs the model once and ends it, and
+//!   [`end_shared_run`] ends it FAILED.
 //! - [`TrackingContext`] shares the active run with the MLflow datasets
 //!   [`register_datasets`] adds to a dataset registry.
 //! - [`log_pipeline_model`] logs an already-trained pipeline (`modelify`).

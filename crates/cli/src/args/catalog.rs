@@ -19,6 +19,9 @@ whether it is versioned, then the dataset factory patterns in the order names
 are matched against them (most specific first, the catch-all last).
 
 The catalog is conf/base/catalog*.yml overridden by conf/<env>/catalog*.yml.
+Every entry is checked and all problems are reported together. An entry this
+binary cannot use (an unknown or unsupported type, such as pickle.PickleDataset)
+is still listed, with the reason; only a run that needs it fails.
 Parameters are not listed; `tandem catalog describe params:NAME` shows one.",
         after_long_help = "\
 Examples:
@@ -33,13 +36,15 @@ Show one dataset's resolved configuration: its entry after environment
 overrides, credentials resolved from credentials.yml and masked, and the
 dataset's own description (type, filepath, versioning, load and save
 arguments). A name that only a factory pattern matches is resolved through the
-pattern, and the pattern is shown.
+pattern, and the pattern is shown. A parameter (params:NAME, or parameters)
+prints its value, as YAML (in JSON, as \"value\").
 
 An unknown name fails with dataset_not_found and the nearest names.",
         after_long_help = "\
 Examples:
   tandem catalog describe companies
-  tandem catalog describe cars_parquet --env prod --json"
+  tandem catalog describe cars_parquet --env prod --json
+  tandem catalog describe params:model.alpha --params model.alpha=0.9"
     )]
     Describe(CatalogDescribeArgs),
     /// List the dataset factory patterns in matching order (Kedro's list-patterns).

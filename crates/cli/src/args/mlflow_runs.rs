@@ -96,7 +96,11 @@ pub(crate) struct RunsEndArgs {
     pub(crate) status: EndStatus,
 
     /// Why it failed (the run's tandem.error tag, with --status FAILED).
-    #[arg(long, value_name = "TEXT", default_value = "a task of the orchestrated run failed")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "a task of the orchestrated run failed"
+    )]
     pub(crate) reason: String,
 
     #[command(flatten)]

@@ -231,10 +231,14 @@ pub(crate) fn kedro_class_path(type_name: &str) -> String {
             if !type_name.starts_with("kedro.")
                 && *module != "mlflow"
                 && module.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                && class.ends_with("Dataset") =>
+                && class.starts_with(|c: char| c.is_ascii_uppercase()) =>
         {
-            let stem = snake_case(class.trim_end_matches("Dataset"));
-            format!("kedro_datasets.{module}.{stem}_dataset.{class}")
+            // kedro-datasets names a module after its class, `Dataset` as `_dataset`.
+            let file = match class.strip_suffix("Dataset") {
+                Some(stem) if !stem.is_empty() => format!("{}_dataset", snake_case(stem)),
+                _ => snake_case(class),
+            };
+            format!("kedro_datasets.{module}.{file}.{class}")
         }
         _ => type_name.to_owned(),
     }
@@ -273,6 +277,10 @@ mod tests {
         assert_eq!(
             kedro_class_path("pandas.SQLTableDataset"),
             "kedro_datasets.pandas.sql_table_dataset.SQLTableDataset"
+        );
+        assert_eq!(
+            kedro_class_path("matplotlib.MatplotlibWriter"),
+            "kedro_datasets.matplotlib.matplotlib_writer.MatplotlibWriter"
         );
         assert_eq!(
             kedro_class_path("MemoryDataset"),

@@ -8,8 +8,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 use tandem_deploy::{
-    AirflowDag, ArgoWorkflow, DeployParams, DeploymentPlan, ExtraTask, FailureCallback,
-    PARAMS_ENV, TaskCommand, dag_naming, jinja_literal, shell,
+    AirflowDag, ArgoWorkflow, DeployParams, DeploymentPlan, ExtraTask, FailureCallback, PARAMS_ENV,
+    TaskCommand, dag_naming, jinja_literal, shell,
 };
 use tandem_tracking::{MLFLOW_RUN_ID, MlflowConfig};
 
@@ -255,7 +255,12 @@ impl SharedRunTasks {
     /// Airflow retries); nothing when the run was never opened.
     fn on_failure(&self) -> FailureCallback {
         let end = self.words(
-            &["end", &format!("\"${MLFLOW_RUN_ID}\""), "--status", "FAILED"],
+            &[
+                "end",
+                &format!("\"${MLFLOW_RUN_ID}\""),
+                "--status",
+                "FAILED",
+            ],
             false,
         );
         FailureCallback {

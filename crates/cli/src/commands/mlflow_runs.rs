@@ -4,7 +4,9 @@
 //! the experiment, run name, tags, parameters and model are what one
 //! single-process `tandem run` would have logged.
 
-use tandem_catalog::{CatalogOptions, ConfigOptions, DataCatalog, ProjectConfig, generate_timestamp};
+use tandem_catalog::{
+    CatalogOptions, ConfigOptions, DataCatalog, ProjectConfig, generate_timestamp,
+};
 use tandem_pipeline_ml::AnyPipeline;
 use tandem_runners::RunInfo;
 use tandem_tracking::{
@@ -38,8 +40,7 @@ struct Scoped {
 
 fn scoped(scope: &SharedRunScope, app: &App) -> Result<Scoped, Failure> {
     let name = scope.pipeline_name();
-    let pipeline =
-        PipelineRegistry::new(app, &scope.spec)?.select(std::slice::from_ref(&name))?;
+    let pipeline = PipelineRegistry::new(app, &scope.spec)?.select(std::slice::from_ref(&name))?;
     let conf = &scope.tracking.conf;
     let env = conf.env_or_kedro_env();
     let params_overrides = scope.params_overrides();

@@ -81,7 +81,13 @@ pub(crate) fn run(
     let config = ProjectConfig::load_with(&args.conf.conf, env.as_deref(), &config_options)?;
     let root = super::project_root(&args.conf.conf);
     let tracking = super::mlflow::run_tracking(
-        &args.conf, app, &config, root.clone(), &names, &selected, joined,
+        &args.conf,
+        app,
+        &config,
+        root.clone(),
+        &names,
+        &selected,
+        joined,
     )?;
     let options = CatalogOptions {
         load_versions: args.load_versions(),

@@ -193,25 +193,39 @@ fn catalog_view(
                 if is_parameter(name) || datasets.contains_key(name) {
                     continue;
                 }
-                if catalog.get(name)?.is_none() {
+                // An entry this binary cannot build is still drawn, as
+                // configured: viz reads the catalog, it loads nothing.
+                let (config, described) = if catalog.unusable(name).is_some() {
+                    (catalog.entry_config(name), None)
+                } else if catalog.get(name)?.is_some() {
+                    let entry = catalog.describe(name)?;
+                    (entry.config, Some(entry.dataset))
+                } else {
                     continue;
-                }
-                let entry = catalog.describe(name)?;
-                let config = entry.config.as_ref();
+                };
+                let config = config.as_ref();
                 let type_name = config
                     .and_then(|c| c.get("type"))
                     .and_then(Value::as_str)
-                    .unwrap_or(&entry.dataset.type_name);
+                    .or(described.as_ref().map(|d| d.type_name.as_str()))
+                    .unwrap_or("MemoryDataset");
                 let layer = config
                     .and_then(|c| c.pointer("/metadata/kedro-viz/layer"))
                     .and_then(Value::as_str)
                     .map(str::to_owned);
+                let filepath = match &described {
+                    Some(d) => d.filepath.clone(),
+                    None => config
+                        .and_then(|c| c.get("filepath"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                };
                 datasets.insert(
                     name.to_owned(),
                     DatasetInfo {
                         dataset_type: kedro_type(type_name),
                         layer,
-                        filepath: entry.dataset.filepath.clone(),
+                        filepath,
                     },
                 );
             }

@@ -261,6 +261,27 @@ fn time(millis: Option<i64>) -> String {
         )
 }
 
+/// `runs end`: the status, and the model when this call logged one.
+fn run_ended(out: &mut dyn Write, ended: &crate::commands::RunEnded, json: bool) -> io::Result<()> {
+    let status = ended.status.status();
+    let model = ended.model.as_deref();
+    if json {
+        return write_json(
+            out,
+            &json!({
+                "run_id": ended.run_id,
+                "status": status,
+                "model_uri": model.map(|m| &m.model_uri),
+                "registered_version": model.and_then(|m| m.version.as_ref()).map(|v| &v.version),
+            }),
+        );
+    }
+    if let Some(model) = model {
+        modelified(out, model, false)?;
+    }
+    writeln!(out, "ended run {} {}", ended.run_id, status.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,25 +313,4 @@ mod tests {
             "PATH          SIZE\nreports/\nmetrics.json  12\n"
         );
     }
-}
-
-/// `runs end`: the status, and the model when this call logged one.
-fn run_ended(out: &mut dyn Write, ended: &crate::commands::RunEnded, json: bool) -> io::Result<()> {
-    let status = ended.status.status();
-    let model = ended.model.as_deref();
-    if json {
-        return write_json(
-            out,
-            &json!({
-                "run_id": ended.run_id,
-                "status": status,
-                "model_uri": model.map(|m| &m.model_uri),
-                "registered_version": model.and_then(|m| m.version.as_ref()).map(|v| &v.version),
-            }),
-        );
-    }
-    if let Some(model) = model {
-        modelified(out, model, false)?;
-    }
-    writeln!(out, "ended run {} {}", ended.run_id, status.as_str())
 }

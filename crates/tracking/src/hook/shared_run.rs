@@ -75,6 +75,7 @@ pub fn end_shared_run(
             client: client.clone(),
             experiment_id: found.info.experiment_id,
             run_id: run_id.to_owned(),
+            shared: true,
         };
         fail(&active, &reason);
         // fail() is best effort; the caller needs to know it took.
