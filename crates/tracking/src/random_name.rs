@@ -37,7 +37,10 @@ mod tests {
             let name = random_name();
             let parts: Vec<&str> = name.split('-').collect();
             assert_eq!(parts.len(), 3, "{name}");
-            assert!(ADJECTIVES.contains(&parts[0]) && NOUNS.contains(&parts[1]), "{name}");
+            assert!(
+                ADJECTIVES.contains(&parts[0]) && NOUNS.contains(&parts[1]),
+                "{name}"
+            );
             assert!(parts[2].parse::<u16>().is_ok_and(|n| n < 1000), "{name}");
         }
     }

@@ -24,9 +24,9 @@ pub(super) fn ui(args: &MlflowUiArgs) -> Result<Outcome, Failure> {
     let root = super::project_root(&args.tracking.conf.conf);
     let store = config.tracking_uri(&root);
     if store.starts_with("http://") || store.starts_with("https://") {
-        return Ok(Outcome::Mlflow(Box::new(MlflowOutcome::Ui(UiPlan::Server(
-            store,
-        )))));
+        return Ok(Outcome::Mlflow(Box::new(MlflowOutcome::Ui(
+            UiPlan::Server(store),
+        ))));
     }
     let host = args.host.clone().unwrap_or_else(|| config.ui.host.clone());
     let port = args.port.clone().unwrap_or_else(|| config.ui.port.clone());
@@ -48,9 +48,9 @@ pub(super) fn ui(args: &MlflowUiArgs) -> Result<Outcome, Failure> {
             ""
         };
         let quoted: Vec<String> = ui_args.iter().map(|a| shell_quote(a)).collect();
-        return Ok(Outcome::Mlflow(Box::new(MlflowOutcome::Ui(UiPlan::Command(
-            format!("{variable}mlflow {}", quoted.join(" ")),
-        )))));
+        return Ok(Outcome::Mlflow(Box::new(MlflowOutcome::Ui(
+            UiPlan::Command(format!("{variable}mlflow {}", quoted.join(" "))),
+        ))));
     };
     tracing::info!("MLflow's UI on {store} at http://{host}:{port} (Ctrl-C stops it)");
     outlive_ctrl_c();

@@ -11,8 +11,8 @@ use tandem_pipeline_core::transcoding::strip_transcoding;
 use tandem_pipeline_ml::AnyPipeline;
 
 use super::Outcome;
-use super::registry::PipelineRegistry;
 use super::external::{find_on_path, outlive_ctrl_c, shell_quote};
+use super::registry::PipelineRegistry;
 use crate::app::App;
 use crate::args::{ConfArgs, VizArgs, VizBuildArgs, VizCommand, VizSource};
 use crate::error::Failure;

@@ -60,8 +60,9 @@ impl MlflowConfig {
     /// `${runtime_params:...}`), as Kedro does; `oc.env` stays off, as in
     /// Kedro for every file but credentials.
     pub fn interpolator() -> tandem_catalog::Interpolator {
-        tandem_catalog::Interpolator::new()
-            .with_resolver("km.random_name", |_| Ok(Value::String(crate::random_name())))
+        tandem_catalog::Interpolator::new().with_resolver("km.random_name", |_| {
+            Ok(Value::String(crate::random_name()))
+        })
     }
 
     /// Like [`load_if_present`](Self::load_if_present), with `${...}`
@@ -179,8 +180,8 @@ fn parse_tree(text: &str, path: &Path) -> Result<Map<String, Value>, Error> {
         strict_booleans: true,
         budget: tandem_pipeline_core::spec::yaml_budget(text.len()),
     };
-    let tree: Option<Map<String, Value>> =
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| Error::InvalidConfig {
+    let tree: Option<Map<String, Value>> = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| Error::InvalidConfig {
             file: path.display().to_string(),
             message: e.to_string(),
         })?;
@@ -246,8 +247,8 @@ mod tests {
         )
         .unwrap();
         let globals = serde_json::json!({"store": "sqlite:///g.db"});
-        let interpolator = MlflowConfig::interpolator()
-            .with_globals(globals.as_object().unwrap().clone());
+        let interpolator =
+            MlflowConfig::interpolator().with_globals(globals.as_object().unwrap().clone());
         let config = MlflowConfig::load_with(conf.path(), None, &interpolator)
             .unwrap()
             .unwrap();
