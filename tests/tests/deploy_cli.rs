@@ -159,7 +159,12 @@ fn airflow_writes_one_dag_file_per_pipeline_and_env() {
     );
     assert!(source.contains("schedule=None"));
     assert!(source.contains("\"retries\": 1, \"retry_delay\": timedelta(seconds=300)"));
-    assert_eq!(source.matches("BashOperator(").count(), 7);
+    // The 7 plan tasks, and the shared MLflow run's first and final tasks
+    // (the churn conf has an mlflow.yml).
+    assert_eq!(source.matches("BashOperator(").count(), 9);
+    for task in ["mlflow_open_run", "mlflow_close_run", "on_task_failure"] {
+        assert!(source.contains(task), "{task}: {source}");
+    }
     let exe = churn_bin().to_string_lossy().into_owned();
     assert!(
         source.contains(&format!("'{exe}' run --pipeline 'training' --nodes")),
@@ -196,7 +201,12 @@ fn airflow_writes_one_dag_file_per_pipeline_and_env() {
     )));
     assert_eq!(written["name"], "churn_persisted_training");
     let source = std::fs::read_to_string(dags.join("churn_persisted_training_dag.py")).unwrap();
-    assert_eq!(source.matches("BashOperator(").count(), 14);
+    // 14 plan tasks (one per node) and the shared run's two.
+    assert_eq!(source.matches("BashOperator(").count(), 16);
+    assert!(
+        source.contains("docker run --rm churn:1 churn mlflow runs create"),
+        "{source}"
+    );
     assert!(
         source.contains("docker run --rm churn:1 churn run --pipeline"),
         "{source}"
