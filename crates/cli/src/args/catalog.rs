@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
-use tandem_catalog::Parameters;
 
 use super::ConfArgs;
 
@@ -117,7 +116,7 @@ pub(crate) struct CatalogParamsArgs {
     #[arg(
         long,
         value_name = "KEY=VALUE,...",
-        value_parser = parse_params,
+        value_parser = super::params::parse_params,
         long_help = "Runtime parameters, as `tandem run --params` takes them: comma-separated \
                      key=value items, dotted keys nest, values typed like YAML scalars; \
                      repeatable, later items win. They override parameters.yml and feed \
@@ -130,19 +129,8 @@ pub(crate) struct CatalogParamsArgs {
 impl CatalogParamsArgs {
     /// Every `--params` occurrence merged, later ones winning.
     pub(crate) fn overrides(&self) -> Map<String, Value> {
-        self.params
-            .iter()
-            .fold(Parameters::default(), |merged, one| {
-                merged.with_overrides(one)
-            })
-            .tree()
-            .clone()
+        super::params::merged(&self.params)
     }
-}
-
-/// `--params`: parsed with the arguments, so a malformed item is a usage error.
-fn parse_params(value: &str) -> Result<Map<String, Value>, String> {
-    Parameters::parse_overrides(value).map_err(|e| e.to_string())
 }
 
 /// `catalog list-patterns`.

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
-use tandem_catalog::Parameters;
 use tandem_mlflow_client::RunStatus;
 
 use super::mlflow::TrackingArgs;
@@ -23,7 +22,7 @@ pub(crate) struct SharedRunScope {
     pub(crate) spec: Vec<PathBuf>,
 
     /// Override parameters: key=value,... (as `tandem run --params`).
-    #[arg(long, value_name = "KEY=VALUE,...", value_parser = parse_params)]
+    #[arg(long, value_name = "KEY=VALUE,...", value_parser = super::params::parse_params)]
     pub(crate) params: Vec<Map<String, Value>>,
 
     /// The orchestrated run's id: the version the tasks saved (`tandem run --run-id`).
@@ -44,13 +43,7 @@ impl SharedRunScope {
 
     /// Every `--params` occurrence merged, later ones winning.
     pub(crate) fn params_overrides(&self) -> Map<String, Value> {
-        self.params
-            .iter()
-            .fold(Parameters::default(), |merged, one| {
-                merged.with_overrides(one)
-            })
-            .tree()
-            .clone()
+        super::params::merged(&self.params)
     }
 }
 
@@ -105,10 +98,6 @@ pub(crate) struct RunsEndArgs {
 
     #[command(flatten)]
     pub(crate) scope: SharedRunScope,
-}
-
-fn parse_params(value: &str) -> Result<Map<String, Value>, String> {
-    Parameters::parse_overrides(value).map_err(|e| e.to_string())
 }
 
 /// `runs create`'s help.

@@ -11,6 +11,7 @@ mod mlflow_runs;
 mod mlflow_ui;
 mod models;
 mod new;
+mod params;
 mod pipeline;
 mod run;
 mod viz;

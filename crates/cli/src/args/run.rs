@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::{Map, Value};
-use tandem_catalog::Parameters;
 
 use super::filters::split_list;
 use super::{ConfArgs, FilterArgs};
@@ -231,7 +230,7 @@ pub(crate) struct RunArgs {
     #[arg(
         long,
         value_name = "KEY=VALUE,...",
-        value_parser = parse_params,
+        value_parser = super::params::parse_params,
         help_heading = "Execution",
         long_help = "Override parameters.yml: comma-separated key=value items, split on the \
                      first '='. Dotted keys reach into nested parameters; values are typed like \
@@ -326,13 +325,7 @@ impl RunArgs {
 
     /// Every `--params` occurrence merged, later ones winning.
     pub(crate) fn params_overrides(&self) -> Map<String, Value> {
-        self.params
-            .iter()
-            .fold(Parameters::default(), |merged, one| {
-                merged.with_overrides(one)
-            })
-            .tree()
-            .clone()
+        super::params::merged(&self.params)
     }
 
     /// Every `--load-versions` occurrence merged, later ones winning.
@@ -343,12 +336,6 @@ impl RunArgs {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
     }
-}
-
-/// `--params`: Kedro's dot-list, parsed while parsing arguments so that a
-/// malformed item is a usage error (exit 2), as in Kedro.
-fn parse_params(value: &str) -> Result<Map<String, Value>, String> {
-    Parameters::parse_overrides(value).map_err(|e| e.to_string())
 }
 
 /// `--load-versions`: `dataset:version` items, split on the first `:`.

@@ -214,49 +214,22 @@ fn as_kedro_shows(name: &str, config: Value, root: &Path) -> Value {
 
 /// Kedro's class path for a type as written in catalog.yml:
 /// `pandas.CSVDataset` → `kedro_datasets.pandas.csv_dataset.CSVDataset`,
-/// Kedro's `MemoryDataset` spellings → `kedro.io.memory_dataset.MemoryDataset`.
-/// tandem's own types (no module) and full paths are kept as written.
+/// Kedro's `MemoryDataset` spellings → `kedro.io.memory_dataset.MemoryDataset`,
+/// kedro-mlflow's `mlflow.*` → `kedro_mlflow.io.<group>.<module>.<class>`
+/// (the module path kedro-viz shows, [`crate::viz::kedro_type`], with its
+/// package). tandem's own types (no package) are kept as written.
 pub(crate) fn kedro_class_path(type_name: &str) -> String {
-    let short = type_name
-        .strip_prefix("kedro_datasets.")
-        .unwrap_or(type_name);
-    if matches!(
-        short,
-        "MemoryDataset" | "io.MemoryDataset" | "kedro.io.MemoryDataset"
-    ) {
-        return "kedro.io.memory_dataset.MemoryDataset".to_owned();
+    if !type_name.contains('.') && type_name != "MemoryDataset" {
+        return type_name.to_owned();
     }
-    match short.split('.').collect::<Vec<_>>().as_slice() {
-        [module, class]
-            if !type_name.starts_with("kedro.")
-                && *module != "mlflow"
-                && module.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-                && class.starts_with(|c: char| c.is_ascii_uppercase()) =>
-        {
-            // kedro-datasets names a module after its class, `Dataset` as `_dataset`.
-            let file = match class.strip_suffix("Dataset") {
-                Some(stem) if !stem.is_empty() => format!("{}_dataset", snake_case(stem)),
-                _ => snake_case(class),
-            };
-            format!("kedro_datasets.{module}.{file}.{class}")
-        }
-        _ => type_name.to_owned(),
+    let path = crate::viz::kedro_type(type_name);
+    if path.starts_with("io.") {
+        format!("kedro.{path}")
+    } else if path.starts_with("kedro_mlflow.") || path.starts_with("kedro.") {
+        path
+    } else {
+        format!("kedro_datasets.{path}")
     }
-}
-
-/// `CSV` → `csv`, `SQLTable` → `sql_table`, `GeoJSON` → `geo_json`.
-fn snake_case(camel: &str) -> String {
-    let chars: Vec<char> = camel.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-        let prev_lower = i > 0 && chars[i - 1].is_lowercase();
-        if c.is_uppercase() && i > 0 && (prev_lower || next_lower) {
-            out.push('_');
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
 }
 
 #[cfg(test)]
@@ -286,9 +259,12 @@ mod tests {
             kedro_class_path("MemoryDataset"),
             "kedro.io.memory_dataset.MemoryDataset"
         );
+        assert_eq!(
+            kedro_class_path("mlflow.MlflowMetricDataset"),
+            "kedro_mlflow.io.metrics.mlflow_metric_dataset.MlflowMetricDataset"
+        );
         for kept in [
             "ParquetDataset",
-            "mlflow.MlflowMetricDataset",
             "kedro_datasets.pandas.csv_dataset.CSVDataset",
         ] {
             assert_eq!(kedro_class_path(kept), kept);
