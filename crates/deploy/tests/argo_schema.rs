@@ -1,5 +1,5 @@
-//! Argo manifests against Argo's own JSON schema (the reference copy of
-//! `api/jsonschema/schema.json`, Draft 2020-12).
+//! Argo manifests against Argo's own JSON schema (a copy of Argo
+//! Workflows' `api/jsonschema/schema.json`, Draft 2020-12, in tests/data).
 
 use std::path::PathBuf;
 
@@ -12,11 +12,11 @@ fn inc(x: &i64) -> i64 {
 }
 
 fn schema() -> Value {
-    // <workspace>/crates/deploy → <workspace>/../shared/reference.
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/argo-workflow-schema.json");
+    // Argo's published schema, kept with the tests (tests/data/README.md).
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/argo-workflow-schema.json");
     let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("the reference schema {}: {e}", path.display()));
+        .unwrap_or_else(|e| panic!("Argo's schema {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
