@@ -87,7 +87,9 @@ fn json_file(path: &Path) -> Value {
 #[test]
 fn the_minimal_starter_runs_tests_and_takes_a_new_pipeline() {
     let dir = tempfile::tempdir().unwrap();
-    let root = generate(dir.path(), "weather-station", "minimal");
+    // Not the guide's `weather-station`: two packages of one name building
+    // at once in the shared target directory race on each other's files.
+    let root = generate(dir.path(), "station-log", "minimal");
 
     let summary: Value = serde_json::from_str(&ok(&cargo(&root, &["run", "--", "run", "--json"])))
         .unwrap_or_else(|e| panic!("the run printed no JSON summary: {e}"));
