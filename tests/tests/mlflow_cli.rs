@@ -121,6 +121,18 @@ print(json.dumps({
     "artifacts": len(mlflow.artifacts.list_artifacts(artifact_uri=model.artifact_location)),
 }))
 "#;
+    let seen = default_store_python(project, script);
+    let expected = format!(
+        "sqlite:///{}",
+        project.canonicalize().unwrap().join("mlflow.db").display()
+    );
+    assert_eq!(seen["tracking_uri"], expected.as_str(), "{seen}");
+    seen
+}
+
+/// The JSON `script` prints, run by MLflow's Python client in `project`
+/// with no tracking URI set: on MLflow's default store there.
+fn default_store_python(project: &Path, script: &str) -> serde_json::Value {
     let output = tandem_test_support::mlflow::command("python")
         .args(["-c", script])
         .current_dir(project)
@@ -133,13 +145,7 @@ print(json.dumps({
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let expected = format!(
-        "sqlite:///{}",
-        project.canonicalize().unwrap().join("mlflow.db").display()
-    );
-    assert_eq!(seen["tracking_uri"], expected.as_str(), "{seen}");
-    seen
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// `mlflow server --backend-store-uri sqlite:///<project>/mlflow.db` on the
@@ -281,18 +287,7 @@ import json, mlflow
 exp = mlflow.MlflowClient().get_experiment_by_name("churn-s3")
 print(json.dumps({"location": exp.artifact_location, "tags": exp.tags}))
 "#;
-    let output = tandem_test_support::mlflow::command("python")
-        .args(["-c", script])
-        .current_dir(project.path())
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let seen = default_store_python(project.path(), script);
     assert_eq!(seen["location"], format!("s3://{bucket}/churn"), "{seen}");
     assert_eq!(seen["tags"], json!({"team": "ds", "tier": "1"}), "{seen}");
 }
