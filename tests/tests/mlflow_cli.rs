@@ -78,6 +78,16 @@ fn init_then_run_logs_one_run_and_one_model() {
     assert_eq!(seen["mlflow_version"], "3.17.2", "{seen}");
     assert_eq!(seen["info_model_id"], seen["model_id"], "{seen}");
     assert!(seen["artifacts"].as_u64().unwrap() > 0, "{seen}");
+    // The ROC curve and confusion matrix nodes' images, logged by
+    // `mlflow.MlflowArtifactDataset` wrapping `matplotlib.MatplotlibWriter`.
+    assert_eq!(
+        seen["plots"],
+        json!([
+            {"path": "plots/confusion_matrix.png", "png": true, "size": [500, 450]},
+            {"path": "plots/roc_curve.png", "png": true, "size": [500, 500]},
+        ]),
+        "{seen}"
+    );
 
     server_reads(project.path(), &seen);
 }
@@ -101,7 +111,19 @@ found = mlflow.search_logged_models(
     output_format="list",
 )
 info = mlflow.models.get_model_info("models:/" + model.model_id)
+# The evaluation's images, as the run's artifacts hold them: the PNG
+# signature, then IHDR's width and height.
+plots = []
+for f in c.list_artifacts(run.info.run_id, "plots"):
+    local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=f.path)
+    data = open(local, "rb").read()
+    plots.append({
+        "path": f.path,
+        "png": data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR",
+        "size": [int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")],
+    })
 print(json.dumps({
+    "plots": plots,
     "tracking_uri": mlflow.get_tracking_uri(),
     "experiment_name": exp.name,
     "runs": len(runs),

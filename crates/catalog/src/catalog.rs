@@ -325,6 +325,7 @@ impl DataCatalog {
     ) -> Result<DataCatalog, Error> {
         let config_options = ConfigOptions {
             runtime_params: options.params_overrides.clone(),
+            ..ConfigOptions::default()
         };
         let config = ProjectConfig::load_with(conf_dir, env, &config_options)?;
         let root = conf_dir

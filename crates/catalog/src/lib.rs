@@ -58,7 +58,7 @@ mod runtime {
 pub use catalog::{CatalogOptions, DataCatalog, EntryDescription};
 pub use config::{
     BASE_ENV, ConfigKind, ConfigOptions, DEFAULT_ENV, Interpolator, Origin, ProjectConfig,
-    ResolverFn,
+    ResolverFn, Resolvers,
 };
 pub use credentials::Credentials;
 pub use dataset::{Dataset, DatasetDescription};
@@ -67,7 +67,8 @@ pub use error::{EntryProblem, Error};
 /// a dataset (scoring requests).
 pub use files::parquet;
 pub use files::{
-    BytesDataset, BytesFormat, CsvDataset, CsvFormat, FileDataset, FileFormat, JsonDataset,
+    BytesDataset, BytesFormat, CsvDataset, CsvFormat, ExcelDataset, ExcelFormat, FileDataset,
+    FileFormat, JsonDataset,
     JsonFormat, ParquetDataset, ParquetFormat, SerdeDataset, SerdeEncoding, SerdeFormat,
     TextDataset, TextFormat,
 };

@@ -156,6 +156,12 @@ impl Location {
         })
     }
 
+    /// The absolute path on this machine's file system when the location is
+    /// a local file, for readers that open files themselves (Polars' lazy scans).
+    pub fn local_path(&self) -> Option<&std::path::Path> {
+        self.local.as_deref()
+    }
+
     /// The location as shown to users.
     pub fn url(&self) -> &str {
         &self.url

@@ -90,10 +90,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "Python pickles cannot be read from Rust: use SerdeDataset (JSON or MessagePack) for \
          fitted objects",
     ),
-    (
-        "pandas.ExcelDataset",
-        "Excel files are not supported: use CSVDataset or ParquetDataset",
-    ),
 ];
 
 /// Kedro resolves a type with these module prefixes too.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry};
+use tandem_catalog::{Dataset, DatasetConfig, DatasetRegistry, Resolvers};
 use tandem_pipeline_core::{FunctionRegistry, IntoNodeFunction};
 use tandem_pipeline_ml::AnyPipeline;
 use tandem_pipeline_model::SaveOptions;
@@ -38,6 +38,7 @@ pub struct App {
     pipelines: BTreeMap<String, AnyPipeline>,
     datasets: DatasetRegistry,
     hooks: Vec<Arc<dyn Hook>>,
+    resolvers: Resolvers,
     package: (String, String),
 }
 
@@ -57,6 +58,7 @@ impl fmt::Debug for App {
                 "hooks",
                 &self.hooks.iter().map(|h| h.name()).collect::<Vec<_>>(),
             )
+            .field("resolvers", &self.resolvers)
             .finish()
     }
 }
@@ -65,16 +67,50 @@ impl App {
     /// An app with tandem's builtin functions and dataset types, and no
     /// pipelines or hooks.
     pub fn new() -> Self {
+        #[allow(unused_mut, reason = "dataset types behind cargo features register here")]
+        let mut datasets = DatasetRegistry::with_builtins();
+        tandem_sql::register(&mut datasets);
+        tandem_plots::register(&mut datasets);
+        #[cfg(feature = "polars")]
+        tandem_polars::register(&mut datasets);
         App {
             functions: FunctionRegistry::with_builtins(),
             pipelines: BTreeMap::new(),
-            datasets: DatasetRegistry::with_builtins(),
+            datasets,
             hooks: Vec::new(),
+            resolvers: Resolvers::new(),
             package: (
                 env!("CARGO_PKG_NAME").to_owned(),
                 env!("CARGO_PKG_VERSION").to_owned(),
             ),
         }
+    }
+
+    /// Registers a custom resolver, `${name:args}` in every configuration
+    /// file (catalog, parameters, credentials, globals, mlflow.yml): Kedro's
+    /// `CONFIG_LOADER_ARGS["custom_resolvers"]`. Arguments arrive typed; an
+    /// `Err` is the message of the configuration error naming the key. A
+    /// built-in name (`globals`, `runtime_params`, `oc.*`) is ignored, as in Kedro.
+    ///
+    /// ```
+    /// use tandem_cli::App;
+    ///
+    /// let app = App::new().resolver("add", |args| {
+    ///     Ok(args.iter().filter_map(|a| a.as_i64()).sum::<i64>().into())
+    /// });
+    /// assert!(format!("{app:?}").contains("add"));
+    /// ```
+    pub fn resolver<F>(mut self, name: &str, resolver: F) -> Self
+    where
+        F: Fn(&[serde_json::Value]) -> Result<serde_json::Value, String> + Send + Sync + 'static,
+    {
+        self.resolvers.insert(name, resolver);
+        self
+    }
+
+    /// The custom resolvers, for loading configuration.
+    pub(crate) fn resolvers(&self) -> &Resolvers {
+        &self.resolvers
     }
 
     /// Registers a node function under `id`, the name spec files use in `func:`.

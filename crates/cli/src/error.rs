@@ -159,6 +159,15 @@ pub(crate) enum Failure {
         reason: String,
     },
 
+    /// `--conf-source` names an archive that cannot be used.
+    #[error("--conf-source {path}: {reason}")]
+    ConfSource {
+        /// The archive as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// `pipeline create` runs outside a project `tandem new` generated.
     #[error("{path}: {reason}")]
     NotAProject {
@@ -192,6 +201,7 @@ impl Failure {
             Failure::AlreadyExists { .. } => "already_exists",
             Failure::TandemNotFound { .. } => "tandem_not_found",
             Failure::NotAProject { .. } => "not_a_project",
+            Failure::ConfSource { .. } => "conf_source",
         }
     }
 

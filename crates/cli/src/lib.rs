@@ -220,4 +220,55 @@ mod tests {
         let written = std::fs::read_to_string(dir.path().join("data/y.json")).unwrap();
         assert_eq!(written, "42");
     }
+
+    #[test]
+    fn custom_resolvers_reach_parameters_and_the_catalog() {
+        fn double(x: &i64) -> i64 {
+            x * 2
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("conf/base");
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("globals.yml"), "folder: ${join:[data, out]}\n").unwrap();
+        std::fs::write(base.join("parameters.yml"), "x: ${add:20, 1}\n").unwrap();
+        std::fs::write(
+            base.join("catalog.yml"),
+            "y:\n  type: json.JSONDataset\n  filepath: ${globals:folder}/y.json\n",
+        )
+        .unwrap();
+        let pipeline = tandem_pipeline_core::Pipeline::new([tandem_pipeline_core::node(
+            double, "params:x", "y",
+        )
+        .name("double")
+        .build()
+        .unwrap()])
+        .unwrap();
+        let app = App::new()
+            .pipeline("__default__", pipeline)
+            .resolver("add", |args| {
+                Ok(args.iter().filter_map(|a| a.as_i64()).sum::<i64>().into())
+            })
+            .resolver("join", |args| match args {
+                [serde_json::Value::Array(parts)] => Ok(parts
+                    .iter()
+                    .filter_map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join("/")
+                    .into()),
+                _ => Err("join takes a list".into()),
+            })
+            // Kedro keeps its own meaning for built-in names.
+            .resolver("globals", |_| Ok("hijacked".into()));
+        let conf = dir.path().join("conf");
+        let (code, _, err) = run(&["run", "--conf", conf.to_str().unwrap(), "--json"], &app);
+        assert_eq!(code, 0, "{err}");
+        let written = std::fs::read_to_string(dir.path().join("data/out/y.json")).unwrap();
+        assert_eq!(written, "42");
+
+        // An unregistered resolver is an error naming the file's key.
+        std::fs::write(base.join("parameters.yml"), "x: ${nope:1}\n").unwrap();
+        let (code, _, err) = run(&["run", "--conf", conf.to_str().unwrap(), "--json"], &app);
+        assert_eq!(code, 1);
+        assert!(err.contains("Unsupported interpolation type nope"), "{err}");
+    }
 }

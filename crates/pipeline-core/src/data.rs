@@ -58,6 +58,15 @@ pub trait DataValue: Clone + Send + Sync + 'static {
     fn to_json(&self) -> Option<Result<serde_json::Value, String>> {
         None
     }
+
+    /// Builds a value from a [`Data`] of another type this type knows how to
+    /// convert from (a Polars `DataFrame` from an arrow `RecordBatch` or a
+    /// `LazyFrame`); `None` when it does not. Tried at the node boundary when
+    /// the stored value is not a `Self`, before JSON parameters.
+    fn convert_from(data: &Data) -> Option<Result<Self, String>> {
+        let _ = data;
+        None
+    }
 }
 
 /// Implements [`DataValue`] for your types.
@@ -405,6 +414,18 @@ impl Data {
     }
 
     fn param_value<T: DataValue>(&self, mismatch: Error) -> Result<T, Error> {
+        match T::convert_from(self) {
+            None => {}
+            Some(Ok(v)) => return Ok(v),
+            Some(Err(message)) => {
+                return Err(Error::Conversion {
+                    expected: std::any::type_name::<T>(),
+                    actual: self.type_name,
+                    message,
+                    context: String::new(),
+                });
+            }
+        }
         let Some(json) = self.value.downcast_ref::<serde_json::Value>() else {
             return Err(mismatch);
         };

@@ -129,6 +129,20 @@ pub enum Error {
         context: String,
     },
 
+    /// A value of another type could not be converted into the declared
+    /// type ([`DataValue::convert_from`](crate::DataValue::convert_from)).
+    #[error("cannot convert `{actual}` into `{expected}`{context}: {message}")]
+    Conversion {
+        /// The Rust type the consumer declared.
+        expected: &'static str,
+        /// The Rust type of the value held.
+        actual: &'static str,
+        /// Why the conversion failed.
+        message: String,
+        /// Where it happened, possibly empty.
+        context: String,
+    },
+
     /// A node's function returned an error.
     #[error("node '{node}' failed: {source}")]
     NodeFailed {
@@ -199,6 +213,7 @@ impl Error {
             Error::EmptyPipeline => "empty_pipeline",
             Error::TypeMismatch { .. } => "type_mismatch",
             Error::InvalidParameter { .. } => "invalid_parameter",
+            Error::Conversion { .. } => "conversion_failed",
             Error::NodeFailed { .. } => "node_failed",
             Error::NodeIo { .. } => "node_io",
             Error::UnknownFunction { .. } => "unknown_function",
@@ -228,6 +243,17 @@ impl Error {
                 expected, message, ..
             } => Error::InvalidParameter {
                 expected,
+                message,
+                context: format!(" {where_}"),
+            },
+            Error::Conversion {
+                expected,
+                actual,
+                message,
+                ..
+            } => Error::Conversion {
+                expected,
+                actual,
                 message,
                 context: format!(" {where_}"),
             },

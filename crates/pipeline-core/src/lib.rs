@@ -52,6 +52,8 @@ mod names;
 mod node;
 mod ops;
 mod pipeline;
+#[cfg(feature = "polars")]
+pub mod polars_values;
 mod registry;
 pub mod spec;
 pub mod suggest;

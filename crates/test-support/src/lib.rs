@@ -8,10 +8,14 @@
 //! - [`mlflow`]: real `mlflow server`s on free loopback ports, plain or with
 //!   basic auth;
 //! - [`moto`]: moto's S3 server on a free loopback port;
+//! - [`postgres`]: a PostgreSQL server (Debian's, installed when missing)
+//!   initdb-ed for the process, and the pandas + SQLAlchemy venv;
 //! - [`airflow`]: Apache Airflow 3 in its venv and an `AIRFLOW_HOME` of a
 //!   test's own (SQLite, no examples) running `airflow dags test`;
 //! - [`kedro_viz`]: `kedro viz run --load-file` on an export, and a
 //!   headless Chromium screenshot of its page;
+//! - [`plots`]: the venv with Python plotly the plot datasets' files are
+//!   checked with;
 //! - [`process`]: the supervision both rest on: children in their own
 //!   process groups, stopped with their group on drop or, by a janitor,
 //!   when the owning process dies;
@@ -46,6 +50,7 @@
 //! ```
 
 pub mod airflow;
+pub mod excel;
 pub mod gate;
 pub mod http;
 pub mod kedro_viz;
@@ -54,8 +59,10 @@ pub mod mlflow;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod moto;
+pub mod postgres;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod plots;
 pub mod process;
 #[cfg(feature = "project")]
 pub mod project;

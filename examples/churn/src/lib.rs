@@ -4,7 +4,8 @@
 //! with some missing values, contract type, support calls) and whether each
 //! one left. Training splits it, fits an imputer, a scaler, a one-hot
 //! encoder and a linfa logistic regression on the training rows, and scores
-//! the test rows. The inference pipeline applies the same feature nodes and
+//! the test rows, drawing their ROC curve and confusion matrix as images
+//! ([`plots`]). The inference pipeline applies the same feature nodes and
 //! the model to new customers; [`pipelines`] binds the two with
 //! `pipeline_ml_factory`, so a training run can pack inference and its
 //! fitted artifacts into one model.
@@ -28,6 +29,7 @@ pub mod generate;
 pub mod metrics;
 pub mod model;
 mod pipelines;
+pub mod plots;
 pub mod table;
 
 use tandem_cli::App;

@@ -13,7 +13,7 @@ use tandem_pipeline_core::{
 };
 use tandem_pipeline_ml::{AnyPipeline, Error, pipeline_ml_factory};
 
-use crate::{features, generate, metrics, model};
+use crate::{features, generate, metrics, model, plots};
 
 /// The dataset the inference pipeline predicts on: the served model's input.
 pub const INPUT_NAME: &str = "customers";
@@ -34,6 +34,8 @@ pub(crate) struct Functions {
     predict: NodeFunction,
     evaluate: NodeFunction,
     track_metrics: NodeFunction,
+    plot_roc_curve: NodeFunction,
+    plot_confusion_matrix: NodeFunction,
 }
 
 fn with_id<M>(id: &str, function: impl IntoNodeFunction<M>) -> NodeFunction {
@@ -55,10 +57,15 @@ impl Functions {
             predict: with_id("churn::predict", model::predict),
             evaluate: with_id("churn::evaluate", metrics::evaluate),
             track_metrics: with_id("churn::track_metrics", metrics::track_metrics),
+            plot_roc_curve: with_id("churn::plot_roc_curve", plots::plot_roc_curve),
+            plot_confusion_matrix: with_id(
+                "churn::plot_confusion_matrix",
+                plots::plot_confusion_matrix,
+            ),
         }
     }
 
-    pub(crate) fn all(&self) -> [&NodeFunction; 12] {
+    pub(crate) fn all(&self) -> [&NodeFunction; 14] {
         [
             &self.generate_customers,
             &self.split_customers,
@@ -72,6 +79,8 @@ impl Functions {
             &self.predict,
             &self.evaluate,
             &self.track_metrics,
+            &self.plot_roc_curve,
+            &self.plot_confusion_matrix,
         ]
     }
 }
@@ -82,7 +91,8 @@ impl Functions {
 ///   and `params:seed`;
 /// - `training` (bound to `inference`): split, fit the imputer, scaler,
 ///   encoder and model, score the test split into `metrics` (a report)
-///   and `tracked_metrics` (the scores, for MLflow);
+///   and `tracked_metrics` (the scores, for MLflow), and draw the test
+///   split's `roc_curve` and `confusion_matrix` (PNGs, logged to MLflow);
 /// - `inference`: `customers` → impute → scale → encode → `predictions`
 ///   with `params:threshold`;
 /// - `__default__` (bound to `inference`): `data_generation` + `training`,
@@ -136,6 +146,20 @@ pub fn pipelines() -> Result<BTreeMap<String, AnyPipeline>, Error> {
         node(f.track_metrics.clone(), "metrics", "tracked_metrics")
             .name("track_metrics")
             .build()?,
+        node(
+            f.plot_roc_curve.clone(),
+            ["test_predictions", "labels_test"],
+            "roc_curve",
+        )
+        .name("plot_roc_curve")
+        .build()?,
+        node(
+            f.plot_confusion_matrix.clone(),
+            ["test_predictions", "labels_test"],
+            "confusion_matrix",
+        )
+        .name("plot_confusion_matrix")
+        .build()?,
     ])?
     .tag(["training"])?;
     let evaluation = pipeline([
@@ -235,7 +259,7 @@ mod tests {
             .filter(|n| n.starts_with("evaluation."))
             .collect();
         assert_eq!(evaluation.len(), 4);
-        assert_eq!(ml.training().len(), 15);
+        assert_eq!(ml.training().len(), 17);
         assert_eq!(
             ml.training().inputs().iter().collect::<Vec<_>>(),
             [
@@ -249,7 +273,7 @@ mod tests {
 
         let mut registry = FunctionRegistry::new();
         crate::functions(&mut registry);
-        assert_eq!(registry.ids().len(), 12);
+        assert_eq!(registry.ids().len(), 14);
         for pipeline in pipelines.values() {
             for node in pipeline.nodes() {
                 assert!(registry.contains(node.func_id()), "{}", node.func_id());

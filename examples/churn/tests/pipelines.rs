@@ -28,7 +28,10 @@ fn file(project: &Project, relative: &str) -> String {
 fn default_pipeline_trains_a_useful_model_and_runners_agree() {
     let sequential = Project::new();
     let (output, _) = sequential.run("__default__", &SequentialRunner, &sequential.catalog());
-    assert_eq!(output.free_outputs, ["tracked_metrics"]);
+    assert_eq!(
+        output.free_outputs,
+        ["confusion_matrix", "roc_curve", "tracked_metrics"]
+    );
     let parallel = Project::new();
     parallel.run(
         "__default__",
@@ -51,6 +54,25 @@ fn default_pipeline_trains_a_useful_model_and_runners_agree() {
     }
     let model: LogisticModel = load(&sequential, "model");
     assert_eq!(model, load::<LogisticModel>(&parallel, "model"));
+
+    // The evaluation's figures: PNGs of the size each node asks for
+    // (5 x 5 in and 5 x 4.5 in at 100 dpi), the same from both runners.
+    for (relative, size) in [
+        ("data/08_reporting/roc_curve.png", (500, 500)),
+        ("data/08_reporting/confusion_matrix.png", (500, 450)),
+    ] {
+        let png = std::fs::read(sequential.path(relative)).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{relative}");
+        assert_eq!(&png[12..16], b"IHDR", "{relative}");
+        let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((width, height), size, "{relative}");
+        assert_eq!(
+            png,
+            std::fs::read(parallel.path(relative)).unwrap(),
+            "{relative}"
+        );
+    }
 
     let raw: RecordBatch = load(&sequential, "raw_customers");
     assert_eq!(raw.num_rows(), 5000);

@@ -36,6 +36,10 @@ pub(crate) enum Arg {
     /// Unquoted, trimmed: a number, boolean, null or string when it is text
     /// only; the referenced value itself when it is one interpolation.
     Bare(Vec<Piece>),
+    /// `[a, 'b', ${c}]`: a list of elements.
+    List(Vec<Arg>),
+    /// `{k: v, k2: [1]}`: a mapping of plain keys to elements.
+    Dict(Vec<(String, Arg)>),
 }
 
 /// Whether `text` needs the parser at all.
@@ -53,6 +57,32 @@ pub(crate) fn parse(text: &str) -> Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
+/// One element as `oc.decode` reads a string: a quoted string, a `[...]`
+/// list, a `{...}` mapping, or bare text (typed by [`primitive`] when it has
+/// no interpolation), with surrounding whitespace ignored.
+pub(crate) fn parse_element(text: &str) -> Result<Arg, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut parser = Parser { chars, pos: 0 };
+    parser.skip_spaces();
+    let element = match parser.peek() {
+        Some('\'' | '"' | '[' | '{') => parser.element(Stop::End)?,
+        _ => {
+            let mut pieces = parser.pieces(Stop::End)?;
+            trim_pieces(&mut pieces);
+            return Ok(if pieces.is_empty() {
+                Arg::Quoted(Vec::new())
+            } else {
+                Arg::Bare(pieces)
+            });
+        }
+    };
+    parser.skip_spaces();
+    match parser.peek() {
+        None => Ok(element),
+        Some(c) => Err(format!("unexpected '{c}' after the value")),
+    }
+}
+
 /// Where a run of pieces ends.
 #[derive(Clone, Copy, PartialEq)]
 enum Stop {
@@ -60,8 +90,12 @@ enum Stop {
     End,
     /// A closing quote (inside a quoted argument).
     Quote(char),
-    /// `,` or `}` (a bare argument).
+    /// `,` or `}` (a bare argument, or a value in a `{...}` argument).
     ArgEnd,
+    /// `,` or `]` (an item of a `[...]` argument).
+    ItemEnd,
+    /// `:` (a key of a `{...}` argument).
+    KeyEnd,
 }
 
 struct Parser {
@@ -89,7 +123,10 @@ impl Parser {
                         Ok(pieces)
                     }
                     Stop::Quote(q) => Err(format!("unterminated {q}-quoted argument")),
-                    Stop::ArgEnd => Err("unterminated interpolation: missing '}'".to_owned()),
+                    Stop::ArgEnd | Stop::KeyEnd => {
+                        Err("unterminated interpolation: missing '}'".to_owned())
+                    }
+                    Stop::ItemEnd => Err("unterminated list argument: missing ']'".to_owned()),
                 };
             };
             match (stop, c) {
@@ -98,11 +135,14 @@ impl Parser {
                     flush(&mut text, &mut pieces);
                     return Ok(pieces);
                 }
-                (Stop::ArgEnd, ',' | '}') => {
+                (Stop::ArgEnd, ',' | '}') | (Stop::ItemEnd, ',' | ']') | (Stop::KeyEnd, ':') => {
                     flush(&mut text, &mut pieces);
                     return Ok(pieces);
                 }
-                (Stop::ArgEnd, '{' | '[' | ']' | '(' | ')' | '\'' | '"') => {
+                (
+                    Stop::ArgEnd | Stop::ItemEnd | Stop::KeyEnd,
+                    '{' | '[' | ']' | '}' | '(' | ')' | '\'' | '"',
+                ) => {
                     return Err(format!(
                         "unsupported character '{c}' in an unquoted resolver argument (quote it)"
                     ));
@@ -127,7 +167,11 @@ impl Parser {
                             text.push(n);
                             self.pos += 2;
                         }
-                        (Stop::ArgEnd, Some(n @ (',' | '\\' | ' ')), _) => {
+                        (
+                            Stop::ArgEnd | Stop::ItemEnd | Stop::KeyEnd,
+                            Some(n @ (',' | '\\' | ' ')),
+                            _,
+                        ) => {
                             text.push(n);
                             self.pos += 2;
                         }
@@ -198,24 +242,7 @@ impl Parser {
             return Ok(args);
         }
         loop {
-            self.skip_spaces();
-            let arg = match self.peek() {
-                Some(q @ ('\'' | '"')) => {
-                    self.pos += 1;
-                    let pieces = self.pieces(Stop::Quote(q))?;
-                    self.skip_spaces();
-                    Arg::Quoted(pieces)
-                }
-                _ => {
-                    let mut pieces = self.pieces(Stop::ArgEnd)?;
-                    trim_pieces(&mut pieces);
-                    if pieces.is_empty() {
-                        return Err("empty resolver argument".to_owned());
-                    }
-                    Arg::Bare(pieces)
-                }
-            };
-            args.push(arg);
+            args.push(self.element(Stop::ArgEnd)?);
             match self.peek() {
                 Some(',') => self.pos += 1,
                 Some('}') => {
@@ -224,6 +251,88 @@ impl Parser {
                 }
                 Some(c) => return Err(format!("unexpected '{c}' after a resolver argument")),
                 None => return Err("unterminated interpolation: missing '}'".to_owned()),
+            }
+        }
+    }
+
+    /// One argument, list item or mapping value; a bare one runs to `stop`.
+    /// Leaves the position on the separator that follows.
+    fn element(&mut self, stop: Stop) -> Result<Arg, String> {
+        self.skip_spaces();
+        let element = match self.peek() {
+            Some(q @ ('\'' | '"')) => {
+                self.pos += 1;
+                Arg::Quoted(self.pieces(Stop::Quote(q))?)
+            }
+            Some('[') => {
+                self.pos += 1;
+                Arg::List(self.list()?)
+            }
+            Some('{') => {
+                self.pos += 1;
+                Arg::Dict(self.dict()?)
+            }
+            _ => {
+                let mut pieces = self.pieces(stop)?;
+                trim_pieces(&mut pieces);
+                if pieces.is_empty() {
+                    return Err("empty resolver argument".to_owned());
+                }
+                return Ok(Arg::Bare(pieces));
+            }
+        };
+        self.skip_spaces();
+        Ok(element)
+    }
+
+    /// After `[`: items through the closing `]`.
+    fn list(&mut self) -> Result<Vec<Arg>, String> {
+        let mut items = Vec::new();
+        self.skip_spaces();
+        if self.peek() == Some(']') {
+            self.pos += 1;
+            return Ok(items);
+        }
+        loop {
+            items.push(self.element(Stop::ItemEnd)?);
+            match self.peek() {
+                Some(',') => self.pos += 1,
+                Some(']') => {
+                    self.pos += 1;
+                    return Ok(items);
+                }
+                Some(c) => return Err(format!("unexpected '{c}' in a list argument")),
+                None => return Err("unterminated list argument: missing ']'".to_owned()),
+            }
+        }
+    }
+
+    /// After `{`: `key: value` pairs through the closing `}`.
+    fn dict(&mut self) -> Result<Vec<(String, Arg)>, String> {
+        let mut entries = Vec::new();
+        self.skip_spaces();
+        if self.peek() == Some('}') {
+            self.pos += 1;
+            return Ok(entries);
+        }
+        loop {
+            let mut key = self.pieces(Stop::KeyEnd)?;
+            trim_pieces(&mut key);
+            let key = match key.as_slice() {
+                [Piece::Text(k)] => k.clone(),
+                [] => return Err("empty key in a mapping argument".to_owned()),
+                _ => return Err("a mapping argument's keys must be plain text".to_owned()),
+            };
+            self.pos += 1; // the ':'
+            entries.push((key, self.element(Stop::ArgEnd)?));
+            match self.peek() {
+                Some(',') => self.pos += 1,
+                Some('}') => {
+                    self.pos += 1;
+                    return Ok(entries);
+                }
+                Some(c) => return Err(format!("unexpected '{c}' in a mapping argument")),
+                None => return Err("unterminated mapping argument: missing '}'".to_owned()),
             }
         }
     }
@@ -361,6 +470,38 @@ mod tests {
     }
 
     #[test]
+    fn list_and_mapping_arguments() {
+        let parsed = parse("${f:[1, 'a', ${x}], {k: [], j: {}}, []}").unwrap();
+        let Piece::Interp(Interp::Call { args, .. }) = &parsed[0] else {
+            panic!()
+        };
+        assert_eq!(
+            args,
+            &[
+                Arg::List(vec![
+                    Arg::Bare(vec![text("1")]),
+                    Arg::Quoted(vec![text("a")]),
+                    Arg::Bare(vec![key("x")]),
+                ]),
+                Arg::Dict(vec![
+                    ("k".into(), Arg::List(vec![])),
+                    ("j".into(), Arg::Dict(vec![])),
+                ]),
+                Arg::List(vec![]),
+            ]
+        );
+        assert_eq!(
+            parse_element(" [1, [2]] ").unwrap(),
+            Arg::List(vec![
+                Arg::Bare(vec![text("1")]),
+                Arg::List(vec![Arg::Bare(vec![text("2")])])
+            ])
+        );
+        assert_eq!(parse_element("12").unwrap(), Arg::Bare(vec![text("12")]));
+        assert!(parse_element("[1] 2").is_err());
+    }
+
+    #[test]
     fn malformed_interpolations() {
         for bad in [
             "${a",
@@ -370,7 +511,10 @@ mod tests {
             "${a b}",
             "${1x:y}",
             "${a.${b}}",
-            "${f:[1]}",
+            "${f:[1}",
+            "${f:{a 1}}",
+            "${f:[1]x}",
+            "${f:{${k}: 1}}",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }

@@ -30,7 +30,70 @@ const BUILTIN: &[&str] = &[
     "oc.select",
     "oc.dict.keys",
     "oc.dict.values",
+    "oc.decode",
+    "oc.create",
+    "oc.deprecated",
 ];
+
+/// Custom resolvers by name, as an application registers them once for
+/// every configuration file (Kedro's `CONFIG_LOADER_ARGS["custom_resolvers"]`).
+///
+/// ```
+/// use serde_json::json;
+/// use tandem_catalog::{Interpolator, Resolvers};
+///
+/// let resolvers = Resolvers::new().with("double", |args| {
+///     Ok(json!(args.first().and_then(|a| a.as_i64()).unwrap_or(0) * 2))
+/// });
+/// let tree = json!({"n": "${double:21}"});
+/// let resolved = Interpolator::new()
+///     .with_resolvers(&resolvers)
+///     .resolve(tree.as_object().unwrap())?;
+/// assert_eq!(resolved["n"], json!(42));
+/// # Ok::<(), tandem_catalog::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Resolvers {
+    custom: BTreeMap<String, Arc<ResolverFn>>,
+}
+
+impl fmt::Debug for Resolvers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.custom.keys()).finish()
+    }
+}
+
+impl Resolvers {
+    /// No custom resolvers.
+    pub fn new() -> Resolvers {
+        Resolvers::default()
+    }
+
+    /// Adds `${name:args}` (see [`Interpolator::with_resolver`]); a built-in
+    /// name is ignored, as Kedro skips an already-registered resolver.
+    pub fn with<F>(mut self, name: &str, resolver: F) -> Resolvers
+    where
+        F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        self.insert(name, resolver);
+        self
+    }
+
+    /// Adds `${name:args}` in place.
+    pub fn insert<F>(&mut self, name: &str, resolver: F)
+    where
+        F: Fn(&[Value]) -> Result<Value, String> + Send + Sync + 'static,
+    {
+        if !BUILTIN.contains(&name) {
+            self.custom.insert(name.to_owned(), Arc::new(resolver));
+        }
+    }
+
+    /// The registered names.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.custom.keys().map(String::as_str)
+    }
+}
 
 /// Resolves `${...}` in a configuration tree the way Kedro's
 /// `OmegaConfigLoader` does: OmegaConf's key interpolation (absolute,
@@ -139,6 +202,14 @@ impl Interpolator {
     {
         if !BUILTIN.contains(&name) {
             self.custom.insert(name.to_owned(), Arc::new(resolver));
+        }
+        self
+    }
+
+    /// Adds every resolver of `resolvers` (later registrations of a name win).
+    pub fn with_resolvers(mut self, resolvers: &Resolvers) -> Interpolator {
+        for (name, resolver) in &resolvers.custom {
+            self.custom.insert(name.clone(), Arc::clone(resolver));
         }
         self
     }
@@ -373,6 +444,21 @@ impl Resolution<'_> {
                 [Piece::Text(t)] => Ok(grammar::primitive(t)),
                 _ => self.pieces(at, pieces),
             },
+            Arg::List(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.arg(at, item)?);
+                }
+                Ok(Value::Array(values))
+            }
+            Arg::Dict(entries) => {
+                let mut map = serde_json::Map::new();
+                for (key, value) in entries {
+                    let value = self.arg(at, value)?;
+                    map.insert(key.clone(), value);
+                }
+                Ok(Value::Object(map))
+            }
         }
     }
 
@@ -389,6 +475,9 @@ impl Resolution<'_> {
             "oc.env" if interpolator.env_vars => resolvers::env(args),
             "oc.select" => return self.oc_select(at, args),
             "oc.dict.keys" | "oc.dict.values" => return self.oc_dict(at, name, args),
+            "oc.decode" => return self.oc_decode(at, args),
+            "oc.create" => resolvers::create(args),
+            "oc.deprecated" => return self.oc_deprecated(at, args),
             _ => match interpolator.custom.get(name) {
                 Some(resolver) => resolver(args),
                 None => Err(format!("Unsupported interpolation type {name}")),
@@ -406,6 +495,58 @@ impl Resolution<'_> {
         };
         let found = self.select(at, key)?;
         Ok(found.unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::Null)))
+    }
+
+    /// `${oc.decode:string}`: the string read as one grammar element (a
+    /// number, boolean, null, list, mapping or quoted string), whose
+    /// interpolations resolve from the node holding the `oc.decode`.
+    fn oc_decode(&mut self, at: &[String], args: &[Value]) -> Result<Value, Trouble> {
+        match args {
+            [Value::Null] => Ok(Value::Null),
+            [Value::String(text)] => {
+                let element = grammar::parse_element(text).map_err(|why| {
+                    Trouble::Message(format!(
+                        "GrammarParseError raised while resolving interpolation: oc.decode: {why}"
+                    ))
+                })?;
+                self.arg(at, &element)
+            }
+            [other] => Err(format!(
+                "TypeError raised while resolving interpolation: `oc.decode` can only take \
+                 strings or None as input, but `{}` was passed",
+                resolvers::python_type(other)
+            )
+            .into()),
+            _ => Err("oc.decode takes one argument".to_owned().into()),
+        }
+    }
+
+    /// `${oc.deprecated:new.key[, message]}`: the value at `new.key` (an
+    /// absolute key), with a warning that the key holding it is deprecated.
+    fn oc_deprecated(&mut self, at: &[String], args: &[Value]) -> Result<Value, Trouble> {
+        let (key, message) = match args {
+            [Value::String(key)] => (key, None),
+            [Value::String(key), Value::String(message)] => (key, Some(message.as_str())),
+            _ => {
+                return Err("oc.deprecated takes a key and an optional message"
+                    .to_owned()
+                    .into());
+            }
+        };
+        let old = at.join(".");
+        let Some(value) = self.select(&[], key.trim_start_matches('.'))? else {
+            return Err(format!(
+                "ConfigKeyError raised while resolving interpolation: In oc.deprecated \
+                 resolver at '{old}': Key not found: '{key}'"
+            )
+            .into());
+        };
+        let message = message
+            .unwrap_or("'$OLD_KEY' is deprecated. Change your code and config to use '$NEW_KEY'")
+            .replace("$OLD_KEY", &old)
+            .replace("$NEW_KEY", key);
+        tracing::warn!(target: "tandem::config", "{message}");
+        Ok(value)
     }
 
     /// `${oc.dict.keys:key}` / `${oc.dict.values:key}` (or of a mapping value).

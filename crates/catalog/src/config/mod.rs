@@ -50,7 +50,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 
 pub(crate) use entry::{EntryContext, describe_config};
-pub use interpolate::{Interpolator, ResolverFn};
+pub use interpolate::{Interpolator, ResolverFn, Resolvers};
 pub(crate) use load::deep_merge;
 pub(crate) use yaml::parse_yaml_value;
 
@@ -104,6 +104,9 @@ pub struct ConfigOptions {
     /// merged into each environment's parameters before resolution, and
     /// what `${runtime_params:key}` reads in every kind but globals.
     pub runtime_params: Map<String, Value>,
+    /// Custom resolvers (Kedro's `CONFIG_LOADER_ARGS["custom_resolvers"]`),
+    /// available in every kind of file.
+    pub resolvers: Resolvers,
 }
 
 /// A project's merged configuration. `Debug` hides credential values.
@@ -123,6 +126,7 @@ pub struct ProjectConfig {
     pub globals: Map<String, Value>,
     /// The runtime parameters the configuration was loaded with.
     pub runtime_params: Map<String, Value>,
+    resolvers: Resolvers,
     origins: BTreeMap<(ConfigKind, String), Origin>,
 }
 
@@ -182,10 +186,13 @@ impl ProjectConfig {
         let mut config = ProjectConfig {
             env: env_name.to_owned(),
             runtime_params: options.runtime_params.clone(),
+            resolvers: options.resolvers.clone(),
             ..ProjectConfig::default()
         };
         // Globals first, once: every kind reads them.
-        let for_globals = Interpolator::new().for_globals();
+        let for_globals = Interpolator::new()
+            .with_resolvers(&options.resolvers)
+            .for_globals();
         for layer in &layers {
             let globals = load::read_globals(layer, &for_globals)?;
             config.globals.extend(globals.values);
@@ -209,11 +216,12 @@ impl ProjectConfig {
         Ok(config)
     }
 
-    /// An [`Interpolator`] with this configuration's globals and runtime
-    /// parameters, for another kind of file (kedro-mlflow's `mlflow.yml`),
-    /// to which the caller adds its own resolvers.
+    /// An [`Interpolator`] with this configuration's globals, runtime
+    /// parameters and custom resolvers, for another kind of file
+    /// (kedro-mlflow's `mlflow.yml`), to which the caller adds its own resolvers.
     pub fn interpolator(&self) -> Interpolator {
         Interpolator::new()
+            .with_resolvers(&self.resolvers)
             .with_globals(self.globals.clone())
             .with_runtime_params(self.runtime_params.clone())
     }

@@ -112,6 +112,44 @@ pub(crate) fn env(args: &[Value]) -> Outcome {
     }
 }
 
+/// `${oc.create:value}`: a mapping or list as is; a string is read as YAML
+/// and must hold a mapping or list (OmegaConf builds a config from it).
+pub(crate) fn create(args: &[Value]) -> Outcome {
+    match args {
+        [value @ (Value::Object(_) | Value::Array(_) | Value::Null)] => Ok(value.clone()),
+        [Value::String(text)] => match crate::config::yaml::parse_yaml_value(text) {
+            Ok(value @ (Value::Object(_) | Value::Array(_))) => Ok(value),
+            Ok(other) => Err(format!(
+                "ValidationError raised while resolving interpolation: oc.create: the YAML \
+                 holds a `{}`, not a mapping or list",
+                python_type(&other)
+            )),
+            Err(e) => Err(format!(
+                "ValidationError raised while resolving interpolation: oc.create: not YAML: {e}"
+            )),
+        },
+        [other] => Err(format!(
+            "ValidationError raised while resolving interpolation: oc.create needs a mapping, \
+             a list or a YAML string, got `{}`",
+            python_type(other)
+        )),
+        _ => Err("oc.create takes one argument".to_owned()),
+    }
+}
+
+/// The Python type name of a YAML value, for messages.
+pub(crate) fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
 /// Python's `str()` of a YAML value, which is how OmegaConf writes a value
 /// into the middle of a string: `True`, `None`, `1.0`, `1e+16`, `{'a': 1}`.
 pub(crate) fn python_str(value: &Value) -> String {

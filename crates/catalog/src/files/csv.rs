@@ -9,19 +9,22 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tandem_pipeline_core::Data;
 
+use super::columns::{Dtype, Header, NaList, NaValues, NameOrIndex, Shape, SkipRows, UseCols};
+use super::csv_pandas::{self, TextTypes};
+use super::csv_write;
 use super::{FileFormat, FileOptions, args_details, delimiter_byte, format_error, record_batches};
 use crate::error::Error;
 use crate::registry::DatasetConfig;
 
-/// Rows read to infer column types when no schema is given (arrow's and
-/// pandas' inference both look at a prefix of the file).
+/// Rows read to infer column types with `load_args.infer_rows` (arrow's
+/// reader, which looks at a prefix of the file).
 const DEFAULT_INFER_ROWS: usize = 1000;
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct LoadArgs {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    header: Option<bool>,
+    #[serde(default, skip_serializing_if = "is_default_header")]
+    header: Header,
     /// `sep` is pandas' name for it.
     #[serde(alias = "sep", skip_serializing_if = "Option::is_none")]
     delimiter: Option<String>,
@@ -29,6 +32,39 @@ struct LoadArgs {
     schema: Option<Vec<ColumnSpec>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     infer_rows: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usecols: Option<Vec<NameOrIndex>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nrows: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skiprows: Option<SkipRows>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    na_values: Option<NaList>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keep_default_na: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parse_dates: Option<Vec<NameOrIndex>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dayfirst: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decimal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quotechar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dtype: Option<Dtype>,
+    /// pandas' parser (`c`, `python`, `pyarrow`): accepted, tandem has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine: Option<String>,
+}
+
+fn is_default_header(header: &Header) -> bool {
+    *header == Header::Default
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -50,16 +86,49 @@ struct SaveArgs {
     /// index, so only `false` is accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<bool>,
+    /// strftime format for timestamp and date columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decimal: Option<String>,
+    /// Python's `csv` constants: 0 minimal, 1 all, 2 non-numeric, 3 none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quoting: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quotechar: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    na_rep: Option<String>,
+    /// kedro-datasets ignores it (the file is opened by fsspec); tandem
+    /// honours it, as `fs_args.open_args_save.encoding` is honoured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoding: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lineterminator: Option<String>,
 }
 
-/// Delimited text read with arrow-csv into one `RecordBatch`, column types
-/// from `load_args.schema` or inferred from the first `infer_rows` rows.
+/// The pandas-style reader's settings.
+#[derive(Debug)]
+struct PandasRead {
+    delimiter: u8,
+    quote: u8,
+    types: TextTypes,
+    dtype: Vec<(String, DataType)>,
+    dtype_all: Option<DataType>,
+    usecols: Option<UseCols>,
+}
+
+/// Delimited text in one `RecordBatch`. By default read as
+/// `pandas.read_csv` reads it (every value looked at, pandas' options);
+/// with `load_args.schema` or `infer_rows`, with arrow's CSV reader.
 #[derive(Debug)]
 pub struct CsvFormat {
     load_args: LoadArgs,
     save_args: SaveArgs,
     read_format: arrow_csv::reader::Format,
     schema: Option<SchemaRef>,
+    pandas: Option<PandasRead>,
+    encoding: &'static encoding_rs::Encoding,
+    save_encoding: &'static encoding_rs::Encoding,
     save_header: bool,
     save_delimiter: u8,
 }
@@ -71,31 +140,128 @@ impl FileFormat for CsvFormat {
         let (filepath, load_args, save_args): (String, LoadArgs, SaveArgs) =
             FileOptions::parse(config)?;
         let entry = config.name.as_str();
-        let delimiter = |field: &str, value: &Option<String>| {
+        let invalid = |e: String| Error::config(entry, e);
+        let byte = |field: &str, value: &Option<String>, default: u8| {
             value
                 .as_deref()
-                .map_or(Ok(b','), |d| delimiter_byte(entry, field, d))
+                .map_or(Ok(default), |d| delimiter_byte(entry, field, d))
         };
+        let arrow_path = load_args.schema.is_some() || load_args.infer_rows.is_some();
+        if let Some(engine) = &load_args.engine {
+            if !["c", "python", "pyarrow", "python-fwf"].contains(&engine.as_str()) {
+                return Err(invalid(format!(
+                    "load_args.engine: unknown engine '{engine}' (pandas' engines: c, python, \
+                     pyarrow)"
+                )));
+            }
+            tracing::debug!(dataset = entry, engine = engine.as_str(), "load_args.engine accepted: tandem has one CSV reader");
+        }
+        let header = match load_args.header {
+            Header::Row(r) if r > 0 && arrow_path => {
+                return Err(invalid(
+                    "load_args.header: a row number other than 0 cannot be combined with \
+                     schema or infer_rows"
+                        .to_owned(),
+                ));
+            }
+            h => h,
+        };
+        if arrow_path {
+            let pandas_only = [
+                ("names", load_args.names.is_some()),
+                ("usecols", load_args.usecols.is_some()),
+                ("nrows", load_args.nrows.is_some()),
+                ("skiprows", load_args.skiprows.is_some()),
+                ("na_values", load_args.na_values.is_some()),
+                ("keep_default_na", load_args.keep_default_na.is_some()),
+                ("parse_dates", load_args.parse_dates.is_some()),
+                ("decimal", load_args.decimal.is_some()),
+                ("dtype", load_args.dtype.is_some()),
+            ];
+            if let Some((key, _)) = pandas_only.iter().find(|(_, set)| *set) {
+                return Err(invalid(format!(
+                    "load_args.{key} cannot be combined with load_args.schema or infer_rows \
+                     (arrow's reader): drop schema/infer_rows and use pandas' dtype instead"
+                )));
+            }
+        }
+        let delimiter = byte("load_args.delimiter", &load_args.delimiter, b',')?;
+        let quote = byte("load_args.quotechar", &load_args.quotechar, b'"')?;
         let read_format = arrow_csv::reader::Format::default()
-            .with_header(load_args.header.unwrap_or(true))
-            .with_delimiter(delimiter("load_args.delimiter", &load_args.delimiter)?);
+            .with_header(header.row().is_some())
+            .with_delimiter(delimiter)
+            .with_quote(quote);
         let schema = load_args
             .schema
             .as_deref()
-            .map(|columns| explicit_schema(columns).map_err(|e| Error::config(entry, e)))
+            .map(|columns| explicit_schema(columns).map_err(invalid))
             .transpose()?;
+        let pandas = if arrow_path {
+            None
+        } else {
+            let (dtype_all, dtype) = match &load_args.dtype {
+                None => (None, Vec::new()),
+                Some(d) => d.resolve().map_err(invalid)?,
+            };
+            let types = TextTypes {
+                na: NaValues::new(
+                    load_args.keep_default_na.unwrap_or(true),
+                    load_args.na_values.as_ref().map_or(&[][..], NaList::values),
+                ),
+                decimal: byte("load_args.decimal", &load_args.decimal, b'.')?,
+                parse_dates: load_args.parse_dates.clone().unwrap_or_default(),
+                date_format: load_args.date_format.clone(),
+                dayfirst: load_args.dayfirst.unwrap_or(false),
+            };
+            Some(PandasRead {
+                delimiter,
+                quote,
+                types,
+                dtype,
+                dtype_all,
+                usecols: load_args.usecols.clone().map(UseCols::List),
+            })
+        };
         if save_args.index == Some(true) {
-            return Err(Error::config(
-                entry,
-                "save_args.index: true is not supported: arrow tables have no index to write",
+            return Err(invalid(
+                "save_args.index: true is not supported: arrow tables have no index to write"
+                    .to_owned(),
             ));
+        }
+        let encoding = match load_args.encoding.as_deref().or(fs_encoding(config, "open_args_load")) {
+            Some(label) => csv_pandas::encoding(label).map_err(|e| invalid(format!("load_args.encoding: {e}")))?,
+            None => encoding_rs::UTF_8,
+        };
+        let save_encoding = match save_args.encoding.as_deref().or(fs_encoding(config, "open_args_save")) {
+            Some(label) => csv_pandas::encoding(label).map_err(|e| invalid(format!("save_args.encoding: {e}")))?,
+            None => encoding_rs::UTF_8,
+        };
+        if let Some(q) = save_args.quoting
+            && q > 3
+        {
+            return Err(invalid(format!(
+                "save_args.quoting: {q} is not one of Python's csv.QUOTE_MINIMAL (0), QUOTE_ALL (1), \
+                 QUOTE_NONNUMERIC (2), QUOTE_NONE (3)"
+            )));
+        }
+        byte("save_args.decimal", &save_args.decimal, b'.')?;
+        byte("save_args.quotechar", &save_args.quotechar, b'"')?;
+        if let Some(t) = &save_args.lineterminator
+            && !matches!(t.as_str(), "\n" | "\r\n")
+        {
+            return Err(invalid(format!(
+                "save_args.lineterminator: {t:?} is not supported (use \"\\n\" or \"\\r\\n\")"
+            )));
         }
         let format = CsvFormat {
             read_format,
             schema,
+            pandas,
+            encoding,
+            save_encoding,
             save_header: save_args.header.unwrap_or(true),
-            save_delimiter: delimiter("save_args.delimiter", &save_args.delimiter)?,
-            load_args,
+            save_delimiter: byte("save_args.delimiter", &save_args.delimiter, b',')?,
+            load_args: LoadArgs { header, ..load_args },
             save_args,
         };
         Ok((filepath, format))
@@ -103,19 +269,102 @@ impl FileFormat for CsvFormat {
 
     fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
         let batches = record_batches(data, Self::TYPE_NAME)?;
-        let mut writer = arrow_csv::WriterBuilder::new()
+        let quote = self.save_args.quotechar.as_deref().map_or(b'"', |q| q.as_bytes()[0]);
+        let style = match self.save_args.quoting.unwrap_or(0) {
+            1 => arrow_csv::QuoteStyle::Always,
+            2 => arrow_csv::QuoteStyle::NonNumeric,
+            3 => arrow_csv::QuoteStyle::Never,
+            _ => arrow_csv::QuoteStyle::Necessary,
+        };
+        let mut builder = arrow_csv::WriterBuilder::new()
             .with_header(self.save_header)
             .with_delimiter(self.save_delimiter)
-            .build(Vec::new());
+            .with_quote(quote)
+            .with_quote_style(style)
+            .with_null(self.save_args.na_rep.clone().unwrap_or_default())
+            // pandas' `str(Timestamp)` form: a space, no `T`.
+            .with_timestamp_format("%Y-%m-%d %H:%M:%S%.f".to_owned())
+            .with_datetime_format("%Y-%m-%d %H:%M:%S%.f".to_owned())
+            .with_timestamp_tz_format("%Y-%m-%d %H:%M:%S%.f%:z".to_owned());
+        if self.save_args.lineterminator.as_deref() == Some("\r\n") {
+            builder = builder.with_line_terminator(arrow_csv::writer::Terminator::CRLF);
+        }
+        if let Some(format) = &self.save_args.date_format {
+            builder = builder
+                .with_date_format(format.clone())
+                .with_timestamp_format(format.clone())
+                .with_datetime_format(format.clone())
+                .with_timestamp_tz_format(format.clone());
+        }
+        let mut writer = builder.build(Vec::new());
         for batch in batches {
+            let batch = csv_write::pandas_columns(batch, &self.save_args.decimal, self.save_args.date_format.is_some())
+                .map_err(|e| format_error("csv", location, e))?;
             writer
-                .write(batch)
+                .write(&batch)
                 .map_err(|e| format_error("csv", location, e))?;
         }
-        Ok(Bytes::from(writer.into_inner()))
+        let text = writer.into_inner();
+        if self.save_encoding == encoding_rs::UTF_8 {
+            return Ok(Bytes::from(text));
+        }
+        let text = String::from_utf8_lossy(&text);
+        let (encoded, _, unmappable) = self.save_encoding.encode(&text);
+        if unmappable {
+            return Err(format_error(
+                "csv",
+                location,
+                format!("the table holds characters {} cannot encode", self.save_encoding.name()),
+            ));
+        }
+        Ok(Bytes::from(encoded.into_owned()))
     }
 
     fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
+        let text = csv_pandas::decode_text(&bytes, self.encoding)
+            .map_err(|e| format_error("csv", location, e))?;
+        match &self.pandas {
+            Some(pandas) => {
+                let rows = csv_pandas::records(&text, pandas.delimiter, pandas.quote)
+                    .map_err(|e| format_error("csv", location, e))?;
+                let shape = Shape {
+                    header: self.load_args.header,
+                    skiprows: self.load_args.skiprows.as_ref(),
+                    names: self.load_args.names.as_deref(),
+                    usecols: pandas.usecols.as_ref(),
+                    nrows: self.load_args.nrows,
+                    dtype: &pandas.dtype,
+                    dtype_all: pandas.dtype_all.as_ref(),
+                    text: Some(&pandas.types),
+                };
+                let batch = shape
+                    .apply(rows)
+                    .map_err(|e| format_error("csv", location, e))?;
+                Ok(Data::new(batch))
+            }
+            None => self.arrow_decode(Bytes::from(text.into_owned().into_bytes()), location),
+        }
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        args_details(&self.load_args, &self.save_args)
+    }
+}
+
+/// `fs_args.<open_args>.encoding`, Kedro's way to set a CSV's encoding.
+fn fs_encoding<'c>(config: &'c DatasetConfig, open_args: &str) -> Option<&'c str> {
+    config
+        .options
+        .get("fs_args")?
+        .get(open_args)?
+        .get("encoding")?
+        .as_str()
+}
+
+impl CsvFormat {
+    /// arrow's reader, with `load_args.schema` or types inferred from the
+    /// first `infer_rows` rows.
+    fn arrow_decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
         let (schema, inferred_from) = match &self.schema {
             Some(schema) => (Arc::clone(schema), None),
             None => {
@@ -133,7 +382,8 @@ impl FileFormat for CsvFormat {
                 location,
                 format!(
                     "{e} (column types were inferred from the first {rows} rows: raise \
-                     load_args.infer_rows or give load_args.schema)"
+                     load_args.infer_rows, give load_args.schema, or drop both to have every \
+                     row looked at)"
                 ),
             ),
             None => format_error("csv", location, e),
@@ -155,10 +405,6 @@ impl FileFormat for CsvFormat {
         };
         Ok(Data::new(batch))
     }
-
-    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
-        args_details(&self.load_args, &self.save_args)
-    }
 }
 
 fn explicit_schema(columns: &[ColumnSpec]) -> Result<SchemaRef, String> {
@@ -178,7 +424,7 @@ fn explicit_schema(columns: &[ColumnSpec]) -> Result<SchemaRef, String> {
 /// by arrow's own spelling (`Decimal128(10, 2)`). A bare `timestamp` is
 /// microseconds: nanoseconds only cover the years 1677–2262. Time zones are
 /// offsets: named zones need arrow's chrono-tz tables, which tandem leaves out.
-fn parse_type(name: &str) -> Result<DataType, String> {
+pub(super) fn parse_type(name: &str) -> Result<DataType, String> {
     let trimmed = name.trim();
     let lower = trimmed.to_ascii_lowercase();
     let simple = match lower.as_str() {

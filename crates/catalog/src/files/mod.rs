@@ -4,7 +4,11 @@
 //! Every format gets the same storage for free: any `object_store` backend,
 //! Kedro versioning and atomic saves. The formats only encode and decode.
 
+mod columns;
 mod csv;
+mod csv_pandas;
+mod csv_write;
+mod excel;
 mod json;
 pub mod parquet;
 mod raw;
@@ -26,6 +30,7 @@ use crate::registry::{DatasetConfig, DatasetRegistry};
 use crate::target::FileTarget;
 
 pub use self::csv::CsvFormat;
+pub use self::excel::ExcelFormat;
 pub use self::json::JsonFormat;
 pub use self::parquet::ParquetFormat;
 pub use self::raw::{BytesFormat, TextFormat};
@@ -84,6 +89,8 @@ pub struct FileDataset<F> {
 pub type ParquetDataset = FileDataset<ParquetFormat>;
 /// Arrow tables as delimited text (Kedro's `pandas.CSVDataset`).
 pub type CsvDataset = FileDataset<CsvFormat>;
+/// Arrow tables as one sheet of an Excel workbook (Kedro's `pandas.ExcelDataset`).
+pub type ExcelDataset = FileDataset<ExcelFormat>;
 /// JSON documents (Kedro's `json.JSONDataset`).
 pub type JsonDataset = FileDataset<JsonFormat>;
 /// UTF-8 text (Kedro's `text.TextDataset`).
@@ -177,6 +184,7 @@ pub(crate) fn register(registry: &mut DatasetRegistry) {
     }
     add::<ParquetFormat>(registry, &["pandas.ParquetDataset"]);
     add::<CsvFormat>(registry, &["pandas.CSVDataset"]);
+    add::<ExcelFormat>(registry, &["pandas.ExcelDataset"]);
     add::<JsonFormat>(registry, &["json.JSONDataset"]);
     add::<TextFormat>(registry, &["text.TextDataset"]);
     add::<BytesFormat>(registry, &[]);
@@ -227,27 +235,57 @@ fn parse_args<T: DeserializeOwned + Default>(
     }
 }
 
-/// Kedro passes `fs_args` to fsspec; tandem has no fsspec, and storage
-/// settings (endpoints, keys, regions) belong in credentials.yml, so a
-/// non-empty `fs_args` would be silently ignored if accepted.
+/// Kedro passes `fs_args` to fsspec; tandem has no fsspec and configures
+/// storage (endpoints, keys, regions) through the entry's credentials.
+/// `open_args_save.mode` is checked (a write replaces the whole file, so an
+/// append or exclusive mode cannot be honoured and is refused), the
+/// encodings are read by the text formats that use them (CSV), and every
+/// other key is accepted and ignored with a debug log.
 fn reject_fs_args(
     config: &DatasetConfig,
     fs_args: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(), Error> {
-    match fs_args {
-        Some(args) if !args.is_empty() => {
-            let keys: Vec<&str> = args.keys().map(String::as_str).collect();
-            Err(Error::config(
-                &config.name,
-                format!(
-                    "fs_args ({}) are not supported: tandem configures storage (endpoints, keys, \
-                     regions) through the entry's credentials in credentials.yml",
-                    keys.join(", ")
-                ),
-            ))
+    let Some(args) = fs_args else {
+        return Ok(());
+    };
+    for (key, value) in args {
+        match (key.as_str(), value) {
+            ("open_args_load" | "open_args_save", serde_json::Value::Object(open)) => {
+                for (name, value) in open {
+                    match name.as_str() {
+                        "mode" if key == "open_args_save" => {
+                            let mode = value.as_str().unwrap_or_default();
+                            if !matches!(mode, "w" | "wb" | "wt" | "w+" | "wb+") {
+                                return Err(Error::config(
+                                    &config.name,
+                                    format!(
+                                        "fs_args.open_args_save.mode {value} is not supported:                                          every save replaces the whole file (use w or wb)"
+                                    ),
+                                ));
+                            }
+                        }
+                        "encoding" => {}
+                        _ => tracing::debug!(
+                            dataset = config.name.as_str(),
+                            "fs_args.{key}.{name} ignored: tandem opens files itself"
+                        ),
+                    }
+                }
+            }
+            ("open_args_load" | "open_args_save", serde_json::Value::Null) => {}
+            ("open_args_load" | "open_args_save", other) => {
+                return Err(Error::config(
+                    &config.name,
+                    format!("fs_args.{key} must be a mapping, got {other}"),
+                ));
+            }
+            _ => tracing::debug!(
+                dataset = config.name.as_str(),
+                "fs_args.{key} ignored: storage settings come from the entry's credentials"
+            ),
         }
-        _ => Ok(()),
     }
+    Ok(())
 }
 
 /// `load_args`/`save_args` for formats that take none.

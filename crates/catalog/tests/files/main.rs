@@ -3,7 +3,10 @@
 
 mod common;
 mod csv;
+mod csv_pandas;
 mod documents;
+mod pandas_excel;
+mod excel;
 mod parquet;
 mod parquet_hostile;
 mod storage;

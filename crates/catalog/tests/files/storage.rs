@@ -240,20 +240,34 @@ fn options_are_checked_when_the_entry_is_built() {
 }
 
 #[test]
-fn fs_args_are_refused_unless_empty() {
+fn fs_args_are_accepted_and_appends_refused() {
     let dir = tempfile::tempdir().unwrap();
-    for type_name in ["ParquetDataset", "SerdeDataset"] {
-        let options =
-            serde_json::json!({"filepath": "x", "fs_args": {"open_args_save": {"mode": "wb"}}});
-        let err = try_build(&config(dir.path(), type_name, options)).unwrap_err();
+    for type_name in [
+        "ParquetDataset",
+        "SerdeDataset",
+        "CSVDataset",
+        "ExcelDataset",
+        "JSONDataset",
+        "TextDataset",
+    ] {
+        // Kedro's usual fs_args: open modes, fsspec settings.
+        let options = serde_json::json!({"filepath": "x", "fs_args": {
+            "open_args_save": {"mode": "wb"},
+            "open_args_load": {"mode": "rb"},
+            "auto_mkdir": true,
+        }});
+        try_build(&config(dir.path(), type_name, options)).unwrap();
+        let append = serde_json::json!({"filepath": "x", "fs_args": {"open_args_save": {"mode": "a"}}});
+        let err = try_build(&config(dir.path(), type_name, append)).unwrap_err();
         assert_eq!(err.kind(), "invalid_config");
         let msg = err.to_string();
         assert!(
-            msg.contains("open_args_save") && msg.contains("credentials"),
+            msg.contains("open_args_save.mode") && msg.contains("replaces"),
             "{msg}"
         );
-        let empty = serde_json::json!({"filepath": "x", "fs_args": {}});
-        try_build(&config(dir.path(), type_name, empty)).unwrap();
+        let bad = serde_json::json!({"filepath": "x", "fs_args": {"open_args_load": 1}});
+        let err = try_build(&config(dir.path(), type_name, bad)).unwrap_err();
+        assert!(err.to_string().contains("must be a mapping"), "{err}");
     }
 }
 

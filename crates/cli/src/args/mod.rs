@@ -16,7 +16,7 @@ mod pipeline;
 mod run;
 mod viz;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
@@ -171,6 +171,26 @@ pub(crate) struct ConfArgs {
     )]
     pub(crate) conf: PathBuf,
 
+    /// Kedro's spelling: the configuration as a directory or an archive;
+    /// the project root is the current directory.
+    #[arg(
+        long = "conf-source",
+        value_name = "DIR|ARCHIVE",
+        conflicts_with = "conf",
+        value_parser = existing_path,
+        long_help = "Kedro's --conf-source: the configuration directory, or an archive \
+                     (.tar, .tar.gz, .tgz, .tar.bz2, .zip) holding one top-level folder with \
+                     base/ and the environments, as `kedro package` writes it. Relative file \
+                     paths in catalog.yml resolve against the current directory, the \
+                     project root, as in Kedro.\n\n\
+                     Example: --conf-source dist/conf-spaceflights.tar.gz"
+    )]
+    pub(crate) conf_source: Option<PathBuf>,
+
+    /// The unpacked `--conf-source` archive, once read.
+    #[arg(skip)]
+    pub(crate) unpacked: std::sync::OnceLock<crate::commands::conf_source::Unpacked>,
+
     /// The environment overriding conf/base [default: local].
     #[arg(
         long,
@@ -186,7 +206,43 @@ pub(crate) struct ConfArgs {
     pub(crate) env: Option<String>,
 }
 
+/// `--conf-source` must exist, as Kedro's click option checks.
+fn existing_path(value: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(value);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!("Path '{value}' does not exist."))
+    }
+}
+
 impl ConfArgs {
+    /// The configuration directory: --conf, or --conf-source (an archive
+    /// unpacked on first use, for the rest of the command).
+    pub(crate) fn dir(&self) -> Result<&Path, crate::error::Failure> {
+        use crate::commands::conf_source;
+        let Some(source) = &self.conf_source else {
+            return Ok(&self.conf);
+        };
+        if !conf_source::is_archive(source) {
+            return Ok(source);
+        }
+        if let Some(unpacked) = self.unpacked.get() {
+            return Ok(&unpacked.conf);
+        }
+        let fresh = conf_source::unpack(source)?;
+        Ok(&self.unpacked.get_or_init(|| fresh).conf)
+    }
+
+    /// The project root relative file paths resolve against: the parent of
+    /// --conf, or the current directory with --conf-source (Kedro's root).
+    pub(crate) fn project_root(&self) -> PathBuf {
+        match &self.conf_source {
+            Some(_) => PathBuf::from("."),
+            None => crate::commands::project_root(&self.conf),
+        }
+    }
+
     /// The environment to read: --env (or TANDEM_ENV), else Kedro's
     /// KEDRO_ENV; an empty KEDRO_ENV counts as unset, as in Kedro.
     pub(crate) fn env_or_kedro_env(&self) -> Option<String> {

@@ -74,7 +74,7 @@ pub(crate) fn resolve_patterns(
 ) -> Result<KedroCatalog, Failure> {
     let (config, catalog) =
         super::mlflow::project_catalog_with(app, &args.conf, &args.params.overrides())?;
-    let root = super::project_root(&args.conf.conf);
+    let root = args.conf.project_root();
     let given = args.pipeline_names();
     let mut names: BTreeSet<String> = BTreeSet::new();
     if given.is_none() {

@@ -75,7 +75,7 @@ fn plan(source: &PlanSource, app: &App) -> Result<Planned, Failure> {
     // as they would in the tasks.
     let (config, catalog) = super::mlflow::project_catalog(app, &source.conf)?;
     let plan = DeploymentPlan::new(&selected, &catalog, source.group_by.into())?;
-    let tracked = MlflowConfig::load_if_present(&source.conf.conf, env.as_deref())?
+    let tracked = MlflowConfig::load_if_present(source.conf.dir()?, env.as_deref())?
         .is_some_and(|mlflow| mlflow.is_tracked(&source.pipeline));
     Ok(Planned {
         plan,
@@ -115,7 +115,11 @@ fn run_args(
         };
         Ok(p.to_string_lossy().into_owned())
     };
-    let mut args = vec!["--conf".to_owned(), path(&source.conf.conf)?];
+    // Tasks read the configuration the way it was given here.
+    let mut args = match &source.conf.conf_source {
+        Some(conf_source) => vec!["--conf-source".to_owned(), path(conf_source)?],
+        None => vec!["--conf".to_owned(), path(&source.conf.conf)?],
+    };
     for spec in &source.spec {
         args.push("--spec".to_owned());
         args.push(path(spec)?);

@@ -110,7 +110,7 @@ pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<super::Outco
 /// so the commands work outside a project too), with `--tracking-uri`
 /// replacing the configured URI.
 pub(super) fn tracking_config(args: &TrackingArgs) -> Result<MlflowConfig, Failure> {
-    let mut config = MlflowConfig::load(&args.conf.conf, args.conf.env_or_kedro_env().as_deref())?;
+    let mut config = MlflowConfig::load(args.conf.dir()?, args.conf.env_or_kedro_env().as_deref())?;
     if let Some(uri) = &args.tracking_uri {
         config.server.mlflow_tracking_uri = Some(command_line_uri(uri));
     }
@@ -124,10 +124,10 @@ pub(super) fn tracking_client(
     args: &TrackingArgs,
     config: &MlflowConfig,
 ) -> Result<MlflowClient, Failure> {
-    let root = super::project_root(&args.conf.conf);
+    let root = args.conf.project_root();
     let credentials = match &config.server.credentials {
         Some(_) => {
-            ProjectConfig::load(&args.conf.conf, args.conf.env_or_kedro_env().as_deref())?
+            ProjectConfig::load(args.conf.dir()?, args.conf.env_or_kedro_env().as_deref())?
                 .credentials
         }
         None => Map::new(),
@@ -218,10 +218,12 @@ pub(super) fn project_catalog_with(
     let env = conf.env_or_kedro_env();
     let config_options = tandem_catalog::ConfigOptions {
         runtime_params: runtime_params.clone(),
+
+        resolvers: app.resolvers().clone(),
     };
-    let config = ProjectConfig::load_with(&conf.conf, env.as_deref(), &config_options)?;
-    let mlflow = MlflowConfig::load_if_present(&conf.conf, env.as_deref())?.unwrap_or_default();
-    let root = super::project_root(&conf.conf);
+    let config = ProjectConfig::load_with(conf.dir()?, env.as_deref(), &config_options)?;
+    let mlflow = MlflowConfig::load_if_present(conf.dir()?, env.as_deref())?.unwrap_or_default();
+    let root = conf.project_root();
     let datasets = project_datasets(
         app,
         mlflow,
@@ -249,7 +251,7 @@ pub(super) fn run_tracking(
 ) -> Result<RunTracking, Failure> {
     let env = conf.env_or_kedro_env();
     let mlflow = MlflowConfig::load_with(
-        &conf.conf,
+        conf.dir()?,
         env.as_deref(),
         &MlflowConfig::interpolator()
             .with_globals(config.globals.clone())
@@ -295,10 +297,20 @@ pub(super) fn run_tracking(
 
 /// `mlflow init`: writes the commented default `mlflow.yml`.
 fn init(args: &MlflowInitArgs) -> Result<PathBuf, Failure> {
-    let root = super::project_root(&args.conf.conf);
+    if let Some(source) = &args.conf.conf_source
+        && super::conf_source::is_archive(source)
+    {
+        return Err(Failure::ConfSource {
+            path: source.display().to_string(),
+            reason: "`mlflow init` writes mlflow.yml into a configuration directory, not an \
+                     archive"
+                .into(),
+        });
+    }
+    let root = args.conf.project_root();
     let env = args.conf.env_or_kedro_env();
     Ok(write_default_config(
-        &args.conf.conf,
+        args.conf.dir()?,
         env.as_deref().unwrap_or(DEFAULT_ENV),
         &project_name(&root),
         args.force,

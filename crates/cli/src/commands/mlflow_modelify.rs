@@ -29,7 +29,7 @@ pub(super) fn modelify(args: &ModelifyArgs, app: &App) -> Result<LoggedPipelineM
         // The model belongs with its run.
         Some(run_id) => client.get_run(run_id)?.info.experiment_id,
         None => {
-            let root = super::project_root(&args.tracking.conf.conf);
+            let root = args.tracking.conf.project_root();
             client
                 .get_or_create_experiment(&config.experiment_name(&root))?
                 .experiment_id

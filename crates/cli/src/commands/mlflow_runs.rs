@@ -46,9 +46,11 @@ fn scoped(scope: &SharedRunScope, app: &App) -> Result<Scoped, Failure> {
     let params_overrides = scope.params_overrides();
     let options = ConfigOptions {
         runtime_params: params_overrides.clone(),
+
+        resolvers: app.resolvers().clone(),
     };
-    let config = ProjectConfig::load_with(&conf.conf, env.as_deref(), &options)?;
-    let root = super::project_root(&conf.conf);
+    let config = ProjectConfig::load_with(conf.dir()?, env.as_deref(), &options)?;
+    let root = conf.project_root();
     // mlflow.yml (or the defaults), with --tracking-uri over it.
     let mlflow = tracking_config(&scope.tracking)?;
     let context = TrackingContext::new();

@@ -21,7 +21,7 @@ pub(crate) enum UiPlan {
 /// MLflow installed, or for a server, says what to do instead.
 pub(super) fn ui(args: &MlflowUiArgs) -> Result<Outcome, Failure> {
     let config = tracking_config(&args.tracking)?;
-    let root = super::project_root(&args.tracking.conf.conf);
+    let root = args.tracking.conf.project_root();
     let store = config.tracking_uri(&root);
     if store.starts_with("http://") || store.starts_with("https://") {
         return Ok(Outcome::Mlflow(Box::new(MlflowOutcome::Ui(

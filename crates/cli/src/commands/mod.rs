@@ -2,6 +2,7 @@
 
 mod catalog;
 mod catalog_kedro;
+pub(crate) mod conf_source;
 mod delegate;
 mod deploy;
 mod external;

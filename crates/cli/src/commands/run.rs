@@ -77,9 +77,11 @@ pub(crate) fn run(
     let params_overrides = args.params_overrides();
     let config_options = ConfigOptions {
         runtime_params: params_overrides.clone(),
+
+        resolvers: app.resolvers().clone(),
     };
-    let config = ProjectConfig::load_with(&args.conf.conf, env.as_deref(), &config_options)?;
-    let root = super::project_root(&args.conf.conf);
+    let config = ProjectConfig::load_with(args.conf.dir()?, env.as_deref(), &config_options)?;
+    let root = args.conf.project_root();
     let tracking = super::mlflow::run_tracking(
         &args.conf,
         app,

@@ -175,7 +175,7 @@ fn catalog_view(
     app: &App,
     pipelines: &[(String, AnyPipeline)],
 ) -> Result<CatalogView, Failure> {
-    if !conf.conf.is_dir() && conf.conf == Path::new("conf") {
+    if conf.conf_source.is_none() && !conf.conf.is_dir() && conf.conf == Path::new("conf") {
         tracing::info!(
             "no conf/ directory here: datasets are shown as memory datasets, without layers"
         );

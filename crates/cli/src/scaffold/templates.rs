@@ -168,6 +168,10 @@ pub(crate) const CHURN_SOURCES: &[(&str, &str)] = &[
         include_str!("../../../../examples/churn/src/pipelines.rs"),
     ),
     (
+        "src/plots.rs",
+        include_str!("../../../../examples/churn/src/plots.rs"),
+    ),
+    (
         "src/table.rs",
         include_str!("../../../../examples/churn/src/table.rs"),
     ),

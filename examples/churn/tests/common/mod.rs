@@ -31,6 +31,7 @@ impl Project {
     /// nothing (no run is active).
     pub fn catalog(&self) -> DataCatalog {
         let mut registry = DatasetRegistry::with_builtins();
+        tandem_plots::register(&mut registry);
         let no_client: tandem_tracking::ClientFactory = Arc::new(|| {
             Err(tandem_tracking::Error::InvalidConfig {
                 file: "mlflow.yml".to_owned(),

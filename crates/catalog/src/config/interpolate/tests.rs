@@ -185,3 +185,83 @@ fn resolver_errors_never_echo_values() {
     );
     assert!(!shown.contains("hunter2"));
 }
+
+#[test]
+fn list_and_mapping_arguments_reach_resolvers_typed() {
+    let resolved = Interpolator::new()
+        .with_resolver("echo", |args| Ok(Value::Array(args.to_vec())))
+        .resolve_tree(
+            json!({
+                "x": 3,
+                "out": "${echo:[1, 'two', ${x}], {k: [true, null], j: {}}}",
+            })
+            .as_object()
+            .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        resolved["out"],
+        json!([[1, "two", 3], {"k": [true, null], "j": {}}])
+    );
+}
+
+#[test]
+fn oc_decode_reads_one_element_from_a_string() {
+    let resolved = resolve(json!({
+        "n": "${oc.decode:'123'}",
+        "f": "${oc.decode:'1.5'}",
+        "b": "${oc.decode:'true'}",
+        "l": "${oc.decode:'[1, ${n}]'}",
+        "d": "${oc.decode:'{a: 1, b: [x]}'}",
+        "s": "${oc.decode:'\"quoted\"'}",
+        "none": "${oc.decode:null}",
+        "text": "${oc.decode:hello}",
+    }))
+    .unwrap();
+    assert_eq!(resolved["n"], 123);
+    assert_eq!(resolved["f"], 1.5);
+    assert_eq!(resolved["b"], true);
+    assert_eq!(resolved["l"], json!([1, 123]));
+    assert_eq!(resolved["d"], json!({"a": 1, "b": ["x"]}));
+    assert_eq!(resolved["s"], "quoted");
+    assert_eq!(resolved["none"], Value::Null);
+    assert_eq!(resolved["text"], "hello");
+    let (key, message) = failure(json!({"k": "${oc.decode:5}"}));
+    assert_eq!(key, "k");
+    assert!(message.contains("can only take strings or None"), "{message}");
+    assert!(message.contains("`int`"), "{message}");
+}
+
+#[test]
+fn oc_create_builds_mappings_and_lists() {
+    let resolved = resolve(json!({
+        "m": "${oc.create:{a: 1}}",
+        "y": "${oc.create:'{b: [1, 2]}'}",
+        "l": "${oc.create:'- 1\n- two'}",
+    }))
+    .unwrap();
+    assert_eq!(resolved["m"], json!({"a": 1}));
+    assert_eq!(resolved["y"], json!({"b": [1, 2]}));
+    assert_eq!(resolved["l"], json!([1, "two"]));
+    let (key, message) = failure(json!({"k": "${oc.create:'plain'}"}));
+    assert_eq!(key, "k");
+    assert!(message.contains("not a mapping or list"), "{message}");
+}
+
+#[test]
+fn oc_deprecated_returns_the_new_keys_value() {
+    let resolved = resolve(json!({
+        "new": {"key": [1, 2]},
+        "old": "${oc.deprecated:new.key}",
+        "custom": "${oc.deprecated:new.key, 'use $NEW_KEY, not $OLD_KEY'}",
+    }))
+    .unwrap();
+    assert_eq!(resolved["old"], json!([1, 2]));
+    assert_eq!(resolved["custom"], json!([1, 2]));
+    let (key, message) = failure(json!({"old": {"k": "${oc.deprecated:gone}"}}));
+    assert_eq!(key, "old.k");
+    assert!(
+        message.contains("In oc.deprecated resolver at 'old.k': Key not found: 'gone'"),
+        "{message}"
+    );
+}

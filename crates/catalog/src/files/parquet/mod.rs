@@ -121,6 +121,10 @@ struct LoadArgs {
     /// Only these columns, in this order.
     #[serde(skip_serializing_if = "Option::is_none")]
     columns: Option<Vec<String>>,
+    /// pandas' parquet engine: `pyarrow` (or `auto`), which tandem's reader
+    /// stands in for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine: Option<String>,
     /// Load a `Vec<RecordBatch>` of at most this many rows each.
     #[serde(skip_serializing_if = "Option::is_none")]
     batch_size: Option<NonZeroUsize>,
@@ -129,8 +133,18 @@ struct LoadArgs {
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct SaveArgs {
+    /// Any case; an explicit `null` means uncompressed, as in pandas.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    compression: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    compression: Option<String>,
+    engine: Option<String>,
+    /// Arrow tables have no index: `false` (drop it) is what tandem does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     row_group_size: Option<NonZeroUsize>,
     /// pyarrow's name; unset means "every column except floating-point ones".
@@ -153,8 +167,35 @@ impl FileFormat for ParquetFormat {
     fn from_config(config: &DatasetConfig) -> Result<(String, Self), Error> {
         let (filepath, load_args, save_args): (String, LoadArgs, SaveArgs) =
             FileOptions::parse(config)?;
-        let compression = parse_compression(save_args.compression.as_deref())
-            .map_err(|e| Error::config(&config.name, e))?;
+        let compression = match &save_args.compression {
+            None => parse_compression(None),
+            Some(None) => Ok(Compression::UNCOMPRESSED),
+            Some(Some(name)) => parse_compression(Some(name)),
+        }
+        .map_err(|e| Error::config(&config.name, e))?;
+        for (field, engine) in [
+            ("load_args.engine", &load_args.engine),
+            ("save_args.engine", &save_args.engine),
+        ] {
+            match engine.as_deref() {
+                None | Some("pyarrow" | "auto") => {}
+                Some(other) => {
+                    return Err(Error::config(
+                        &config.name,
+                        format!(
+                            "{field}: engine '{other}' is not available (tandem reads and writes \
+                             parquet as pyarrow does: use pyarrow)"
+                        ),
+                    ));
+                }
+            }
+        }
+        if save_args.index == Some(true) {
+            return Err(Error::config(
+                &config.name,
+                "save_args.index: true is not supported: arrow tables have no index to write",
+            ));
+        }
         let format = ParquetFormat {
             load_args,
             save_args,
@@ -284,19 +325,29 @@ impl ParquetFormat {
     }
 }
 
-/// `snappy` (pyarrow's default), `zstd`, `lz4` or `none`.
+/// Keeps an explicit `null` apart from an absent key.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `snappy` (pyarrow's default), `gzip`, `zstd`, `lz4` or `none`, in any case.
 fn parse_compression(name: Option<&str>) -> Result<Compression, String> {
     let Some(name) = name else {
         return Ok(Compression::SNAPPY);
     };
     match name.to_ascii_lowercase().as_str() {
         "snappy" => Ok(Compression::SNAPPY),
+        "gzip" => Ok(Compression::GZIP(parquet::basic::GzipLevel::default())),
         "zstd" => Ok(Compression::ZSTD(ZstdLevel::default())),
         // Parquet deprecated the Hadoop-framed LZ4 codec; pyarrow reads LZ4_RAW.
         "lz4" | "lz4_raw" => Ok(Compression::LZ4_RAW),
         "none" | "uncompressed" => Ok(Compression::UNCOMPRESSED),
         other => Err(format!(
-            "save_args.compression: unsupported codec '{other}' (use snappy, zstd, lz4 or none)"
+            "save_args.compression: unsupported codec '{other}' (use snappy, gzip, zstd, lz4 or none)"
         )),
     }
 }
