@@ -76,7 +76,7 @@ fn memory_grouping_joins_the_nodes_memory_datasets_join() {
     assert_eq!(plan["group_by"], "memory");
     assert_eq!(plan["pipeline"], "training");
     let ids = task_ids(&plan);
-    assert_eq!(ids.len(), 7, "{plan}");
+    assert_eq!(ids.len(), 9, "{plan}");
     let fit = &plan["tasks"][3];
     assert_eq!(fit["id"], "impute-fit-scaler-scale-encode-fit-model");
     assert_eq!(
@@ -87,8 +87,10 @@ fn memory_grouping_joins_the_nodes_memory_datasets_join() {
         fit["dependencies"],
         json!(["split-customers", "fit-encoder", "fit-imputer"])
     );
-    assert_eq!(plan["tasks"][6]["id"], "track-metrics");
-    assert_eq!(plan["tasks"][6]["dependencies"], json!(["evaluate"]));
+    assert_eq!(plan["tasks"][8]["id"], "track-metrics");
+    assert_eq!(plan["tasks"][8]["dependencies"], json!(["evaluate"]));
+    // The figure nodes read the persisted test predictions and labels.
+    assert_eq!(plan["tasks"][7]["id"], "plot-roc-curve");
 
     // The text form is a table of the same tasks.
     let text = ok(&churn(
@@ -96,7 +98,7 @@ fn memory_grouping_joins_the_nodes_memory_datasets_join() {
         project.path(),
     ));
     assert!(
-        text.starts_with("Pipeline 'training' in 7 task(s), --group-by memory:"),
+        text.starts_with("Pipeline 'training' in 9 task(s), --group-by memory:"),
         "{text}"
     );
     assert!(text.contains("track-metrics"), "{text}");
@@ -107,13 +109,13 @@ fn persisted_intermediates_allow_one_task_per_node_or_per_namespace() {
     let project = project();
     let args = [&PLAN[..], &["--env", "persisted"]].concat();
     let plan = json_of(&ok(&churn(&args, project.path())));
-    assert_eq!(task_ids(&plan).len(), 14, "{plan}");
+    assert_eq!(task_ids(&plan).len(), 16, "{plan}");
     let ids = task_ids(&plan);
     assert!(ids.contains(&"evaluation-predict"), "{ids:?}");
     let args = [&PLAN[..], &["--env", "persisted", "-g", "namespace"]].concat();
     let plan = json_of(&ok(&churn(&args, project.path())));
     let ids = task_ids(&plan);
-    assert_eq!(ids.len(), 11, "{ids:?}");
+    assert_eq!(ids.len(), 13, "{ids:?}");
     let evaluation = plan["tasks"]
         .as_array()
         .unwrap()
@@ -159,9 +161,9 @@ fn airflow_writes_one_dag_file_per_pipeline_and_env() {
     );
     assert!(source.contains("schedule=None"));
     assert!(source.contains("\"retries\": 1, \"retry_delay\": timedelta(seconds=300)"));
-    // The 7 plan tasks, and the shared MLflow run's first and final tasks
+    // The 9 plan tasks, and the shared MLflow run's first and final tasks
     // (the churn conf has an mlflow.yml).
-    assert_eq!(source.matches("BashOperator(").count(), 9);
+    assert_eq!(source.matches("BashOperator(").count(), 11);
     for task in ["mlflow_open_run", "mlflow_close_run", "on_task_failure"] {
         assert!(source.contains(task), "{task}: {source}");
     }
@@ -201,8 +203,8 @@ fn airflow_writes_one_dag_file_per_pipeline_and_env() {
     )));
     assert_eq!(written["name"], "churn_persisted_training");
     let source = std::fs::read_to_string(dags.join("churn_persisted_training_dag.py")).unwrap();
-    // 14 plan tasks (one per node) and the shared run's two.
-    assert_eq!(source.matches("BashOperator(").count(), 16);
+    // 16 plan tasks (one per node) and the shared run's two.
+    assert_eq!(source.matches("BashOperator(").count(), 18);
     assert!(
         source.contains("docker run --rm churn:1 churn mlflow runs create"),
         "{source}"
@@ -241,7 +243,7 @@ fn argo_writes_a_workflow_with_one_task_per_group() {
     );
     assert_eq!(
         manifest.matches("template: tandem-run").count(),
-        7,
+        9,
         "{manifest}"
     );
     ok(&churn(

@@ -142,3 +142,42 @@ fn an_endpoint_without_a_scheme_is_an_error_naming_the_entry_not_a_panic() {
     assert!(!run.stderr.contains(SECRET), "{run:?}");
     assert!(!project.path("data/03_primary").exists(), "nothing ran");
 }
+
+#[test]
+fn unusable_credentials_are_errors_naming_the_entry_not_panics() {
+    for (why, credentials) in [
+        (
+            "a key that is a list",
+            format!("moto:\n  key: [a, b]\n  secret: {SECRET}\n"),
+        ),
+        (
+            "an endpoint that is a number",
+            format!(
+                "moto:\n  key: tandem-key-id\n  secret: {SECRET}\n  client_kwargs:\n    \
+                 endpoint_url: 9000\n"
+            ),
+        ),
+        (
+            "an endpoint that is not a URL",
+            format!(
+                "moto:\n  key: tandem-key-id\n  secret: {SECRET}\n  client_kwargs:\n    \
+                 endpoint_url: 'http://[::1'\n"
+            ),
+        ),
+        ("credentials that are not a mapping", "moto: just-a-string\n".to_owned()),
+    ] {
+        let project = s3_project("tandem-bad-credentials");
+        project.write("conf/s3/credentials.yml", &credentials);
+        let run = project.tandem(["run", "--spec", "s3.yml", "--env", "s3", "--json"]);
+        assert_eq!(run.code, 1, "{why}: {run:?}");
+        assert!(!run.stderr.contains("panicked"), "{why}: {run:?}");
+        assert!(!run.stderr.contains(SECRET), "{why}: {run:?}");
+        let error = json_failure(&run, 1);
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("cars_s3") || message.contains("moto"),
+            "{why}: {message}"
+        );
+        assert!(!project.path("data/03_primary").exists(), "{why}: nothing ran");
+    }
+}

@@ -65,7 +65,10 @@ fn a_run_moves_a_table_through_postgres_and_sqlite() {
         ),
     );
     write("pipelines.yml", PIPELINES);
-    write("data/raw.csv", "id,name,hp\n1,clio,90\n2,model s,670\n3,golf,150\n");
+    write(
+        "data/raw.csv",
+        "id,name,hp\n1,clio,90\n2,model s,670\n3,golf,150\n",
+    );
     write(
         "queries/big.sql",
         "SELECT id, name, hp FROM cars WHERE hp > :min ORDER BY hp DESC\n",
@@ -85,7 +88,13 @@ fn a_run_moves_a_table_through_postgres_and_sqlite() {
             "id,name,hp\n2,model s,670\n3,golf,150\n"
         );
         // replace: the second run leaves three rows, not six.
-        assert_eq!(server.psql(&db, "SELECT count(*) FROM cars").unwrap().trim(), "3");
+        assert_eq!(
+            server
+                .psql(&db, "SELECT count(*) FROM cars")
+                .unwrap()
+                .trim(),
+            "3"
+        );
     }
     assert!(dir.path().join("data/cars.db").is_file());
 

@@ -81,6 +81,7 @@ fn bench() -> Result<(), String> {
     cargo(&["bench", "-p", "tandem-pipeline-core", "--bench", "pipeline"])?;
     cargo(&["bench", "-p", "tandem-runners", "--bench", "runners"])?;
     cargo(&["bench", "-p", "tandem-pipeline-model", "--bench", "predict"])?;
+    cargo(&["bench", "-p", "tandem-sql", "--bench", "sql"])?;
     cargo(&[
         "run",
         "--release",

@@ -28,6 +28,17 @@ fn options(
     let Some(credentials) = credentials else {
         return Ok(Vec::new());
     };
+    if let Some((key, kind)) = credentials.unusable_setting() {
+        return Err(Error::InvalidConfig {
+            file: None,
+            line: None,
+            entry: None,
+            message: format!(
+                "credentials setting '{key}' is {kind}; storage settings are strings, numbers \
+                 or booleans"
+            ),
+        });
+    }
     let mut out = Vec::new();
     for (key, value) in credentials.flattened() {
         let renamed = match (scheme, key.as_str()) {
@@ -59,11 +70,15 @@ fn options(
 /// so Kedro) refuses up front too. The value is not shown: a credentials
 /// entry may embed user information in it.
 fn check_endpoint(key: &str, value: &str) -> Result<(), Error> {
-    let rest = value
-        .strip_prefix("http://")
-        .or_else(|| value.strip_prefix("https://"));
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
-    if host.is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace)) {
+    // Parsed as the HTTP client will (a bracket left open in an IPv6 host
+    // makes object_store's request builder panic, too).
+    let parsed = url::Url::parse(value).ok();
+    let usable = parsed.as_ref().is_some_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| !h.is_empty())
+            && (value.starts_with("http://") || value.starts_with("https://"))
+    });
+    if usable {
         return Ok(());
     }
     Err(Error::InvalidConfig {
@@ -278,6 +293,19 @@ mod tests {
     }
 
     #[test]
+    fn list_settings_are_refused_not_dropped() {
+        for (setting, value) in [
+            ("key", serde_json::json!(["a", "b"])),
+            ("client_kwargs", serde_json::json!({"endpoint_url": ["x"]})),
+        ] {
+            let creds = Credentials::new([(setting.to_owned(), value)].into());
+            let err = options("s3", Some(&creds)).unwrap_err();
+            assert_eq!(err.kind(), "invalid_config");
+            assert!(err.to_string().contains(setting), "{err}");
+        }
+    }
+
+    #[test]
     fn an_endpoint_needs_a_scheme_and_a_host() {
         let with = |endpoint: &str| {
             let creds = Credentials::new(
@@ -295,6 +323,8 @@ mod tests {
             "http://",
             "ftp://host",
             "https:// x",
+            "http://[::1",
+            "http://exa mple.com",
         ] {
             let err = with(bad).unwrap_err();
             assert_eq!(err.kind(), "invalid_config", "{bad}");

@@ -45,6 +45,36 @@ impl Credentials {
         out
     }
 
+    /// The first setting [`flattened`](Self::flattened) would have to drop
+    /// because it is a list, with what it is: dropping it would leave the
+    /// store to look for the setting elsewhere (the environment, a cloud
+    /// metadata service). Mappings nested deeper (fsspec's `config_kwargs`)
+    /// are dropped as before: they hold no setting object_store reads.
+    pub fn unusable_setting(&self) -> Option<(String, &'static str)> {
+        use serde_json::Value;
+        let what = |v: &Value| match v {
+            Value::Array(_) => Some("a list"),
+            _ => None,
+        };
+        for (k, v) in &self.values {
+            match v {
+                Value::Object(inner) => {
+                    for (ik, iv) in inner {
+                        if let Some(kind) = what(iv) {
+                            return Some((format!("{k}.{ik}"), kind));
+                        }
+                    }
+                }
+                other => {
+                    if let Some(kind) = what(other) {
+                        return Some((k.clone(), kind));
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// The settings with every value replaced by `***`, for display.
     pub fn masked(&self) -> serde_json::Value {
         fn mask(v: &serde_json::Value) -> serde_json::Value {

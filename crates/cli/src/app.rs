@@ -67,7 +67,6 @@ impl App {
     /// An app with tandem's builtin functions and dataset types, and no
     /// pipelines or hooks.
     pub fn new() -> Self {
-        #[allow(unused_mut, reason = "dataset types behind cargo features register here")]
         let mut datasets = DatasetRegistry::with_builtins();
         tandem_sql::register(&mut datasets);
         tandem_plots::register(&mut datasets);

@@ -6,14 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use polars::polars_utils::compression::{BrotliLevel, GzipLevel, ZstdLevel};
+use polars::prelude::NullValues as PolarsNullValues;
 use polars::prelude::{
-    CsvParseOptions, CsvReadOptions, CsvWriter, DataFrame, Expr, LazyCsvReader,
+    CsvParseOptions, CsvReadOptions, CsvWriter, DataFrame, Expr, HiveOptions, LazyCsvReader,
     LazyFileListReader, LazyFrame, ParquetCompression, ParquetReader, ParquetWriter, PlRefPath,
     PlSmallStr, PolarsResult, ScanArgsParquet, ScanSources, SerReader, SerWriter,
     StatisticsOptions, col,
 };
-use polars::polars_utils::compression::{BrotliLevel, GzipLevel, ZstdLevel};
-use polars::prelude::NullValues as PolarsNullValues;
 use polars_buffer::Buffer;
 use tandem_catalog::Error;
 
@@ -23,6 +23,10 @@ use crate::options::{
 
 /// One format with its arguments, checked when the dataset is built.
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per dataset, built once; boxing buys nothing"
+)]
 pub(crate) enum Codec {
     Csv {
         load: CsvLoadArgs,
@@ -61,7 +65,10 @@ impl Codec {
             Codec::Csv { load, save } => {
                 for (field, value) in [
                     ("load_args.separator", load.separator.as_deref()),
-                    ("load_args.quote_char", load.quote_char.clone().flatten().as_deref()),
+                    (
+                        "load_args.quote_char",
+                        load.quote_char.clone().flatten().as_deref(),
+                    ),
                     ("save_args.separator", save.separator.as_deref()),
                     ("save_args.quote_char", save.quote_char.as_deref()),
                 ] {
@@ -201,8 +208,12 @@ impl Codec {
         let scan = match self {
             Codec::Csv { load, .. } => csv_scan(load, LazyCsvReader::new_with_sources(sources())),
             Codec::Parquet { load, .. } => {
-                LazyFrame::scan_parquet_sources(sources(), scan_args(load))
-                    .map(|f| select(f, &load.columns))
+                // Hive partitions are directories; a buffer has none.
+                let args = ScanArgsParquet {
+                    hive_options: HiveOptions::new_disabled(),
+                    ..scan_args(load)
+                };
+                LazyFrame::scan_parquet_sources(sources(), args).map(|f| select(f, &load.columns))
             }
         };
         scan.map_err(|e| self.error(location, e))
@@ -224,7 +235,9 @@ fn parse_args<T: serde::de::DeserializeOwned + Default>(
 ) -> Result<T, Error> {
     match value {
         None | Some(serde_json::Value::Null) => Ok(T::default()),
-        Some(value) => T::deserialize(value).map_err(|e| Error::config(entry, format!("{key}: {e}"))),
+        Some(value) => {
+            T::deserialize(value).map_err(|e| Error::config(entry, format!("{key}: {e}")))
+        }
     }
 }
 
@@ -319,7 +332,12 @@ fn scan_args(load: &ParquetLoadArgs) -> ScanArgsParquet {
 fn select(frame: LazyFrame, columns: &Option<Vec<String>>) -> LazyFrame {
     match columns {
         None => frame,
-        Some(columns) => frame.select(columns.iter().map(|c| col(c.as_str())).collect::<Vec<Expr>>()),
+        Some(columns) => frame.select(
+            columns
+                .iter()
+                .map(|c| col(c.as_str()))
+                .collect::<Vec<Expr>>(),
+        ),
     }
 }
 
@@ -333,7 +351,10 @@ fn compression(save: &ParquetSaveArgs) -> Result<ParquetCompression, String> {
         "snappy" => ParquetCompression::Snappy,
         "lz4" => ParquetCompression::Lz4Raw,
         "zstd" => ParquetCompression::Zstd(
-            level.map(ZstdLevel::try_new).transpose().map_err(bad_level)?,
+            level
+                .map(ZstdLevel::try_new)
+                .transpose()
+                .map_err(bad_level)?,
         ),
         "gzip" => ParquetCompression::Gzip(
             level

@@ -39,7 +39,10 @@ pub fn from_record_batches(batches: &[RecordBatch]) -> Result<DataFrame, Error> 
         return Ok(DataFrame::empty());
     };
     let schema = first.schema();
-    if let Some(other) = batches.iter().find(|b| b.schema().fields() != schema.fields()) {
+    if let Some(other) = batches
+        .iter()
+        .find(|b| b.schema().fields() != schema.fields())
+    {
         return Err(Error::Conversion {
             column: None,
             message: format!(
@@ -85,11 +88,19 @@ fn to_batch(frame: &DataFrame, large_utf8: bool) -> Result<RecordBatch, Error> {
     for column in frame.columns() {
         let name = column.name().as_str();
         let series = column.as_materialized_series().rechunk();
-        let exported = ffi::from_polars(series.to_arrow(0, CompatLevel::newest()))
-            .map_err(|message| Error::Conversion {
-                column: Some(name.to_owned()),
-                message,
-            })?;
+        // polars-arrow exports a null array with a buffer the C data
+        // interface does not define for it, which arrow-rs rightly refuses;
+        // a null array has no memory to share anyway.
+        let exported = if series.dtype().is_null() {
+            arrow_array::new_null_array(&DataType::Null, series.len())
+        } else {
+            ffi::from_polars(series.to_arrow(0, CompatLevel::newest())).map_err(|message| {
+                Error::Conversion {
+                    column: Some(name.to_owned()),
+                    message,
+                }
+            })?
+        };
         let array = if large_utf8 && exported.data_type() == &DataType::Utf8View {
             arrow_cast_large_utf8(&exported).map_err(|message| Error::Conversion {
                 column: Some(name.to_owned()),

@@ -34,8 +34,8 @@ pub(crate) fn to_polars(array: &ArrayRef) -> Result<(PolarsField, Box<dyn Polars
     let c_array: ArrowArray = unsafe { std::mem::transmute::<FFI_ArrowArray, _>(ffi_array) };
     // SAFETY: `schema` was just produced by arrow-rs's exporter, so it is a
     // valid, unreleased C data interface schema.
-    let field = unsafe { polars_arrow::ffi::import_field_from_c(&schema) }
-        .map_err(|e| e.to_string())?;
+    let field =
+        unsafe { polars_arrow::ffi::import_field_from_c(&schema) }.map_err(|e| e.to_string())?;
     // SAFETY: `c_array` is a valid, unreleased array exported by arrow-rs
     // together with `schema`, whose imported type `field.dtype` describes it;
     // polars takes ownership of it (and of the buffers it points to).
@@ -59,6 +59,7 @@ pub(crate) fn from_polars(array: Box<dyn PolarsArray>) -> Result<ArrayRef, Strin
     // SAFETY: `c_array` and `schema` were just exported together by
     // polars-arrow, are unreleased, and `schema` describes `c_array`;
     // arrow-rs takes ownership of the array.
-    let data = unsafe { arrow_array::ffi::from_ffi(c_array, &schema) }.map_err(|e| e.to_string())?;
+    let data =
+        unsafe { arrow_array::ffi::from_ffi(c_array, &schema) }.map_err(|e| e.to_string())?;
     Ok(make_array(data))
 }

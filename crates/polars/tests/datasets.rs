@@ -72,7 +72,11 @@ fn eager_types_round_trip_csv_and_parquet() {
     let tsv = std::fs::read_to_string(dir.path().join("b.tsv")).unwrap();
     assert_eq!(tsv.lines().nth(2), Some("2\tNA\t1.5\tfalse"));
     // Polars' parquet is standard parquet: the builtin arrow reader agrees.
-    let arrow = build(dir.path(), "pandas.ParquetDataset", json!({"filepath": "a.parquet"}));
+    let arrow = build(
+        dir.path(),
+        "pandas.ParquetDataset",
+        json!({"filepath": "a.parquet"}),
+    );
     let batch = arrow.load().unwrap();
     assert_eq!(batch.downcast_ref::<RecordBatch>().unwrap().num_rows(), 3);
 }
@@ -80,7 +84,11 @@ fn eager_types_round_trip_csv_and_parquet() {
 #[test]
 fn load_args_select_and_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let writer = build(dir.path(), "polars.ParquetDataset", json!({"filepath": "x.parquet"}));
+    let writer = build(
+        dir.path(),
+        "polars.ParquetDataset",
+        json!({"filepath": "x.parquet"}),
+    );
     writer.save(Data::new(sample())).unwrap();
     let reader = build(
         dir.path(),
@@ -98,7 +106,13 @@ fn load_args_select_and_limit() {
         json!({"filepath": "h.csv", "load_args": {"sep": "|", "comment_prefix": "#", "columns": ["y"]}}),
     );
     let back = frame(csv.load().unwrap());
-    let y: Vec<i64> = back.column("y").unwrap().i64().unwrap().into_no_null_iter().collect();
+    let y: Vec<i64> = back
+        .column("y")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
     assert_eq!(y, vec![2, 4]);
 }
 
@@ -116,7 +130,13 @@ fn lazy_dataset_reads_the_file_only_when_collected() {
     // Replaced after the load: a lazy scan sees the new contents.
     std::fs::write(dir.path().join("l.csv"), "id\n7\n8\n").unwrap();
     let collected = lazy.collect().unwrap();
-    let ids: Vec<i64> = collected.column("id").unwrap().i64().unwrap().into_no_null_iter().collect();
+    let ids: Vec<i64> = collected
+        .column("id")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
     assert_eq!(ids, vec![7, 8]);
 
     // The lazy query runs over bytes on a non-local store.
@@ -177,7 +197,10 @@ fn versioned_saves_keep_every_version() {
     let mut config = DatasetConfig::new(
         "v",
         "polars.EagerPolarsDataset",
-        json!({"filepath": "v.csv", "file_format": "csv"}).as_object().unwrap().clone(),
+        json!({"filepath": "v.csv", "file_format": "csv"})
+            .as_object()
+            .unwrap()
+            .clone(),
     );
     config.project_root = dir.path().to_path_buf();
     config.version = Some(tandem_catalog::Version {
@@ -188,23 +211,38 @@ fn versioned_saves_keep_every_version() {
     dataset.save(Data::new(sample())).unwrap();
     let back = frame(dataset.load().unwrap());
     assert!(back.equals_missing(&sample()));
-    assert_eq!(std::fs::read_dir(dir.path().join("v.csv")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("v.csv")).unwrap().count(),
+        1
+    );
     assert!(dataset.describe().versioned);
 }
 
 #[test]
 fn record_batches_and_lazy_frames_save_to_eager_datasets() {
     let dir = tempfile::tempdir().unwrap();
-    let dataset = build(dir.path(), "polars.CSVDataset", json!({"filepath": "r.csv"}));
+    let dataset = build(
+        dir.path(),
+        "polars.CSVDataset",
+        json!({"filepath": "r.csv"}),
+    );
     let ints: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
     dataset
-        .save(Data::new(RecordBatch::try_from_iter([("n", ints)]).unwrap()))
+        .save(Data::new(
+            RecordBatch::try_from_iter([("n", ints)]).unwrap(),
+        ))
         .unwrap();
-    assert_eq!(std::fs::read_to_string(dir.path().join("r.csv")).unwrap(), "n\n1\n2\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("r.csv")).unwrap(),
+        "n\n1\n2\n"
+    );
     dataset
         .save(Data::new(sample().lazy().select([col("id")])))
         .unwrap();
-    assert_eq!(std::fs::read_to_string(dir.path().join("r.csv")).unwrap(), "id\n1\n2\n3\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("r.csv")).unwrap(),
+        "id\n1\n2\n3\n"
+    );
     let err = dataset.save(Data::new(3_i64)).unwrap_err();
     assert_eq!(err.kind(), "type_mismatch");
 }
@@ -213,20 +251,55 @@ fn record_batches_and_lazy_frames_save_to_eager_datasets() {
 fn configuration_errors_name_the_entry_and_the_option() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("polars.EagerPolarsDataset", json!({"filepath": "x"}), "file_format is required"),
-        ("polars.EagerPolarsDataset", json!({"filepath": "x", "file_format": "xlsx"}), "file_format"),
-        ("polars.CSVDataset", json!({"filepath": "x", "file_format": "csv"}), "takes no file_format"),
-        ("polars.CSVDataset", json!({"filepath": "x", "load_args": {"sepp": ","}}), "sepp"),
-        ("polars.CSVDataset", json!({"filepath": "x", "save_args": {"separator": ";;"}}), "save_args.separator"),
-        ("polars.ParquetDataset", json!({"filepath": "x", "save_args": {"compression": "lzo"}}), "lzo"),
-        ("polars.ParquetDataset", json!({"filepath": "x", "save_args": {"compression": "zstd", "compression_level": 99}}), "compression_level"),
-        ("polars.LazyPolarsDataset", json!({"filepath": "x", "file_format": "csv", "fs_args": {"a": 1}}), "fs_args"),
+        (
+            "polars.EagerPolarsDataset",
+            json!({"filepath": "x"}),
+            "file_format is required",
+        ),
+        (
+            "polars.EagerPolarsDataset",
+            json!({"filepath": "x", "file_format": "xlsx"}),
+            "unknown variant `xlsx`",
+        ),
+        (
+            "polars.CSVDataset",
+            json!({"filepath": "x", "file_format": "csv"}),
+            "takes no file_format",
+        ),
+        (
+            "polars.CSVDataset",
+            json!({"filepath": "x", "load_args": {"sepp": ","}}),
+            "sepp",
+        ),
+        (
+            "polars.CSVDataset",
+            json!({"filepath": "x", "save_args": {"separator": ";;"}}),
+            "save_args.separator",
+        ),
+        (
+            "polars.ParquetDataset",
+            json!({"filepath": "x", "save_args": {"compression": "lzo"}}),
+            "lzo",
+        ),
+        (
+            "polars.ParquetDataset",
+            json!({"filepath": "x", "save_args": {"compression": "zstd", "compression_level": 99}}),
+            "compression_level",
+        ),
+        (
+            "polars.LazyPolarsDataset",
+            json!({"filepath": "x", "file_format": "csv", "fs_args": {"a": 1}}),
+            "fs_args",
+        ),
     ];
     for (type_name, options, needle) in cases {
         let err = try_build(dir.path(), type_name, options).unwrap_err();
         let text = err.to_string();
         assert_eq!(err.kind(), "invalid_config", "{type_name}: {text}");
-        assert!(text.contains("entry") && text.contains(needle), "{type_name}: {text}");
+        assert!(
+            text.contains("entry") && text.contains(needle),
+            "{type_name}: {text}"
+        );
     }
 }
 
@@ -234,7 +307,11 @@ fn configuration_errors_name_the_entry_and_the_option() {
 fn a_corrupt_file_is_a_format_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("bad.parquet"), b"not parquet at all").unwrap();
-    let dataset = build(dir.path(), "polars.ParquetDataset", json!({"filepath": "bad.parquet"}));
+    let dataset = build(
+        dir.path(),
+        "polars.ParquetDataset",
+        json!({"filepath": "bad.parquet"}),
+    );
     let err = dataset.load().unwrap_err();
     assert_eq!(err.kind(), "format");
     assert!(err.to_string().contains("bad.parquet"), "{err}");

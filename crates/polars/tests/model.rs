@@ -68,7 +68,9 @@ fn fit_scaler(train: &DataFrame) -> PolarsResult<Scaler> {
     };
     for f in FEATURES {
         scaler.mean.push(scalar(&stats, &format!("{f}_mean"))?);
-        scaler.std.push(scalar(&stats, &format!("{f}_std"))?.max(1e-12));
+        scaler
+            .std
+            .push(scalar(&stats, &format!("{f}_std"))?.max(1e-12));
     }
     Ok(scaler)
 }
@@ -142,17 +144,25 @@ fn ml() -> PipelineMl {
             .name("scale_train")
             .build()
             .unwrap(),
-        node(f("polars_demo.fit_linear"), ["train_scaled", "train"], "model")
-            .name("fit_linear")
-            .build()
-            .unwrap(),
+        node(
+            f("polars_demo.fit_linear"),
+            ["train_scaled", "train"],
+            "model",
+        )
+        .name("fit_linear")
+        .build()
+        .unwrap(),
     ])
     .unwrap();
     let inference = Pipeline::new([
-        node(f("polars_demo.scale"), ["features", "scaler"], "features_scaled")
-            .name("scale")
-            .build()
-            .unwrap(),
+        node(
+            f("polars_demo.scale"),
+            ["features", "scaler"],
+            "features_scaled",
+        )
+        .name("scale")
+        .build()
+        .unwrap(),
         node(
             f("polars_demo.predict"),
             ["features_scaled", "model", "params:threshold"],
@@ -163,13 +173,23 @@ fn ml() -> PipelineMl {
         .unwrap(),
     ])
     .unwrap();
-    PipelineMl::new(training, inference, "features", PipelineMlOptions::default()).unwrap()
+    PipelineMl::new(
+        training,
+        inference,
+        "features",
+        PipelineMlOptions::default(),
+    )
+    .unwrap()
 }
 
 fn table(n: usize) -> DataFrame {
     let x1: Vec<f64> = (0..n).map(|i| (i % 17) as f64 * 0.5 - 3.0).collect();
     let x2: Vec<f64> = (0..n).map(|i| ((i * 7) % 11) as f64 + 0.25).collect();
-    let y: Vec<f64> = x1.iter().zip(&x2).map(|(a, b)| 2.0 * a - 0.5 * b + 1.0).collect();
+    let y: Vec<f64> = x1
+        .iter()
+        .zip(&x2)
+        .map(|(a, b)| 2.0 * a - 0.5 * b + 1.0)
+        .collect();
     df!("x1" => x1, "x2" => x2, "y" => y).unwrap()
 }
 
@@ -216,8 +236,16 @@ fn columns(batch: &RecordBatch) -> (Vec<f64>, Vec<bool>) {
 
 /// The expected scores, computed without Polars from the fitted artifacts.
 fn expected(catalog: &DataCatalog, rows: &[[f64; 2]]) -> Vec<f64> {
-    let scaler = catalog.load("scaler").unwrap().into_value::<Scaler>().unwrap();
-    let model = catalog.load("model").unwrap().into_value::<Linear>().unwrap();
+    let scaler = catalog
+        .load("scaler")
+        .unwrap()
+        .into_value::<Scaler>()
+        .unwrap();
+    let model = catalog
+        .load("model")
+        .unwrap()
+        .into_value::<Linear>()
+        .unwrap();
     rows.iter()
         .map(|row| {
             model.bias
@@ -235,7 +263,9 @@ fn a_polars_pipeline_ml_is_saved_loaded_predicted_and_served() {
     let train = table(40);
     catalog.save("train", Data::new(train.clone())).unwrap();
     let features = tandem_polars::to_record_batch(&train.drop("y").unwrap()).unwrap();
-    catalog.save("features", Data::new(features.clone())).unwrap();
+    catalog
+        .save("features", Data::new(features.clone()))
+        .unwrap();
 
     let ml = ml();
     SequentialRunner
@@ -244,19 +274,21 @@ fn a_polars_pipeline_ml_is_saved_loaded_predicted_and_served() {
     let model_dir = dir.path().join("model");
     save_model(&ml, &catalog, &model_dir, &save_options!()).unwrap();
 
-    let model = Arc::new(
-        PipelineModel::load(&model_dir, &functions(), &LoadOptions::default()).unwrap(),
-    );
+    let model =
+        Arc::new(PipelineModel::load(&model_dir, &functions(), &LoadOptions::default()).unwrap());
     let rows = [[1.0, 2.0], [-3.0, 10.25], [0.5, 0.25]];
     let input = RecordBatch::try_from_iter([
         (
             "x1",
-            Arc::new(Float64Array::from(rows.iter().map(|r| r[0]).collect::<Vec<_>>()))
-                as arrow_array::ArrayRef,
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r[0]).collect::<Vec<_>>(),
+            )) as arrow_array::ArrayRef,
         ),
         (
             "x2",
-            Arc::new(Float64Array::from(rows.iter().map(|r| r[1]).collect::<Vec<_>>())),
+            Arc::new(Float64Array::from(
+                rows.iter().map(|r| r[1]).collect::<Vec<_>>(),
+            )),
         ),
     ])
     .unwrap();
@@ -287,7 +319,13 @@ fn a_polars_pipeline_ml_is_saved_loaded_predicted_and_served() {
     for (got, want) in served.iter().zip(&want) {
         assert!((got - want).abs() < 1e-9, "{got} vs {want}");
     }
-    assert!(predictions.as_array().unwrap().iter().all(|r| r["label"] == json!(false)));
+    assert!(
+        predictions
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["label"] == json!(false))
+    );
 }
 
 /// POSTs `body` to a tandem-serving server on a loopback port; the JSON answer.

@@ -90,7 +90,10 @@ fn eager_and_lazy_nodes_run_through_the_catalog() {
     write_raw(dir.path());
     let catalog = catalog(dir.path());
     let pipeline = Pipeline::new([
-        node(clean, "raw", "clean@eager").name("clean").build().unwrap(),
+        node(clean, "raw", "clean@eager")
+            .name("clean")
+            .build()
+            .unwrap(),
         node(summarize, "clean@lazy", "summary")
             .name("summarize")
             .build()

@@ -24,7 +24,9 @@ pub(crate) fn refuse_common(config: &DatasetConfig, type_name: &str) -> Result<(
         });
     }
     if config.version.is_some() {
-        return Err(Error::config(format!("{type_name} does not support versioning")));
+        return Err(Error::config(format!(
+            "{type_name} does not support versioning"
+        )));
     }
     Ok(())
 }

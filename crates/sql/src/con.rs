@@ -144,7 +144,10 @@ mod tests {
         ] {
             let con = Connection::from_credentials(Some(&creds(url)), Path::new("/p")).unwrap();
             let shown = format!("{con:?} {}", con.display());
-            assert!(!shown.contains("s3cret") && !shown.contains("u:"), "{shown}");
+            assert!(
+                !shown.contains("s3cret") && !shown.contains("u:"),
+                "{shown}"
+            );
             assert!(shown.contains("127.0.0.1:5433/db"), "{shown}");
         }
     }
@@ -156,7 +159,12 @@ mod tests {
         assert!(matches!(rel, Connection::Sqlite(p) if p == Path::new("/proj/data/x.db")));
         let abs = Connection::from_credentials(Some(&creds("sqlite:////tmp/x.db")), root).unwrap();
         assert!(matches!(abs, Connection::Sqlite(p) if p == Path::new("/tmp/x.db")));
-        for bad in ["sqlite:///../x.db", "sqlite://", "sqlite:///:memory:", "mysql://h/db"] {
+        for bad in [
+            "sqlite:///../x.db",
+            "sqlite://",
+            "sqlite:///:memory:",
+            "mysql://h/db",
+        ] {
             let err = Connection::from_credentials(Some(&creds(bad)), root).unwrap_err();
             assert_eq!(err.kind(), "sql_connection", "{bad}");
         }

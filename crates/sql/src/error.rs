@@ -142,9 +142,7 @@ impl Error {
     /// through [`tandem_catalog::Error::External`].
     pub fn into_catalog(self, operation: &'static str, entry: &str) -> tandem_catalog::Error {
         match self {
-            Error::Config { message } | Error::Connection { message }
-                if operation == "build" =>
-            {
+            Error::Config { message } | Error::Connection { message } if operation == "build" => {
                 tandem_catalog::Error::config(entry, message)
             }
             other => tandem_catalog::Error::External {

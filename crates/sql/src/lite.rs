@@ -121,10 +121,7 @@ pub(crate) fn load(
     on_prepare_error: impl FnOnce(rusqlite::Error) -> Error,
 ) -> Result<RecordBatch, Error> {
     let mut statement = conn.prepare(sql).map_err(on_prepare_error)?;
-    let names: Vec<String> = statement
-        .column_names()
-        .map(str::to_owned)
-        .collect();
+    let names: Vec<String> = statement.column_names().map(str::to_owned).collect();
     let declared: Vec<Option<Kind>> = statement
         .columns()
         .map(|c| c.decl_type().and_then(kind_of_decl))
@@ -136,7 +133,10 @@ pub(crate) fn load(
     let mut count = 0;
     while let Some(row) = rows.next().map_err(lite("read the query's rows"))? {
         for (i, column) in columns.iter_mut().enumerate() {
-            column.push(row.get::<_, Value>(i).map_err(lite("read the query's rows"))?);
+            column.push(
+                row.get::<_, Value>(i)
+                    .map_err(lite("read the query's rows"))?,
+            );
         }
         count += 1;
     }
@@ -212,7 +212,11 @@ pub(crate) fn save(
     let existed = exists(&tx, target.schema, target.table)?;
     let schema = target.schema_of(batches)?;
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let column_list = names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", ");
+    let column_list = names
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ");
     let for_arrow = || -> Result<Vec<Kind>, Error> {
         schema
             .fields()
@@ -315,9 +319,14 @@ fn value_at(array: &ArrayRef, kind: Kind, row: usize, column: &str) -> Result<Va
         Kind::Float64 => Value::Real(array.as_primitive::<Float64Type>().value(row)),
         Kind::Numeric => match array.data_type() {
             DataType::Decimal128(_, scale) => {
-                let text =
-                    numeric::decimal_text(array.as_primitive::<Decimal128Type>().value(row), *scale);
-                Value::Real(text.parse().map_err(|_| Error::value(column, "bad decimal"))?)
+                let text = numeric::decimal_text(
+                    array.as_primitive::<Decimal128Type>().value(row),
+                    *scale,
+                );
+                Value::Real(
+                    text.parse()
+                        .map_err(|_| Error::value(column, "bad decimal"))?,
+                )
             }
             _ => Value::Real(array.as_primitive::<Float64Type>().value(row)),
         },
@@ -339,4 +348,3 @@ fn value_at(array: &ArrayRef, kind: Kind, row: usize, column: &str) -> Result<Va
         )?,
     })
 }
-

@@ -73,7 +73,10 @@ pub(crate) fn encode_text(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
     };
     let (int_part, frac_part) = unsigned.split_once('.').unwrap_or((unsigned, ""));
     if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+        || !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
     {
         return Err(format!("'{text}' is not a decimal number"));
     }
@@ -102,7 +105,11 @@ pub(crate) fn encode_text(text: &str, out: &mut Vec<u8>) -> Result<(), String> {
         weight = 0;
     }
     let weight = i16::try_from(weight).map_err(|_| format!("'{text}' is out of NUMERIC range"))?;
-    let sign = if negative && !groups.is_empty() { NEG } else { POS };
+    let sign = if negative && !groups.is_empty() {
+        NEG
+    } else {
+        POS
+    };
     out.extend_from_slice(&(groups.len() as u16).to_be_bytes());
     out.extend_from_slice(&weight.to_be_bytes());
     out.extend_from_slice(&sign.to_be_bytes());
@@ -159,8 +166,17 @@ mod tests {
     #[test]
     fn decimal_text_round_trips_through_binary() {
         for text in [
-            "0", "1", "-1", "12345.6789", "0.0001", "-0.5", "100000000", "1e", "123.450",
-            "0.000012", "99999999999999999999.99",
+            "0",
+            "1",
+            "-1",
+            "12345.6789",
+            "0.0001",
+            "-0.5",
+            "100000000",
+            "1e",
+            "123.450",
+            "0.000012",
+            "99999999999999999999.99",
         ] {
             let mut out = Vec::new();
             match encode_text(text, &mut out) {

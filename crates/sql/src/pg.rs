@@ -112,7 +112,12 @@ pub(crate) fn load(
         let reader = client
             .copy_out(&format!("COPY ({body}) TO STDOUT (FORMAT binary)"))
             .map_err(pg("COPY the query out"))?;
-        read_copy(BufReader::with_capacity(1 << 16, reader), &names, &kinds, &mut builders)?
+        read_copy(
+            BufReader::with_capacity(1 << 16, reader),
+            &names,
+            &kinds,
+            &mut builders,
+        )?
     } else {
         let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
             values.iter().map(|v| v as _).collect();
@@ -136,10 +141,7 @@ pub(crate) fn load(
 struct Raw<'a>(Option<&'a [u8]>);
 
 impl<'a> FromSql<'a> for Raw<'a> {
-    fn from_sql(
-        _: &Type,
-        raw: &'a [u8],
-    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Raw(Some(raw)))
     }
 
@@ -166,8 +168,11 @@ fn read_copy(
         return Err(bad("bad signature"));
     }
     let extension = u32::from_be_bytes([header[15], header[16], header[17], header[18]]);
-    std::io::copy(&mut (&mut reader).take(u64::from(extension)), &mut std::io::sink())
-        .map_err(io)?;
+    std::io::copy(
+        &mut (&mut reader).take(u64::from(extension)),
+        &mut std::io::sink(),
+    )
+    .map_err(io)?;
     let mut field = Vec::new();
     let mut rows = 0;
     loop {
@@ -202,7 +207,12 @@ fn fixed<const N: usize>(raw: &[u8], column: &str) -> Result<[u8; N], Error> {
 }
 
 /// Appends one binary value (or null) to its column.
-fn decode(builder: &mut Builder, kind: Kind, raw: Option<&[u8]>, column: &str) -> Result<(), Error> {
+fn decode(
+    builder: &mut Builder,
+    kind: Kind,
+    raw: Option<&[u8]>,
+    column: &str,
+) -> Result<(), Error> {
     let Some(raw) = raw else {
         builder.append_null();
         return Ok(());
@@ -230,7 +240,10 @@ fn decode(builder: &mut Builder, kind: Kind, raw: Option<&[u8]>, column: &str) -
         (Builder::Timestamp(b), _) => {
             let micros = i64::from_be_bytes(fixed(raw, column)?);
             if micros == i64::MAX || micros == i64::MIN {
-                return Err(Error::value(column, "an infinite timestamp has no arrow value"));
+                return Err(Error::value(
+                    column,
+                    "an infinite timestamp has no arrow value",
+                ));
             }
             b.append_value(micros + PG_EPOCH_MICROS);
         }
@@ -252,7 +265,11 @@ pub(crate) fn save(
     let existed = exists(&mut tx, target.schema, target.table)?;
     let schema = target.schema_of(batches)?;
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let column_list = names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(", ");
+    let column_list = names
+        .iter()
+        .map(|n| quote_ident(n))
+        .collect::<Vec<_>>()
+        .join(", ");
     let kinds: Vec<Kind> = match (target.if_exists, existed) {
         (IfExists::Fail, true) => return Err(Error::TableExists { table }),
         (IfExists::Append, true) => {
@@ -325,7 +342,8 @@ pub(crate) fn save(
         writer.write_all(&buf).map_err(write_err)?;
         writer.finish().map_err(pg(format!("copy into {table}")))?;
     }
-    tx.commit().map_err(pg(format!("commit the save of {table}")))
+    tx.commit()
+        .map_err(pg(format!("commit the save of {table}")))
 }
 
 /// One arrow column, already cast for its kind, written as COPY fields.
@@ -411,14 +429,15 @@ impl<'a> Encoder<'a> {
                 field(out, &days.to_be_bytes());
             }
             Encoder::Timestamp(a) => {
-                let micros = a.value(row).checked_sub(PG_EPOCH_MICROS).ok_or_else(|| {
-                    Error::value(column, "timestamp out of PostgreSQL's range")
-                })?;
+                let micros = a
+                    .value(row)
+                    .checked_sub(PG_EPOCH_MICROS)
+                    .ok_or_else(|| Error::value(column, "timestamp out of PostgreSQL's range"))?;
                 field(out, &micros.to_be_bytes());
             }
-            Encoder::NumericFloat(a) => numeric_field(out, column, |b| {
-                numeric::encode_f64(a.value(row), b)
-            })?,
+            Encoder::NumericFloat(a) => {
+                numeric_field(out, column, |b| numeric::encode_f64(a.value(row), b))?
+            }
             Encoder::NumericDecimal(a, scale) => numeric_field(out, column, |b| {
                 numeric::encode_text(&numeric::decimal_text(a.value(row), *scale), b)
             })?,

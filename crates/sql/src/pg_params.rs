@@ -32,23 +32,32 @@ impl PgValue {
 }
 
 fn int(value: &Value) -> Option<i64> {
-    value.as_i64().or_else(|| value.as_str()?.trim().parse().ok())
+    value
+        .as_i64()
+        .or_else(|| value.as_str()?.trim().parse().ok())
 }
 
 fn float(value: &Value) -> Option<f64> {
-    value.as_f64().or_else(|| value.as_str()?.trim().parse().ok())
+    value
+        .as_f64()
+        .or_else(|| value.as_str()?.trim().parse().ok())
 }
 
 pub(crate) fn parse_timestamp(text: &str) -> Option<NaiveDateTime> {
     let text = text.trim();
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .or_else(|| {
-            NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })
 }
 
 /// An instant: RFC 3339 / ISO with an offset, or a naive time taken as UTC.
@@ -91,9 +100,17 @@ impl ToSql for PgValue {
                 Value::Number(n) => n.as_f64().map(|f| f.to_string()).unwrap_or_default(),
                 _ => return Err(self.fail(ty, "")),
             };
-            numeric::encode_text(&text, &mut bytes).map_err(|e| self.fail(ty, &format!(": {e}")))?;
+            numeric::encode_text(&text, &mut bytes)
+                .map_err(|e| self.fail(ty, &format!(": {e}")))?;
             out.put_slice(&bytes);
-        } else if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME, Type::UNKNOWN].contains(ty)
+        } else if [
+            Type::TEXT,
+            Type::VARCHAR,
+            Type::BPCHAR,
+            Type::NAME,
+            Type::UNKNOWN,
+        ]
+        .contains(ty)
         {
             match v {
                 Value::String(s) => out.put_slice(s.as_bytes()),

@@ -62,10 +62,9 @@ impl SqlQueryDataset {
 
     fn build(config: &DatasetConfig) -> Result<SqlQueryDataset, Error> {
         backend::refuse_common(config, QUERY_TYPE)?;
-        let options: Options = serde_json::from_value(serde_json::Value::Object(
-            config.options.clone(),
-        ))
-        .map_err(|e| Error::config(e.to_string()))?;
+        let options: Options =
+            serde_json::from_value(serde_json::Value::Object(config.options.clone()))
+                .map_err(|e| Error::config(e.to_string()))?;
         let sql = options.sql.filter(|s| !s.trim().is_empty());
         let filepath = options.filepath.filter(|s| !s.trim().is_empty());
         let source = match (sql, filepath) {
@@ -82,11 +81,12 @@ impl SqlQueryDataset {
             }
             (Some(sql), None) => Source::Inline(sql),
             (None, Some(filepath)) => {
-                let path = tandem_io::paths::join_inside(&config.project_root, &filepath)
-                    .map_err(|e| Error::File {
+                let path = tandem_io::paths::join_inside(&config.project_root, &filepath).map_err(
+                    |e| Error::File {
                         path: filepath.clone(),
                         message: e.to_string(),
-                    })?;
+                    },
+                )?;
                 Source::File {
                     configured: filepath,
                     path,
@@ -168,8 +168,6 @@ impl Dataset for SqlQueryDataset {
 }
 
 /// The registry constructor.
-pub(crate) fn construct(
-    config: &DatasetConfig,
-) -> Result<Arc<dyn Dataset>, tandem_catalog::Error> {
+pub(crate) fn construct(config: &DatasetConfig) -> Result<Arc<dyn Dataset>, tandem_catalog::Error> {
     Ok(Arc::new(SqlQueryDataset::from_config(config)?) as Arc<dyn Dataset>)
 }

@@ -75,10 +75,9 @@ impl SqlTableDataset {
 
     fn build(config: &DatasetConfig) -> Result<SqlTableDataset, Error> {
         backend::refuse_common(config, TABLE_TYPE)?;
-        let options: Options = serde_json::from_value(serde_json::Value::Object(
-            config.options.clone(),
-        ))
-        .map_err(|e| Error::config(e.to_string()))?;
+        let options: Options =
+            serde_json::from_value(serde_json::Value::Object(config.options.clone()))
+                .map_err(|e| Error::config(e.to_string()))?;
         let table = options
             .table_name
             .filter(|t| !t.trim().is_empty())
@@ -171,8 +170,6 @@ impl Dataset for SqlTableDataset {
 }
 
 /// The registry constructor.
-pub(crate) fn construct(
-    config: &DatasetConfig,
-) -> Result<Arc<dyn Dataset>, tandem_catalog::Error> {
+pub(crate) fn construct(config: &DatasetConfig) -> Result<Arc<dyn Dataset>, tandem_catalog::Error> {
     Ok(Arc::new(SqlTableDataset::from_config(config)?) as Arc<dyn Dataset>)
 }

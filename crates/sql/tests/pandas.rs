@@ -72,7 +72,12 @@ fn tandem_loads_what_pandas_wrote_on_postgres() {
     let pandas = python(WRITE_THEN_READ, &[&pandas_url(&url), "from_pandas"]);
     let loaded = load(&table(&url, dir.path(), "from_pandas", json!({})));
     assert_same(&loaded, &pandas);
-    let via_query = load(&query(&url, dir.path(), "SELECT * FROM from_pandas", json!({})));
+    let via_query = load(&query(
+        &url,
+        dir.path(),
+        "SELECT * FROM from_pandas",
+        json!({}),
+    ));
     assert_eq!(canonical(&via_query), canonical(&loaded));
     assert_eq!(
         loaded.schema().field_with_name("tz").unwrap().data_type(),

@@ -85,7 +85,13 @@ impl Postgres {
         initdb
             .arg("-D")
             .arg(&data_dir)
-            .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
             .arg("--no-sync");
         run_logged(
             "initdb",
@@ -125,7 +131,10 @@ impl Postgres {
 
     /// `postgresql://postgres@127.0.0.1:<port>/<database>`.
     pub fn url(&self, database: &str) -> String {
-        format!("postgresql://{SUPERUSER}@127.0.0.1:{}/{database}", self.port)
+        format!(
+            "postgresql://{SUPERUSER}@127.0.0.1:{}/{database}",
+            self.port
+        )
     }
 
     /// Runs one SQL command with `psql` in `database`; returns its unaligned,
@@ -133,7 +142,14 @@ impl Postgres {
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, String> {
         let output = Command::new(self.bin.join("psql"))
             .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", SUPERUSER])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                SUPERUSER,
+            ])
             .args(["-d", database, "-c", sql])
             .stdin(Stdio::null())
             .output()

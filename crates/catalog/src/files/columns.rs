@@ -43,7 +43,7 @@ impl Cell {
 }
 
 /// `repr(float)`: `1.0`, `1.5`, `1e+16`, `nan`, `inf`.
-fn python_float(value: f64) -> String {
+pub(super) fn python_float(value: f64) -> String {
     if value.is_nan() {
         return "nan".to_owned();
     }
@@ -290,10 +290,7 @@ impl UseCols {
                         }
                         NameOrIndex::Name(n) => {
                             names.iter().position(|c| c == n).ok_or_else(|| {
-                                format!(
-                                    "usecols: no column '{n}' (columns: {})",
-                                    names.join(", ")
-                                )
+                                format!("usecols: no column '{n}' (columns: {})", names.join(", "))
                             })?
                         }
                     };
@@ -336,20 +333,15 @@ fn letters(spec: &str) -> Result<Vec<usize>, String> {
 
 /// `header` as pandas takes it: a row number or `null` (no header row);
 /// tandem's earlier `true`/`false` spellings are kept.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(super) enum Header {
     /// Not given: row 0.
+    #[default]
     Default,
     /// `null` or `false`: no header row, columns named `0..n-1`.
     None,
     /// This row (counted after `skiprows`) holds the names.
     Row(usize),
-}
-
-impl Default for Header {
-    fn default() -> Self {
-        Header::Default
-    }
 }
 
 impl Header {
@@ -409,6 +401,9 @@ impl SkipRows {
     }
 }
 
+/// `(type for every column, per-column types)`.
+pub(super) type ResolvedDtype = (Option<DataType>, Vec<(String, DataType)>);
+
 /// pandas' `dtype`: one type for every column or a type per column name.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(untagged)]
@@ -419,7 +414,7 @@ pub(super) enum Dtype {
 
 impl Dtype {
     /// `(type for every column, per-column types)`.
-    pub(super) fn resolve(&self) -> Result<(Option<DataType>, Vec<(String, DataType)>), String> {
+    pub(super) fn resolve(&self) -> Result<ResolvedDtype, String> {
         let parse = |name: &str| -> Result<DataType, String> {
             match name.trim() {
                 // pandas' names for text.
@@ -428,7 +423,10 @@ impl Dtype {
             }
         };
         match self {
-            Dtype::All(t) => Ok((Some(parse(t).map_err(|e| format!("dtype: {e}"))?), Vec::new())),
+            Dtype::All(t) => Ok((
+                Some(parse(t).map_err(|e| format!("dtype: {e}"))?),
+                Vec::new(),
+            )),
             Dtype::PerColumn(map) => map
                 .iter()
                 .map(|(c, t)| {

@@ -154,7 +154,11 @@ impl FileFormat for CsvFormat {
                      pyarrow)"
                 )));
             }
-            tracing::debug!(dataset = entry, engine = engine.as_str(), "load_args.engine accepted: tandem has one CSV reader");
+            tracing::debug!(
+                dataset = entry,
+                engine = engine.as_str(),
+                "load_args.engine accepted: tandem has one CSV reader"
+            );
         }
         let header = match load_args.header {
             Header::Row(r) if r > 0 && arrow_path => {
@@ -228,12 +232,22 @@ impl FileFormat for CsvFormat {
                     .to_owned(),
             ));
         }
-        let encoding = match load_args.encoding.as_deref().or(fs_encoding(config, "open_args_load")) {
-            Some(label) => csv_pandas::encoding(label).map_err(|e| invalid(format!("load_args.encoding: {e}")))?,
+        let encoding = match load_args
+            .encoding
+            .as_deref()
+            .or(fs_encoding(config, "open_args_load"))
+        {
+            Some(label) => csv_pandas::encoding(label)
+                .map_err(|e| invalid(format!("load_args.encoding: {e}")))?,
             None => encoding_rs::UTF_8,
         };
-        let save_encoding = match save_args.encoding.as_deref().or(fs_encoding(config, "open_args_save")) {
-            Some(label) => csv_pandas::encoding(label).map_err(|e| invalid(format!("save_args.encoding: {e}")))?,
+        let save_encoding = match save_args
+            .encoding
+            .as_deref()
+            .or(fs_encoding(config, "open_args_save"))
+        {
+            Some(label) => csv_pandas::encoding(label)
+                .map_err(|e| invalid(format!("save_args.encoding: {e}")))?,
             None => encoding_rs::UTF_8,
         };
         if let Some(q) = save_args.quoting
@@ -261,7 +275,10 @@ impl FileFormat for CsvFormat {
             save_encoding,
             save_header: save_args.header.unwrap_or(true),
             save_delimiter: byte("save_args.delimiter", &save_args.delimiter, b',')?,
-            load_args: LoadArgs { header, ..load_args },
+            load_args: LoadArgs {
+                header,
+                ..load_args
+            },
             save_args,
         };
         Ok((filepath, format))
@@ -269,7 +286,11 @@ impl FileFormat for CsvFormat {
 
     fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
         let batches = record_batches(data, Self::TYPE_NAME)?;
-        let quote = self.save_args.quotechar.as_deref().map_or(b'"', |q| q.as_bytes()[0]);
+        let quote = self
+            .save_args
+            .quotechar
+            .as_deref()
+            .map_or(b'"', |q| q.as_bytes()[0]);
         let style = match self.save_args.quoting.unwrap_or(0) {
             1 => arrow_csv::QuoteStyle::Always,
             2 => arrow_csv::QuoteStyle::NonNumeric,
@@ -298,8 +319,12 @@ impl FileFormat for CsvFormat {
         }
         let mut writer = builder.build(Vec::new());
         for batch in batches {
-            let batch = csv_write::pandas_columns(batch, &self.save_args.decimal, self.save_args.date_format.is_some())
-                .map_err(|e| format_error("csv", location, e))?;
+            let batch = csv_write::pandas_columns(
+                batch,
+                &self.save_args.decimal,
+                self.save_args.date_format.is_some(),
+            )
+            .map_err(|e| format_error("csv", location, e))?;
             writer
                 .write(&batch)
                 .map_err(|e| format_error("csv", location, e))?;
@@ -314,7 +339,10 @@ impl FileFormat for CsvFormat {
             return Err(format_error(
                 "csv",
                 location,
-                format!("the table holds characters {} cannot encode", self.save_encoding.name()),
+                format!(
+                    "the table holds characters {} cannot encode",
+                    self.save_encoding.name()
+                ),
             ));
         }
         Ok(Bytes::from(encoded.into_owned()))

@@ -99,10 +99,11 @@ impl TextTypes {
         match dtype {
             Some(DataType::Utf8) => Ok(Arc::new(StringArray::from(texts))),
             Some(target) => {
-                let floats = matches!(
-                    target,
-                    DataType::Float16 | DataType::Float32 | DataType::Float64
-                ) || matches!(target, DataType::Decimal128(..) | DataType::Decimal256(..));
+                let floats =
+                    matches!(
+                        target,
+                        DataType::Float16 | DataType::Float32 | DataType::Float64
+                    ) || matches!(target, DataType::Decimal128(..) | DataType::Decimal256(..));
                 let texts: StringArray = texts
                     .iter()
                     .map(|t| t.as_deref().map(|t| self.normalized(t, floats)))
@@ -133,7 +134,10 @@ impl TextTypes {
         if present().all(|t| t.trim().parse::<i64>().is_ok()) {
             return texts
                 .iter()
-                .map(|t| t.as_ref().map_or(Cell::Empty, |t| Cell::Int(t.trim().parse().unwrap_or(0))))
+                .map(|t| {
+                    t.as_ref()
+                        .map_or(Cell::Empty, |t| Cell::Int(t.trim().parse().unwrap_or(0)))
+                })
                 .collect();
         }
         let float = |t: &str| -> Option<f64> {
@@ -149,7 +153,11 @@ impl TextTypes {
         if present().all(|t| float(t).is_some()) {
             return texts
                 .iter()
-                .map(|t| t.as_deref().and_then(float).map_or(Cell::Empty, Cell::Float))
+                .map(|t| {
+                    t.as_deref()
+                        .and_then(float)
+                        .map_or(Cell::Empty, Cell::Float)
+                })
                 .collect();
         }
         let boolean = |t: &str| match t {
@@ -160,7 +168,11 @@ impl TextTypes {
         if present().all(|t| boolean(t).is_some()) {
             return texts
                 .iter()
-                .map(|t| t.as_deref().and_then(boolean).map_or(Cell::Empty, Cell::Bool))
+                .map(|t| {
+                    t.as_deref()
+                        .and_then(boolean)
+                        .map_or(Cell::Empty, Cell::Bool)
+                })
                 .collect();
         }
         texts
@@ -207,7 +219,10 @@ impl TextTypes {
         let array: ArrayRef = if nanos {
             let mut b = TimestampNanosecondBuilder::with_capacity(parsed.len());
             for value in &parsed {
-                let v = value.as_ref().map(utc).map(|t| t.and_utc().timestamp_nanos_opt());
+                let v = value
+                    .as_ref()
+                    .map(utc)
+                    .map(|t| t.and_utc().timestamp_nanos_opt());
                 match v {
                     Some(None) => return Err("parse_dates: a date is outside 1677-2262".into()),
                     Some(Some(n)) => b.append_value(n),
@@ -218,7 +233,12 @@ impl TextTypes {
         } else {
             let mut b = TimestampMicrosecondBuilder::with_capacity(parsed.len());
             for value in &parsed {
-                b.append_option(value.as_ref().map(utc).map(|t| t.and_utc().timestamp_micros()));
+                b.append_option(
+                    value
+                        .as_ref()
+                        .map(utc)
+                        .map(|t| t.and_utc().timestamp_micros()),
+                );
             }
             Arc::new(b.finish().with_timezone_opt(zone))
         };
@@ -230,13 +250,19 @@ impl TextTypes {
             return parse_with(text, format);
         }
         let day_month: &[&str] = if self.dayfirst {
-            &["%d/%m/%Y %H:%M:%S%.f", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+            &[
+                "%d/%m/%Y %H:%M:%S%.f",
+                "%d/%m/%Y %H:%M",
+                "%d/%m/%Y",
+                "%d-%m-%Y",
+                "%d.%m.%Y",
+            ]
         } else {
             &["%m/%d/%Y %H:%M:%S%.f", "%m/%d/%Y %H:%M", "%m/%d/%Y"]
         };
-        let text = text.strip_suffix('Z').map_or(Cow::Borrowed(text), |t| {
-            Cow::Owned(format!("{t}+00:00"))
-        });
+        let text = text
+            .strip_suffix('Z')
+            .map_or(Cow::Borrowed(text), |t| Cow::Owned(format!("{t}+00:00")));
         [
             "%Y-%m-%d %H:%M:%S%.f%:z",
             "%Y-%m-%dT%H:%M:%S%.f%:z",

@@ -42,7 +42,8 @@ pub(super) fn pandas_columns(
                 Some(Arc::new(strings))
             }
             DataType::Timestamp(unit, None) if !has_date_format && all_midnight(column, *unit) => {
-                let date = arrow_cast::cast(column, &DataType::Date32).map_err(|e| e.to_string())?;
+                let date =
+                    arrow_cast::cast(column, &DataType::Date32).map_err(|e| e.to_string())?;
                 Some(date)
             }
             _ => None,
@@ -75,7 +76,10 @@ fn all_midnight(column: &ArrayRef, unit: TimeUnit) -> bool {
         TimeUnit::Nanosecond => 86_400_000_000_000,
     };
     let values: Vec<Option<i64>> = match unit {
-        TimeUnit::Second => column.as_primitive::<TimestampSecondType>().iter().collect(),
+        TimeUnit::Second => column
+            .as_primitive::<TimestampSecondType>()
+            .iter()
+            .collect(),
         TimeUnit::Millisecond => column
             .as_primitive::<TimestampMillisecondType>()
             .iter()
@@ -89,5 +93,6 @@ fn all_midnight(column: &ArrayRef, unit: TimeUnit) -> bool {
             .iter()
             .collect(),
     };
-    column.null_count() < column.len() && values.iter().flatten().all(|v| v.rem_euclid(per_day) == 0)
+    column.null_count() < column.len()
+        && values.iter().flatten().all(|v| v.rem_euclid(per_day) == 0)
 }

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
 use tandem_pipeline_core::Data;
 
 use super::{FileFormat, FileOptions, NoArgs, args_details, format_error};
@@ -13,9 +14,30 @@ use crate::registry::DatasetConfig;
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct SaveArgs {
-    /// Pretty-print with this many spaces per level (Kedro passes it to `json.dump`).
+    /// Spaces per level, as `json.dump(indent=...)`: 2 when absent (Kedro's
+    /// default), one line with Python's `", "` and `": "` when `null`.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    indent: Option<Option<usize>>,
+    /// Python's default `true` escapes every non-ASCII character (`\u00e9`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    indent: Option<usize>,
+    ensure_ascii: Option<bool>,
+    /// Keys are always written sorted (tandem's JSON values keep no
+    /// insertion order), so `true` is what happens either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sort_keys: Option<bool>,
+}
+
+/// Keeps an explicit `null` apart from an absent key.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// JSON documents. Loads a `serde_json::Value` (nodes declare their own
@@ -37,19 +59,16 @@ impl FileFormat for JsonFormat {
 
     fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
         let value = json_value(data, "json", location)?;
-        let encoded = match self.save_args.indent {
-            None => serde_json::to_vec(&*value),
-            Some(width) => {
-                let indent = vec![b' '; width];
-                let mut out = Vec::new();
-                let formatter = serde_json::ser::PrettyFormatter::with_indent(&indent);
-                let mut serializer = serde_json::Serializer::with_formatter(&mut out, formatter);
-                value.serialize(&mut serializer).map(|()| out)
-            }
-        };
-        encoded
-            .map(Bytes::from)
-            .map_err(|e| format_error("json", location, e))
+        let indent = self.save_args.indent.unwrap_or(Some(2));
+        let mut out = String::new();
+        python_json(
+            &value,
+            indent,
+            self.save_args.ensure_ascii.unwrap_or(true),
+            0,
+            &mut out,
+        );
+        Ok(Bytes::from(out))
     }
 
     fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
@@ -90,5 +109,114 @@ pub(super) fn json_value<'a>(
                 type_name = data.type_name()
             ),
         )),
+    }
+}
+
+/// `value` as Python's `json.dump` writes it: no trailing newline, `": "`
+/// after keys, `", "` between items on one line (`indent: null`), else
+/// `","` and a newline with `indent` spaces per level.
+fn python_json(
+    value: &serde_json::Value,
+    indent: Option<usize>,
+    ensure_ascii: bool,
+    depth: usize,
+    out: &mut String,
+) {
+    use serde_json::Value;
+    let newline = |out: &mut String, depth: usize| {
+        if let Some(width) = indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', width * depth));
+        }
+    };
+    let separator = if indent.is_some() { "," } else { ", " };
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => out.push_str(&i.to_string()),
+            (_, Some(u), _) => out.push_str(&u.to_string()),
+            (_, _, Some(f)) => out.push_str(&super::columns::python_float(f)),
+            _ => out.push_str(&n.to_string()),
+        },
+        Value::String(s) => python_string(s, ensure_ascii, out),
+        Value::Array(items) if items.is_empty() => out.push_str("[]"),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(separator);
+                }
+                newline(out, depth + 1);
+                python_json(item, indent, ensure_ascii, depth + 1, out);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(separator);
+                }
+                newline(out, depth + 1);
+                python_string(key, ensure_ascii, out);
+                out.push_str(": ");
+                python_json(item, indent, ensure_ascii, depth + 1, out);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+    }
+}
+
+fn python_string(s: &str, ensure_ascii: bool, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (ensure_ascii && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dump(value: serde_json::Value, indent: Option<usize>, ascii: bool) -> String {
+        let mut out = String::new();
+        python_json(&value, indent, ascii, 0, &mut out);
+        out
+    }
+
+    #[test]
+    fn writes_what_python_json_dump_writes() {
+        let value = serde_json::json!({"b": 1, "a": [1]});
+        assert_eq!(
+            dump(value, Some(2), true),
+            "{\n  \"a\": [\n    1\n  ],\n  \"b\": 1\n}"
+        );
+        let value = serde_json::json!({"a": "é", "b": 1});
+        assert_eq!(dump(value.clone(), None, false), "{\"a\": \"é\", \"b\": 1}");
+        assert_eq!(dump(value, None, true), "{\"a\": \"\\u00e9\", \"b\": 1}");
+        assert_eq!(
+            dump(serde_json::json!(["😀", "\n", 1.0, []]), None, true),
+            "[\"\\ud83d\\ude00\", \"\\n\", 1.0, []]"
+        );
     }
 }

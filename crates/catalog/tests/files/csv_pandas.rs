@@ -29,7 +29,12 @@ fn read(bytes: &[u8], load_args: serde_json::Value) -> RecordBatch {
 }
 
 fn names(batch: &RecordBatch) -> Vec<String> {
-    batch.schema().fields().iter().map(|f| f.name().clone()).collect()
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 fn ints(values: Vec<Option<i64>>) -> Int64Array {
@@ -51,28 +56,47 @@ fn sep_decimal_and_skiprows() {
         loaded.column(0).as_ref(),
         &Float64Array::from(vec![1.5, 2.0]) as &dyn Array
     );
-    let loaded = read(b"a|b\n1|2\n", serde_json::json!({"delimiter": "|", "engine": "python"}));
-    assert_eq!(loaded.column(1).as_ref(), &ints(vec![Some(2)]) as &dyn Array);
+    let loaded = read(
+        b"a|b\n1|2\n",
+        serde_json::json!({"delimiter": "|", "engine": "python"}),
+    );
+    assert_eq!(
+        loaded.column(1).as_ref(),
+        &ints(vec![Some(2)]) as &dyn Array
+    );
 }
 
 #[test]
 fn encodings_latin1_and_cp1252() {
     for encoding in ["latin-1", "latin1", "ISO-8859-1", "cp1252"] {
-        let loaded = read(b"name\ncaf\xe9\n", serde_json::json!({"encoding": encoding}));
+        let loaded = read(
+            b"name\ncaf\xe9\n",
+            serde_json::json!({"encoding": encoding}),
+        );
         assert_eq!(
             loaded.column(0).as_ref(),
             &strings(vec![Some("café")]) as &dyn Array,
             "{encoding}"
         );
     }
-    let loaded = read("name\ncafé\n".as_bytes(), serde_json::json!({"encoding": "utf-8"}));
-    assert_eq!(loaded.column(0).as_ref(), &strings(vec![Some("café")]) as &dyn Array);
+    let loaded = read(
+        "name\ncafé\n".as_bytes(),
+        serde_json::json!({"encoding": "utf-8"}),
+    );
+    assert_eq!(
+        loaded.column(0).as_ref(),
+        &strings(vec![Some("café")]) as &dyn Array
+    );
     // Not UTF-8 and no encoding: an error that says what to set.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.csv"), b"name\ncaf\xe9\n").unwrap();
-    let err = build(dir.path(), "CSVDataset", serde_json::json!({"filepath": "t.csv"}))
-        .load()
-        .unwrap_err();
+    let err = build(
+        dir.path(),
+        "CSVDataset",
+        serde_json::json!({"filepath": "t.csv"}),
+    )
+    .load()
+    .unwrap_err();
     assert_eq!(err.kind(), "format");
     assert!(err.to_string().contains("load_args.encoding"), "{err}");
     assert!(err.to_string().contains("t.csv"), "{err}");
@@ -90,7 +114,10 @@ fn na_values_add_to_the_defaults_unless_keep_default_na_is_false() {
         loaded.column(1).as_ref(),
         &strings(vec![None, Some("x"), None]) as &dyn Array
     );
-    let loaded = read(text, serde_json::json!({"na_values": "-", "keep_default_na": false}));
+    let loaded = read(
+        text,
+        serde_json::json!({"na_values": "-", "keep_default_na": false}),
+    );
     assert_eq!(
         loaded.column(1).as_ref(),
         &strings(vec![Some("NA"), Some("x"), Some("n/a")]) as &dyn Array
@@ -106,14 +133,20 @@ fn header_null_numbers_the_columns_and_keeps_the_first_row() {
         loaded.column(0).as_ref(),
         &strings(vec![Some("a"), Some("1")]) as &dyn Array
     );
-    let loaded = read(text, serde_json::json!({"header": null, "names": ["x", "y"]}));
+    let loaded = read(
+        text,
+        serde_json::json!({"header": null, "names": ["x", "y"]}),
+    );
     assert_eq!(names(&loaded), ["x", "y"]);
     assert_eq!(loaded.num_rows(), 2);
     let loaded = read(text, serde_json::json!({"header": 0}));
     assert_eq!(names(&loaded), ["a", "b"]);
     let loaded = read(b"junk,junk\na,b\n1,2\n", serde_json::json!({"header": 1}));
     assert_eq!(names(&loaded), ["a", "b"]);
-    assert_eq!(loaded.column(0).as_ref(), &ints(vec![Some(1)]) as &dyn Array);
+    assert_eq!(
+        loaded.column(0).as_ref(),
+        &ints(vec![Some(1)]) as &dyn Array
+    );
     // Blank and repeated header cells, as pandas names them.
     let loaded = read(b"a,,a\n1,2,3\n", serde_json::json!({}));
     assert_eq!(names(&loaded), ["a", "Unnamed: 1", "a.1"]);
@@ -138,7 +171,10 @@ fn usecols_nrows_quotechar_and_dtype() {
         loaded.column(0).as_ref(),
         &strings(vec![Some("Paris, FR"), Some("Lyon"), Some("Nice")]) as &dyn Array
     );
-    let loaded = read(text, serde_json::json!({"quotechar": "'", "dtype": {"n": "float64"}}));
+    let loaded = read(
+        text,
+        serde_json::json!({"quotechar": "'", "dtype": {"n": "float64"}}),
+    );
     assert_eq!(loaded.schema().field(2).data_type(), &DataType::Float64);
     // Without dtype, zip codes are numbers, as pandas reads them.
     let loaded = read(text, serde_json::json!({"quotechar": "'"}));
@@ -156,11 +192,27 @@ fn types_come_from_every_row_so_a_late_string_widens_the_column() {
     }
     text.push_str("late,1,True\n");
     let loaded = read(text.as_bytes(), serde_json::json!({}));
-    let types: Vec<&DataType> = loaded.schema_ref().fields().iter().map(|f| f.data_type()).collect();
-    assert_eq!(types, [&DataType::Utf8, &DataType::Float64, &DataType::Boolean]);
-    let n = loaded.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    let types: Vec<&DataType> = loaded
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.data_type())
+        .collect();
+    assert_eq!(
+        types,
+        [&DataType::Utf8, &DataType::Float64, &DataType::Boolean]
+    );
+    let n = loaded
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
     assert_eq!((n.value(0), n.value(1_500)), ("0", "late"));
-    let b = loaded.column(2).as_any().downcast_ref::<BooleanArray>().unwrap();
+    let b = loaded
+        .column(2)
+        .as_any()
+        .downcast_ref::<BooleanArray>()
+        .unwrap();
     assert!(b.value(0) && !b.value(1) && b.value(1_500));
 }
 
@@ -204,7 +256,10 @@ fn parse_dates_give_timestamps_dates_stay_text_otherwise() {
     );
     let jan_2 = TimestampMicrosecondArray::from(vec![1_704_153_600_000_000]);
     assert_eq!(loaded.column(0).as_ref(), &jan_2 as &dyn Array);
-    let loaded = read(b"d\n02/01/2024\n", serde_json::json!({"parse_dates": ["d"], "dayfirst": true}));
+    let loaded = read(
+        b"d\n02/01/2024\n",
+        serde_json::json!({"parse_dates": ["d"], "dayfirst": true}),
+    );
     assert_eq!(loaded.column(0).as_ref(), &jan_2 as &dyn Array);
     // A value that is no date is an error naming the column.
     let dir = tempfile::tempdir().unwrap();
@@ -215,7 +270,10 @@ fn parse_dates_give_timestamps_dates_stay_text_otherwise() {
         serde_json::json!({"filepath": "t.csv", "load_args": {"parse_dates": ["d"]}}),
     );
     let err = ds.load().unwrap_err();
-    assert!(err.to_string().contains("column 'd'") && err.to_string().contains("'soon'"), "{err}");
+    assert!(
+        err.to_string().contains("column 'd'") && err.to_string().contains("'soon'"),
+        "{err}"
+    );
 }
 
 fn table() -> RecordBatch {
@@ -251,7 +309,10 @@ fn saves_write_what_pandas_writes() {
         b"a;b;c\n1;x;1,5\n2;NULL;NULL\n"
     );
     assert_eq!(
-        written(table(), serde_json::json!({"save_args": {"header": false, "lineterminator": "\r\n"}})),
+        written(
+            table(),
+            serde_json::json!({"save_args": {"header": false, "lineterminator": "\r\n"}})
+        ),
         b"1,x,1.5\r\n2,,\r\n"
     );
     assert_eq!(
@@ -279,14 +340,15 @@ fn saves_write_what_pandas_writes() {
         b"t,day\n2024-01-02 03:04:05,2024-01-02\n"
     );
     assert_eq!(
-        written(at, serde_json::json!({"save_args": {"date_format": "%d/%m/%Y"}})),
+        written(
+            at,
+            serde_json::json!({"save_args": {"date_format": "%d/%m/%Y"}})
+        ),
         b"t,day\n02/01/2024,02/01/2024\n"
     );
-    let text = RecordBatch::try_from_iter([(
-        "name",
-        Arc::new(strings(vec![Some("café")])) as ArrayRef,
-    )])
-    .unwrap();
+    let text =
+        RecordBatch::try_from_iter([("name", Arc::new(strings(vec![Some("café")])) as ArrayRef)])
+            .unwrap();
     for options in [
         serde_json::json!({"save_args": {"encoding": "latin-1"}}),
         serde_json::json!({"fs_args": {"open_args_save": {"mode": "w", "encoding": "latin-1"}}}),
@@ -299,13 +361,41 @@ fn saves_write_what_pandas_writes() {
 fn bad_pandas_args_fail_when_the_entry_is_built() {
     let dir = tempfile::tempdir().unwrap();
     for (load_args, save_args, needle) in [
-        (serde_json::json!({"engine": "spark"}), serde_json::json!({}), "unknown engine 'spark'"),
-        (serde_json::json!({"decimal": ",,"}), serde_json::json!({}), "load_args.decimal"),
-        (serde_json::json!({"schema": [], "nrows": 1}), serde_json::json!({}), "nrows cannot be combined"),
-        (serde_json::json!({}), serde_json::json!({"quoting": 7}), "save_args.quoting"),
-        (serde_json::json!({}), serde_json::json!({"encoding": "nope"}), "unknown encoding 'nope'"),
-        (serde_json::json!({}), serde_json::json!({"lineterminator": ";"}), "lineterminator"),
-        (serde_json::json!({"dtype": {"a": "int65"}}), serde_json::json!({}), "int65"),
+        (
+            serde_json::json!({"engine": "spark"}),
+            serde_json::json!({}),
+            "unknown engine 'spark'",
+        ),
+        (
+            serde_json::json!({"decimal": ",,"}),
+            serde_json::json!({}),
+            "load_args.decimal",
+        ),
+        (
+            serde_json::json!({"schema": [], "nrows": 1}),
+            serde_json::json!({}),
+            "nrows cannot be combined",
+        ),
+        (
+            serde_json::json!({}),
+            serde_json::json!({"quoting": 7}),
+            "save_args.quoting",
+        ),
+        (
+            serde_json::json!({}),
+            serde_json::json!({"encoding": "nope"}),
+            "unknown encoding 'nope'",
+        ),
+        (
+            serde_json::json!({}),
+            serde_json::json!({"lineterminator": ";"}),
+            "lineterminator",
+        ),
+        (
+            serde_json::json!({"dtype": {"a": "int65"}}),
+            serde_json::json!({}),
+            "int65",
+        ),
     ] {
         let options = serde_json::json!({"filepath": "t.csv", "load_args": load_args, "save_args": save_args});
         let err = try_build(&config(dir.path(), "CSVDataset", options)).unwrap_err();

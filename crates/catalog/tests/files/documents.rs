@@ -44,7 +44,9 @@ fn json_saves_typed_values_and_loads_json_that_converts_back() {
         );
     }
     let text = std::fs::read_to_string(dir.path().join("m.json")).unwrap();
-    assert!(!text.contains('\n'), "compact by default: {text}");
+    // Kedro's json.JSONDataset default: json.dump(indent=2), no trailing newline.
+    assert!(text.starts_with("{\n  \""), "indented by default: {text}");
+    assert!(!text.ends_with('\n'), "{text}");
 
     let ds = build(
         dir.path(),
@@ -73,6 +75,32 @@ fn json_indent_pretty_prints() {
         .unwrap();
     let text = std::fs::read_to_string(dir.path().join("p.json")).unwrap();
     assert_eq!(text, "{\n  \"a\": [\n    1\n  ]\n}");
+}
+
+#[test]
+fn json_writes_as_kedro_datasets_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |save_args: serde_json::Value, value: serde_json::Value| {
+        let options = serde_json::json!({"filepath": "k.json", "save_args": save_args});
+        build(dir.path(), "json.JSONDataset", options)
+            .save(Data::json(value))
+            .unwrap();
+        std::fs::read_to_string(dir.path().join("k.json")).unwrap()
+    };
+    assert_eq!(
+        save(
+            serde_json::json!({}),
+            serde_json::json!({"a": [1], "é": "é"})
+        ),
+        "{\n  \"a\": [\n    1\n  ],\n  \"\\u00e9\": \"\\u00e9\"\n}"
+    );
+    assert_eq!(
+        save(
+            serde_json::json!({"indent": null, "sort_keys": true, "ensure_ascii": false}),
+            serde_json::json!({"b": 1, "a": "é"})
+        ),
+        "{\"a\": \"é\", \"b\": 1}"
+    );
 }
 
 #[test]

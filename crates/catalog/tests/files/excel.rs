@@ -19,7 +19,12 @@ fn load_batch(ds: &dyn Dataset) -> RecordBatch {
 }
 
 fn names(batch: &RecordBatch) -> Vec<String> {
-    batch.schema().fields().iter().map(|f| f.name().clone()).collect()
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 /// A sheet with a header row, whole numbers, text, a late string in a
@@ -70,7 +75,11 @@ fn saved(
 fn every_column_type_round_trips_locally_and_on_memory() {
     let dir = tempfile::tempdir().unwrap();
     for filepath in ["t.xlsx".to_owned(), memory_path("t.xlsx")] {
-        let ds = build(dir.path(), "ExcelDataset", serde_json::json!({"filepath": filepath}));
+        let ds = build(
+            dir.path(),
+            "ExcelDataset",
+            serde_json::json!({"filepath": filepath}),
+        );
         ds.save(Data::new(mixed_table())).unwrap();
         let loaded = load_batch(&*ds);
         let table = mixed_table();
@@ -83,7 +92,11 @@ fn every_column_type_round_trips_locally_and_on_memory() {
         assert_eq!(loaded.column(3), table.column(3), "{filepath}: ok");
         // Excel has no date type: dates come back as midnight timestamps,
         // as pandas reads them (datetime64).
-        let days = table.column(4).as_any().downcast_ref::<Date32Array>().unwrap();
+        let days = table
+            .column(4)
+            .as_any()
+            .downcast_ref::<Date32Array>()
+            .unwrap();
         let midnights: TimestampMicrosecondArray = days
             .iter()
             .map(|d| d.map(|d| i64::from(d) * 86_400_000_000))
@@ -111,7 +124,13 @@ fn types_are_inferred_from_every_cell_and_mixed_columns_are_text() {
     // A number column with a string at row 1,500 widens to text.
     let n = 1_500;
     let values: Vec<String> = (0..n)
-        .map(|i| if i == n - 1 { "late".to_owned() } else { i.to_string() })
+        .map(|i| {
+            if i == n - 1 {
+                "late".to_owned()
+            } else {
+                i.to_string()
+            }
+        })
         .collect();
     let numbers = Int64Array::from_iter_values(0..n as i64);
     let batch = RecordBatch::try_from_iter([
@@ -119,12 +138,27 @@ fn types_are_inferred_from_every_cell_and_mixed_columns_are_text() {
         ("s", Arc::new(StringArray::from(values.clone())) as ArrayRef),
     ])
     .unwrap();
-    let ds = saved(dir.path(), "t.xlsx", batch, serde_json::json!({}), serde_json::json!({}));
+    let ds = saved(
+        dir.path(),
+        "t.xlsx",
+        batch,
+        serde_json::json!({}),
+        serde_json::json!({}),
+    );
     let loaded = load_batch(&*ds);
     assert_eq!(loaded.schema().field(0).data_type(), &DataType::Int64);
-    assert_eq!(loaded.column(1).as_ref(), &StringArray::from(values) as &dyn Array);
+    assert_eq!(
+        loaded.column(1).as_ref(),
+        &StringArray::from(values) as &dyn Array
+    );
 
-    let ds = saved(dir.path(), "s.xlsx", sample(), serde_json::json!({}), serde_json::json!({}));
+    let ds = saved(
+        dir.path(),
+        "s.xlsx",
+        sample(),
+        serde_json::json!({}),
+        serde_json::json!({}),
+    );
     let loaded = load_batch(&*ds);
     assert_eq!(loaded, sample());
 }
@@ -133,7 +167,13 @@ fn types_are_inferred_from_every_cell_and_mixed_columns_are_text() {
 fn header_skiprows_nrows_and_names() {
     let dir = tempfile::tempdir().unwrap();
     let file = "h.xlsx";
-    saved(dir.path(), file, sample(), serde_json::json!({}), serde_json::json!({}));
+    saved(
+        dir.path(),
+        file,
+        sample(),
+        serde_json::json!({}),
+        serde_json::json!({}),
+    );
     let load = |args: serde_json::Value| {
         load_batch(&*build(
             dir.path(),
@@ -146,7 +186,11 @@ fn header_skiprows_nrows_and_names() {
     let loaded = load(serde_json::json!({"header": null}));
     assert_eq!(names(&loaded), ["0", "1", "2", "3"]);
     assert_eq!(loaded.num_rows(), 4);
-    let first = loaded.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    let first = loaded
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
     assert_eq!(first.value(0), "id");
     assert_eq!(first.value(1), "1");
 
@@ -183,7 +227,13 @@ fn header_skiprows_nrows_and_names() {
 fn usecols_by_name_position_and_letters_keep_file_order() {
     let dir = tempfile::tempdir().unwrap();
     let file = "u.xlsx";
-    saved(dir.path(), file, sample(), serde_json::json!({}), serde_json::json!({}));
+    saved(
+        dir.path(),
+        file,
+        sample(),
+        serde_json::json!({}),
+        serde_json::json!({}),
+    );
     for (usecols, expected) in [
         (serde_json::json!(["label", "id"]), vec!["id", "label"]),
         (serde_json::json!([3, 1]), vec!["score", "mixed"]),
@@ -219,7 +269,10 @@ fn sheets_by_name_and_position() {
     );
     assert_eq!(load_batch(&*ds), sample());
     for (sheet, needle) in [
-        (serde_json::json!("Sheet1"), "no sheet named 'Sheet1' (sheets: shuttles)"),
+        (
+            serde_json::json!("Sheet1"),
+            "no sheet named 'Sheet1' (sheets: shuttles)",
+        ),
         (serde_json::json!(1), "no sheet at position 1"),
     ] {
         let ds = build(
@@ -254,7 +307,13 @@ fn dtype_na_values_and_keep_default_na() {
     ])
     .unwrap();
     let file = "d.xlsx";
-    saved(dir.path(), file, batch, serde_json::json!({}), serde_json::json!({}));
+    saved(
+        dir.path(),
+        file,
+        batch,
+        serde_json::json!({}),
+        serde_json::json!({}),
+    );
     let load = |args: serde_json::Value| {
         load_batch(&*build(
             dir.path(),
@@ -333,10 +392,22 @@ fn bad_options_and_values_are_errors_naming_the_entry() {
     let dir = tempfile::tempdir().unwrap();
     for (options, needle) in [
         (serde_json::json!({"save_args": {"index": true}}), "index"),
-        (serde_json::json!({"load_args": {"sheet_name": null}}), "sheet_name: null"),
-        (serde_json::json!({"load_args": {"engine": "lotus"}}), "unknown engine 'lotus'"),
-        (serde_json::json!({"save_args": {"sheet_name": "a/b"}}), "'/'"),
-        (serde_json::json!({"load_args": {"dtype": {"x": "int65"}}}), "int65"),
+        (
+            serde_json::json!({"load_args": {"sheet_name": null}}),
+            "sheet_name: null",
+        ),
+        (
+            serde_json::json!({"load_args": {"engine": "lotus"}}),
+            "unknown engine 'lotus'",
+        ),
+        (
+            serde_json::json!({"save_args": {"sheet_name": "a/b"}}),
+            "'/'",
+        ),
+        (
+            serde_json::json!({"load_args": {"dtype": {"x": "int65"}}}),
+            "int65",
+        ),
         (serde_json::json!({"load_args": {"header": -1}}), "header"),
         (serde_json::json!({"load_args": {"sheets": 1}}), "sheets"),
     ] {
@@ -347,7 +418,11 @@ fn bad_options_and_values_are_errors_naming_the_entry() {
         assert!(err.to_string().contains(needle), "{needle}: {err}");
         assert!(err.to_string().contains("entry"), "{needle}: {err}");
     }
-    let ds = build(dir.path(), "ExcelDataset", serde_json::json!({"filepath": "t.xlsx"}));
+    let ds = build(
+        dir.path(),
+        "ExcelDataset",
+        serde_json::json!({"filepath": "t.xlsx"}),
+    );
     std::fs::write(dir.path().join("t.xlsx"), b"not a workbook").unwrap();
     let err = ds.load().unwrap_err();
     assert_eq!(err.kind(), "format");

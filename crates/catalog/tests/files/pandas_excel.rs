@@ -73,7 +73,10 @@ print(json.dumps({
         ])
     );
     assert_eq!(got["values"][3][2], serde_json::json!("é"));
-    assert_eq!(got["values"][4][4], serde_json::json!("1969-12-31T00:00:00.000000"));
+    assert_eq!(
+        got["values"][4][4],
+        serde_json::json!("1969-12-31T00:00:00.000000")
+    );
 }
 
 #[test]
@@ -127,7 +130,11 @@ with pd.ExcelWriter(sys.argv[1]) as writer:
     ];
     for (i, (name, array)) in expected.iter().enumerate() {
         assert_eq!(loaded.schema().field(i).name(), name);
-        assert_eq!(loaded.column(i).as_ref(), array.as_ref() as &dyn Array, "{name}");
+        assert_eq!(
+            loaded.column(i).as_ref(),
+            array.as_ref() as &dyn Array,
+            "{name}"
+        );
     }
     assert_eq!(
         loaded.schema().field(4).data_type(),

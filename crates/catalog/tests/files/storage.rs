@@ -257,7 +257,8 @@ fn fs_args_are_accepted_and_appends_refused() {
             "auto_mkdir": true,
         }});
         try_build(&config(dir.path(), type_name, options)).unwrap();
-        let append = serde_json::json!({"filepath": "x", "fs_args": {"open_args_save": {"mode": "a"}}});
+        let append =
+            serde_json::json!({"filepath": "x", "fs_args": {"open_args_save": {"mode": "a"}}});
         let err = try_build(&config(dir.path(), type_name, append)).unwrap_err();
         assert_eq!(err.kind(), "invalid_config");
         let msg = err.to_string();

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
-    TimestampMicrosecondType,
+    Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, TimestampMicrosecondType,
 };
 use arrow_array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float32Array, Float64Array, Int16Array,
@@ -35,9 +34,7 @@ pub fn dataset(
     };
     let mut config = DatasetConfig::new("entry", type_name, options);
     config.project_root = root.to_owned();
-    config.credentials = Some(Credentials::new(
-        [("con".to_owned(), json!(con))].into(),
-    ));
+    config.credentials = Some(Credentials::new([("con".to_owned(), json!(con))].into()));
     registry.build(&config)
 }
 
@@ -64,7 +61,11 @@ pub fn query(con: &str, root: &Path, sql: &str, load_args: Value) -> Arc<dyn Dat
 }
 
 pub fn load(ds: &Arc<dyn Dataset>) -> RecordBatch {
-    ds.load().unwrap().downcast_ref::<RecordBatch>().unwrap().clone()
+    ds.load()
+        .unwrap()
+        .downcast_ref::<RecordBatch>()
+        .unwrap()
+        .clone()
 }
 
 pub fn save(ds: &Arc<dyn Dataset>, batch: &RecordBatch) {
@@ -78,11 +79,26 @@ pub const TS: i64 = 1_710_081_015_123_456;
 /// edge values: negative, non-ASCII text, a pre-1970 instant).
 pub fn every_type() -> RecordBatch {
     let columns: Vec<(&str, ArrayRef)> = vec![
-        ("i16", Arc::new(Int16Array::from(vec![Some(1), None, Some(-32768)]))),
-        ("i32", Arc::new(Int32Array::from(vec![Some(7), None, Some(i32::MIN)]))),
-        ("i64", Arc::new(Int64Array::from(vec![Some(i64::MAX), None, Some(-5)]))),
-        ("f32", Arc::new(Float32Array::from(vec![Some(1.5), None, Some(-2.25)]))),
-        ("f64", Arc::new(Float64Array::from(vec![Some(0.1), None, Some(-1e300)]))),
+        (
+            "i16",
+            Arc::new(Int16Array::from(vec![Some(1), None, Some(-32768)])),
+        ),
+        (
+            "i32",
+            Arc::new(Int32Array::from(vec![Some(7), None, Some(i32::MIN)])),
+        ),
+        (
+            "i64",
+            Arc::new(Int64Array::from(vec![Some(i64::MAX), None, Some(-5)])),
+        ),
+        (
+            "f32",
+            Arc::new(Float32Array::from(vec![Some(1.5), None, Some(-2.25)])),
+        ),
+        (
+            "f64",
+            Arc::new(Float64Array::from(vec![Some(0.1), None, Some(-1e300)])),
+        ),
         (
             "num",
             Arc::new(
@@ -93,22 +109,32 @@ pub fn every_type() -> RecordBatch {
         ),
         (
             "txt",
-            Arc::new(StringArray::from(vec![Some("plain"), None, Some("héllo ✓ 'q' \"d\"")])),
+            Arc::new(StringArray::from(vec![
+                Some("plain"),
+                None,
+                Some("héllo ✓ 'q' \"d\""),
+            ])),
         ),
-        ("flag", Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)]))),
+        (
+            "flag",
+            Arc::new(BooleanArray::from(vec![Some(true), None, Some(false)])),
+        ),
         (
             "day",
             Arc::new(Date32Array::from(vec![Some(19_792), None, Some(-1)])),
         ),
         (
             "at",
-            Arc::new(TimestampMicrosecondArray::from(vec![Some(TS), None, Some(-1_500_000)])),
+            Arc::new(TimestampMicrosecondArray::from(vec![
+                Some(TS),
+                None,
+                Some(-1_500_000),
+            ])),
         ),
         (
             "at_utc",
             Arc::new(
-                TimestampMicrosecondArray::from(vec![Some(TS), None, Some(0)])
-                    .with_timezone("UTC"),
+                TimestampMicrosecondArray::from(vec![Some(TS), None, Some(0)]).with_timezone("UTC"),
             ),
         ),
     ];
@@ -134,22 +160,27 @@ pub fn canonical(batch: &RecordBatch) -> Value {
                     }
                     DataType::Float64 => json!(array.as_primitive::<Float64Type>().value(i)),
                     DataType::Decimal128(_, scale) => {
-                        let v = array.as_primitive::<arrow_array::types::Decimal128Type>().value(i);
+                        let v = array
+                            .as_primitive::<arrow_array::types::Decimal128Type>()
+                            .value(i);
                         json!(v as f64 / 10f64.powi(i32::from(*scale)))
                     }
                     DataType::Utf8 => json!(array.as_string::<i32>().value(i)),
                     DataType::Boolean => json!(array.as_boolean().value(i)),
                     DataType::Date32 => {
                         let days = array.as_primitive::<Date32Type>().value(i);
-                        let date = chrono::NaiveDate::default()
-                            + chrono::TimeDelta::days(i64::from(days));
+                        let date =
+                            chrono::NaiveDate::default() + chrono::TimeDelta::days(i64::from(days));
                         json!(date.format("%Y-%m-%d").to_string())
                     }
                     DataType::Timestamp(TimeUnit::Microsecond, tz) => {
                         let micros = array.as_primitive::<TimestampMicrosecondType>().value(i);
                         let at = chrono::DateTime::from_timestamp_micros(micros).unwrap();
                         let zone = if tz.is_some() { "+00:00" } else { "" };
-                        json!(format!("{}{zone}", at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f")))
+                        json!(format!(
+                            "{}{zone}",
+                            at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f")
+                        ))
                     }
                     other => panic!("no canonical form for {other}"),
                 }

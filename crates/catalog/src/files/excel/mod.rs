@@ -151,10 +151,7 @@ impl FileFormat for ExcelFormat {
         };
         let na = NaValues::new(
             load_args.keep_default_na.unwrap_or(true),
-            load_args
-                .na_values
-                .as_ref()
-                .map_or(&[][..], |n| n.values()),
+            load_args.na_values.as_ref().map_or(&[][..], |n| n.values()),
         );
         let format = ExcelFormat {
             sheet,

@@ -80,10 +80,11 @@ fn cell(value: &XlData, na: &NaValues) -> Cell {
             if dt.as_f64() < 1.0 && dt.as_f64() >= 0.0 {
                 return Cell::Str(format!("{h:02}:{mi:02}:{s:02}"));
             }
-            match NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d))
-                .and_then(|date| {
+            match NaiveDate::from_ymd_opt(i32::from(y), u32::from(mo), u32::from(d)).and_then(
+                |date| {
                     date.and_hms_milli_opt(u32::from(h), u32::from(mi), u32::from(s), u32::from(ms))
-                }) {
+                },
+            ) {
                 Some(t) => Cell::DateTime(t),
                 // The 1900 leap-year bug's 29 February has no real date.
                 None => Cell::Str(format!("{y:04}-{mo:02}-{d:02}")),
@@ -91,7 +92,9 @@ fn cell(value: &XlData, na: &NaValues) -> Cell {
         }
         // A duration-formatted number.
         XlData::DateTime(dt) => Cell::Float(dt.as_f64()),
-        XlData::DateTimeIso(s) => iso_datetime(s).map_or_else(|| text(s.clone(), na), Cell::DateTime),
+        XlData::DateTimeIso(s) => {
+            iso_datetime(s).map_or_else(|| text(s.clone(), na), Cell::DateTime)
+        }
         XlData::DurationIso(s) => text(s.clone(), na),
         // openpyxl reads an error cell as its text (`#N/A`, `#DIV/0!`),
         // which pandas' default markers may turn into a missing value.
@@ -100,7 +103,11 @@ fn cell(value: &XlData, na: &NaValues) -> Cell {
 }
 
 fn text(s: String, na: &NaValues) -> Cell {
-    if na.is_na(&s) { Cell::Empty } else { Cell::Str(s) }
+    if na.is_na(&s) {
+        Cell::Empty
+    } else {
+        Cell::Str(s)
+    }
 }
 
 fn iso_datetime(s: &str) -> Option<NaiveDateTime> {

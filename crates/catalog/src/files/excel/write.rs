@@ -199,15 +199,26 @@ fn write_column(
                 instants!(TimestampMillisecondType, 86_400_000.0, &formats.datetime)
             }
             TimeUnit::Microsecond => {
-                instants!(TimestampMicrosecondType, 86_400_000_000.0, &formats.datetime)
+                instants!(
+                    TimestampMicrosecondType,
+                    86_400_000_000.0,
+                    &formats.datetime
+                )
             }
             TimeUnit::Nanosecond => {
-                instants!(TimestampNanosecondType, 86_400_000_000_000.0, &formats.datetime)
+                instants!(
+                    TimestampNanosecondType,
+                    86_400_000_000_000.0,
+                    &formats.datetime
+                )
             }
         },
         DataType::Dictionary(_, value)
             if value.is_numeric()
-                || matches!(**value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+                || matches!(
+                    **value,
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                ) =>
         {
             let plain = arrow_cast::cast(array, value).map_err(|e| e.to_string())?;
             write_column(sheet, formats, top, col, plain.as_ref())?;
