@@ -52,6 +52,11 @@ fn tracked_churn(dir: &Path, experiment: &str, model_name: &str) -> PathBuf {
 /// `churn deploy airflow --group-by memory` into the home's DAG folder,
 /// retrying a failed task once after 1 s: the DAG file and its task ids.
 fn deploy(project: &Path, airflow: &AirflowHome) -> (PathBuf, Vec<String>) {
+    deploy_with(project, airflow, &[])
+}
+
+/// [`deploy`] with more `deploy airflow` arguments (`--command ...`).
+fn deploy_with(project: &Path, airflow: &AirflowHome, extra: &[&str]) -> (PathBuf, Vec<String>) {
     let out = std::process::Command::new(churn_bin())
         .args([
             "deploy",
@@ -66,6 +71,7 @@ fn deploy(project: &Path, airflow: &AirflowHome) -> (PathBuf, Vec<String>) {
             "-o",
         ])
         .arg(airflow.dags_dir())
+        .args(extra)
         .current_dir(project)
         .env_remove("MLFLOW_TRACKING_URI")
         .output()
@@ -143,7 +149,7 @@ fn one_mlflow_run_holds_every_task_and_one_registered_model() {
     let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
         .unwrap_or_else(|e| panic!("{e}"));
     let (file, tasks) = deploy(&project, &airflow);
-    assert_eq!(tasks.len(), 8, "{tasks:?}");
+    assert_eq!(tasks.len(), 10, "{tasks:?}");
 
     let conf = json!({"data_generation.n_customers": 400});
     airflow
@@ -249,6 +255,115 @@ fn a_task_failing_for_good_leaves_the_run_failed_and_no_model() {
     assert_eq!(runs[0]["info"]["status"], "FAILED", "{}", runs[0]);
     assert!(entry(&runs[0], "tags", "tandem.error").is_some());
     assert!(models.is_empty(), "{models:?}");
+}
+
+#[test]
+fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_process_run() {
+    let scope = for_process();
+    let work = scope.new_dir("deploy-airflow-mlflow-flaky").unwrap();
+    let experiment = unique("airflow-churn-flaky");
+    let model_name = unique("airflow-churn-flaky-model");
+    let project = tracked_churn(&work, &experiment, &model_name);
+    let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The task command: the project binary, except that the first try of
+    // the task running `fit_model` fails, after its upstream tasks saved.
+    let marker = work.join("fit_model-failed-once");
+    let wrapper = work.join("flaky-churn.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh
+             case \"$*\" in *fit_model*)
+               if [ ! -e '{marker}' ]; then touch '{marker}'; echo 'injected failure' >&2; exit 3; fi;;
+             esac
+             exec '{churn}' \"$@\"
+",
+            marker = marker.display(),
+            churn = churn_bin().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (file, tasks) = deploy_with(
+        &project,
+        &airflow,
+        &["--command", wrapper.to_str().unwrap()],
+    );
+
+    let conf = json!({"data_generation.n_customers": 400});
+    airflow
+        .dags_test("churn", &file, Some(&conf))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(marker.exists(), "the failure was injected");
+
+    let states = states(&airflow);
+    for (id, _, state) in &states {
+        assert_eq!(state, "success", "task {id}: {states:?}");
+    }
+    let retried: Vec<_> = states.iter().filter(|(_, tries, _)| *tries == 2).collect();
+    assert_eq!(retried.len(), 1, "one task ran twice: {states:?}");
+    assert!(tasks.contains(&retried[0].0), "{retried:?}");
+
+    // One run, FINISHED, one model, registered once, metrics logged once.
+    let (runs, models) = runs_and_models(&experiment);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run_id = runs[0]["info"]["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(runs[0]["info"]["status"], "FINISHED", "{}", runs[0]);
+    assert_eq!(models.len(), 1, "{models:?}");
+    let versions = get(&format!(
+        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
+    ));
+    assert_eq!(
+        versions["model_versions"].as_array().map(Vec::len),
+        Some(1),
+        "{versions}"
+    );
+    for metric in ["metrics.accuracy", "metrics.roc_auc"] {
+        let history = get(&format!(
+            "metrics/get-history?run_id={run_id}&metric_key={metric}"
+        ));
+        assert_eq!(
+            history["metrics"].as_array().map(Vec::len),
+            Some(1),
+            "{metric} logged once: {history}"
+        );
+    }
+
+    // The same project run in one process, with the same seed and
+    // parameters, predicts exactly what the DAG run did.
+    let single = work.join("single");
+    copy_dir(&workspace_file("examples/churn/conf"), &single.join("conf"));
+    let out = std::process::Command::new(churn_bin())
+        .args(["run", "--params", "data_generation.n_customers=400"])
+        .current_dir(&single)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    ok(&out);
+    let predictions = |root: &Path| {
+        let path = root.join("data/07_model_output/test_predictions.parquet");
+        let options = json!({"filepath": path.to_str().unwrap()});
+        let config = tandem_catalog::DatasetConfig::new(
+            "test_predictions",
+            "pandas.ParquetDataset",
+            options.as_object().unwrap().clone(),
+        );
+        tandem_catalog::DatasetRegistry::with_builtins()
+            .build(&config)
+            .unwrap()
+            .load()
+            .unwrap()
+            .into_value::<arrow_array::RecordBatch>()
+            .unwrap()
+    };
+    let (dag, one) = (predictions(&project), predictions(&single));
+    assert!(dag.num_rows() > 0);
+    assert_eq!(
+        dag, one,
+        "the DAG run's predictions equal the single-process run's"
+    );
 }
 
 /// `churn <args>` in `project` with `MLFLOW_RUN_ID` set to `run` (when

@@ -164,11 +164,13 @@ fn catalog_commands_take_it_too() {
         "import tarfile; t = tarfile.open('c.tar.gz', 'w:gz'); t.add('conf'); t.close()",
     );
     std::fs::remove_dir_all(project.path("conf")).unwrap();
-    let listed = output(
-        project
-            .command(tandem_tests::tandem_bin())
-            .args(["catalog", "list", "--json", "--conf-source", "c.tar.gz"]),
-    );
+    let listed = output(project.command(tandem_tests::tandem_bin()).args([
+        "catalog",
+        "list",
+        "--json",
+        "--conf-source",
+        "c.tar.gz",
+    ]));
     assert_eq!(listed.code, 0, "{listed:?}");
     assert!(listed.stdout.contains("cars"), "{listed:?}");
 }

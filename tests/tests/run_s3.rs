@@ -164,7 +164,10 @@ fn unusable_credentials_are_errors_naming_the_entry_not_panics() {
                  endpoint_url: 'http://[::1'\n"
             ),
         ),
-        ("credentials that are not a mapping", "moto: just-a-string\n".to_owned()),
+        (
+            "credentials that are not a mapping",
+            "moto: just-a-string\n".to_owned(),
+        ),
     ] {
         let project = s3_project("tandem-bad-credentials");
         project.write("conf/s3/credentials.yml", &credentials);
@@ -178,6 +181,9 @@ fn unusable_credentials_are_errors_naming_the_entry_not_panics() {
             message.contains("cars_s3") || message.contains("moto"),
             "{why}: {message}"
         );
-        assert!(!project.path("data/03_primary").exists(), "{why}: nothing ran");
+        assert!(
+            !project.path("data/03_primary").exists(),
+            "{why}: nothing ran"
+        );
     }
 }

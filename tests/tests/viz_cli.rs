@@ -57,10 +57,10 @@ pub(crate) fn layered_churn() -> tempfile::TempDir {
 pub(crate) const EXPECTED: &[(&str, usize, usize, usize, usize, usize)] = &[
     // 48 task edges (inputs + outputs, parameters included) and the
     // evaluation namespace's 6 inputs and 1 output.
-    ("__default__", 15, 18, 5, 1, 55),
+    ("__default__", 17, 20, 5, 1, 61),
     ("data_generation", 1, 1, 2, 0, 3),
     ("inference", 4, 9, 1, 0, 13),
-    ("training", 14, 18, 4, 1, 52),
+    ("training", 16, 20, 4, 1, 58),
 ];
 
 /// Node counts by type of a graph document.

@@ -45,7 +45,7 @@ fn options(
             ("s3" | "s3a", "key") => "aws_access_key_id",
             ("s3" | "s3a", "secret") => "aws_secret_access_key",
             ("s3" | "s3a", "region_name") => "aws_region",
-            ("gs", "token") => "google_service_account",
+            ("gs" | "gcs", "token") => "google_service_account",
             ("az" | "abfs" | "abfss" | "azure", "account_name") => "azure_storage_account_name",
             ("az" | "abfs" | "abfss" | "azure", "account_key") => "azure_storage_account_key",
             _ => key.as_str(),
@@ -218,8 +218,9 @@ fn store_for(
     match scheme {
         #[cfg(feature = "s3")]
         "s3" | "s3a" => s3_store(bucket, options(scheme, credentials)?).map(|(store, _)| store),
+        // fsspec (and so Kedro) spells Google Cloud Storage both ways.
         #[cfg(feature = "gcs")]
-        "gs" => Ok(build_store!(
+        "gs" | "gcs" => Ok(build_store!(
             object_store::gcp::GoogleCloudStorageBuilder::from_env(),
             object_store::gcp::GoogleConfigKey,
             &format!("gs://{bucket}"),
@@ -242,7 +243,7 @@ fn store_for(
         #[cfg(not(feature = "s3"))]
         "s3" | "s3a" => Err(unsupported("s3")),
         #[cfg(not(feature = "gcs"))]
-        "gs" => Err(unsupported("gcs")),
+        "gs" | "gcs" => Err(unsupported("gcs")),
         #[cfg(not(feature = "azure"))]
         "az" | "abfs" | "abfss" | "azure" => Err(unsupported("azure")),
         #[cfg(not(feature = "http"))]
@@ -250,8 +251,8 @@ fn store_for(
         other => Err(Error::InvalidPath {
             path: filepath.to_owned(),
             reason: format!(
-                "unsupported scheme '{other}://' (supported: file, memory, s3, gs, az, http, \
-                 https)"
+                "unsupported scheme '{other}://' (supported: file, memory, s3, gs, gcs, az, \
+                 http, https)"
             ),
         }),
     }

@@ -68,9 +68,8 @@ pub use error::{EntryProblem, Error};
 pub use files::parquet;
 pub use files::{
     BytesDataset, BytesFormat, CsvDataset, CsvFormat, ExcelDataset, ExcelFormat, FileDataset,
-    FileFormat, JsonDataset,
-    JsonFormat, ParquetDataset, ParquetFormat, SerdeDataset, SerdeEncoding, SerdeFormat,
-    TextDataset, TextFormat,
+    FileFormat, JsonDataset, JsonFormat, ParquetDataset, ParquetFormat, SerdeDataset,
+    SerdeEncoding, SerdeFormat, TextDataset, TextFormat,
 };
 pub use location::Location;
 pub use memory::{CopyMode, MemoryDataset};

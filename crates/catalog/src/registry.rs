@@ -84,13 +84,11 @@ impl fmt::Debug for DatasetRegistry {
 }
 
 /// Type names Kedro users write that tandem cannot support, with what to use instead.
-const UNSUPPORTED: &[(&str, &str)] = &[
-    (
-        "pickle.PickleDataset",
-        "Python pickles cannot be read from Rust: use SerdeDataset (JSON or MessagePack) for \
+const UNSUPPORTED: &[(&str, &str)] = &[(
+    "pickle.PickleDataset",
+    "Python pickles cannot be read from Rust: use SerdeDataset (JSON or MessagePack) for \
          fitted objects",
-    ),
-];
+)];
 
 /// Kedro resolves a type with these module prefixes too.
 const KEDRO_PREFIXES: &[&str] = &["kedro_datasets.", "kedro.io.", "kedro.io.memory_dataset."];

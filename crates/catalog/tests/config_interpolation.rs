@@ -29,6 +29,7 @@ fn conf(dir: &tempfile::TempDir) -> PathBuf {
 fn with_params(spec: &str) -> ConfigOptions {
     ConfigOptions {
         runtime_params: Parameters::parse_overrides(spec).unwrap(),
+        ..ConfigOptions::default()
     }
 }
 

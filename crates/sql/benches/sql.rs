@@ -24,7 +24,7 @@ use tandem_catalog::{Credentials, DatasetConfig, DatasetRegistry};
 use tandem_pipeline_core::Data;
 
 const ROWS: usize = 1_000_000;
-const RUNS: usize = 3;
+const RUNS: usize = 2;
 
 const PANDAS: &str = r#"
 import sys, time, json

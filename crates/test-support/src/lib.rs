@@ -59,10 +59,10 @@ pub mod mlflow;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod moto;
-pub mod postgres;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod plots;
+pub mod postgres;
 pub mod process;
 #[cfg(feature = "project")]
 pub mod project;

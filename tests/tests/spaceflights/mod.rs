@@ -113,7 +113,10 @@ fn load(root: &Path, type_name: &str, relative: &str) -> RecordBatch {
 fn the_data_processing_pipeline_runs_on_the_catalog_as_kedro_users_have_it() {
     let dir = project();
     let root = dir.path();
-    assert_eq!(run(root, &["--pipeline", "data_processing"]), ExitCode::SUCCESS);
+    assert_eq!(
+        run(root, &["--pipeline", "data_processing"]),
+        ExitCode::SUCCESS
+    );
 
     let companies = load(
         root,
@@ -152,7 +155,11 @@ fn the_data_processing_pipeline_runs_on_the_catalog_as_kedro_users_have_it() {
     );
     // 59 shuttles have reviews; the one without crew and those of the
     // unrated company drop out with dropna().
-    assert!(table.num_rows() > 40 && table.num_rows() < 59, "{}", table.num_rows());
+    assert!(
+        table.num_rows() > 40 && table.num_rows() < 59,
+        "{}",
+        table.num_rows()
+    );
     for column in table.columns() {
         assert_eq!(column.null_count(), 0);
     }
@@ -164,10 +171,16 @@ fn the_data_processing_pipeline_runs_on_the_catalog_as_kedro_users_have_it() {
 fn the_pickle_entry_fails_only_when_a_node_needs_it_and_a_local_override_fixes_it() {
     let dir = project();
     let root = dir.path();
-    assert_eq!(run(root, &["--pipeline", "data_processing"]), ExitCode::SUCCESS);
+    assert_eq!(
+        run(root, &["--pipeline", "data_processing"]),
+        ExitCode::SUCCESS
+    );
     // As in Kedro without a pickle reader: the data-science pipeline needs
     // `regressor`, so it fails, and no model is written.
-    assert_eq!(run(root, &["--pipeline", "data_science"]), ExitCode::FAILURE);
+    assert_eq!(
+        run(root, &["--pipeline", "data_science"]),
+        ExitCode::FAILURE
+    );
     assert!(!root.join("data/06_models").exists());
 
     std::fs::write(
@@ -176,12 +189,19 @@ fn the_pickle_entry_fails_only_when_a_node_needs_it_and_a_local_override_fixes_i
          versioned: true\n",
     )
     .unwrap();
-    assert_eq!(run(root, &["--pipeline", "data_science"]), ExitCode::SUCCESS);
+    assert_eq!(
+        run(root, &["--pipeline", "data_science"]),
+        ExitCode::SUCCESS
+    );
     let versions: Vec<_> = std::fs::read_dir(root.join("data/06_models/regressor.json"))
         .unwrap()
         .collect();
     assert_eq!(versions.len(), 1, "one save version");
-    let scores = load(root, "pandas.CSVDataset", "data/05_model_input/model_scores.csv");
+    let scores = load(
+        root,
+        "pandas.CSVDataset",
+        "data/05_model_input/model_scores.csv",
+    );
     let r2 = scores
         .column_by_name("r2_score")
         .unwrap()
@@ -193,7 +213,8 @@ fn the_pickle_entry_fails_only_when_a_node_needs_it_and_a_local_override_fixes_i
     assert!(r2 > 0.9, "r2 = {r2}");
     for split in ["X_train", "X_test", "y_train", "y_test"] {
         assert!(
-            root.join(format!("data/05_model_input/{split}.csv")).is_file(),
+            root.join(format!("data/05_model_input/{split}.csv"))
+                .is_file(),
             "{split} through the catch-all"
         );
     }
@@ -228,7 +249,9 @@ fn s3_project(bucket: &str) -> tempfile::TempDir {
             DatasetConfig::new("raw", "BytesDataset", options.as_object().unwrap().clone());
         config.credentials = Some(credentials());
         let dataset = DatasetRegistry::with_builtins().build(&config).unwrap();
-        dataset.save(tandem_pipeline_core::Data::new(bytes)).unwrap();
+        dataset
+            .save(tandem_pipeline_core::Data::new(bytes))
+            .unwrap();
     }
     // Only S3 holds the data now.
     std::fs::remove_dir_all(root.join("data")).unwrap();

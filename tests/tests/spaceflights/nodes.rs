@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
-    UInt32Array,
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
@@ -40,7 +39,8 @@ fn column<'a>(table: &'a RecordBatch, name: &str) -> Result<&'a ArrayRef> {
 }
 
 fn strings(table: &RecordBatch, name: &str) -> Result<StringArray> {
-    let cast = arrow_cast::cast(column(table, name)?, &DataType::Utf8).map_err(|e| e.to_string())?;
+    let cast =
+        arrow_cast::cast(column(table, name)?, &DataType::Utf8).map_err(|e| e.to_string())?;
     Ok(cast
         .as_any()
         .downcast_ref::<StringArray>()
@@ -59,7 +59,8 @@ fn floats(table: &RecordBatch, name: &str) -> Result<Float64Array> {
 }
 
 fn ids(table: &RecordBatch, name: &str) -> Result<Int64Array> {
-    let cast = arrow_cast::cast(column(table, name)?, &DataType::Int64).map_err(|e| e.to_string())?;
+    let cast =
+        arrow_cast::cast(column(table, name)?, &DataType::Int64).map_err(|e| e.to_string())?;
     Ok(cast
         .as_any()
         .downcast_ref::<Int64Array>()
@@ -200,15 +201,15 @@ pub(crate) fn create_model_input_table(
     let mut columns = Vec::new();
     take_all(shuttles, &s_rows, &["id"], &mut fields, &mut columns)?;
     take_all(reviews, &r_rows, &[], &mut fields, &mut columns)?;
-    let rated = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(|e| e.to_string())?;
+    let rated =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?;
     let (rated_rows, c_rows) = join(&rated, "company_id", companies, "id")?;
     let mut fields = Vec::new();
     let mut columns = Vec::new();
     take_all(&rated, &rated_rows, &[], &mut fields, &mut columns)?;
     take_all(companies, &c_rows, &[], &mut fields, &mut columns)?;
-    let joined = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(|e| e.to_string())?;
+    let joined =
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| e.to_string())?;
     // dropna()
     let complete: BooleanArray = (0..joined.num_rows())
         .map(|row| Some(joined.columns().iter().all(|c| c.is_valid(row))))
@@ -219,7 +220,9 @@ pub(crate) fn create_model_input_table(
 /// A small deterministic shuffle (the test's `random_state`).
 fn shuffled(n: usize, seed: u64) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     for i in (1..n).rev() {
         state = state
             .wrapping_mul(6364136223846793005)
@@ -244,7 +247,8 @@ pub(crate) fn split_data(
     let order = shuffled(data.num_rows(), options.random_state);
     let test_len = (data.num_rows() as f64 * options.test_size).ceil() as usize;
     let (test, train) = order.split_at(test_len);
-    let rows = |part: &[usize]| UInt32Array::from(part.iter().map(|&r| r as u32).collect::<Vec<_>>());
+    let rows =
+        |part: &[usize]| UInt32Array::from(part.iter().map(|&r| r as u32).collect::<Vec<_>>());
     let pick = |part: &[usize], names: &[String]| -> Result<RecordBatch> {
         let rows = rows(part);
         let mut columns = Vec::new();
@@ -303,14 +307,15 @@ pub(crate) fn train_model(x_train: &RecordBatch, y_train: &RecordBatch) -> Resul
         if lead.abs() < 1e-12 {
             return Err("the features are linearly dependent".into());
         }
-        for j in col..=k {
-            a[col][j] /= lead;
+        for value in &mut a[col][col..] {
+            *value /= lead;
         }
-        for r in 0..k {
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != col {
-                let factor = a[r][col];
-                for j in col..=k {
-                    a[r][j] -= factor * a[col][j];
+                let factor = row[col];
+                for (value, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *value -= factor * p;
                 }
             }
         }

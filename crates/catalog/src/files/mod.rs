@@ -259,7 +259,7 @@ fn reject_fs_args(
                                 return Err(Error::config(
                                     &config.name,
                                     format!(
-                                        "fs_args.open_args_save.mode {value} is not supported:                                          every save replaces the whole file (use w or wb)"
+                                        "fs_args.open_args_save.mode {value} is not supported: every save replaces the whole file (use w or wb)"
                                     ),
                                 ));
                             }

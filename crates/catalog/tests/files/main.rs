@@ -11,3 +11,4 @@ mod parquet;
 mod parquet_hostile;
 mod parquet_pandas;
 mod storage;
+mod timestamps_pandas;

@@ -60,7 +60,9 @@ pub(crate) fn unpack(archive: &Path) -> Result<Unpacked, Failure> {
         reason,
     };
     let Some(kind) = kind(archive) else {
-        return Err(fail("not an archive (.tar, .tar.gz, .tgz, .tar.bz2 or .zip)".into()));
+        return Err(fail(
+            "not an archive (.tar, .tar.gz, .tgz, .tar.bz2 or .zip)".into(),
+        ));
     };
     let file = fs::File::open(archive).map_err(|e| fail(e.to_string()))?;
     let dir = tempfile::Builder::new()
@@ -133,7 +135,9 @@ fn note_root(name: &Path, roots: &mut BTreeSet<String>) {
 
 fn untar(reader: impl Read, dest: &Path, roots: &mut BTreeSet<String>) -> Result<(), String> {
     let mut archive = tar::Archive::new(reader);
-    let entries = archive.entries().map_err(|e| format!("not a tar archive: {e}"))?;
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a tar archive: {e}"))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| format!("unreadable tar entry: {e}"))?;
         let name = entry

@@ -228,7 +228,10 @@ fn oc_decode_reads_one_element_from_a_string() {
     assert_eq!(resolved["text"], "hello");
     let (key, message) = failure(json!({"k": "${oc.decode:5}"}));
     assert_eq!(key, "k");
-    assert!(message.contains("can only take strings or None"), "{message}");
+    assert!(
+        message.contains("can only take strings or None"),
+        "{message}"
+    );
     assert!(message.contains("`int`"), "{message}");
 }
 
