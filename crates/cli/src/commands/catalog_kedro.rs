@@ -249,7 +249,11 @@ mod tests {
         );
         assert_eq!(
             kedro_class_path("pandas.SQLTableDataset"),
-            "kedro_datasets.pandas.sql_table_dataset.SQLTableDataset"
+            "kedro_datasets.pandas.sql_dataset.SQLTableDataset"
+        );
+        assert_eq!(
+            kedro_class_path("pandas.SQLQueryDataset"),
+            "kedro_datasets.pandas.sql_dataset.SQLQueryDataset"
         );
         assert_eq!(
             kedro_class_path("matplotlib.MatplotlibWriter"),

@@ -27,7 +27,11 @@ pub(crate) fn kedro_type(type_name: &str) -> String {
         None if stripped == "MemoryDataset" => ("io", stripped),
         None => ("tandem", stripped),
     };
-    let module = snake_case(class);
+    // kedro-datasets keeps both SQL classes in one module.
+    let module = match (package, class) {
+        ("pandas", "SQLTableDataset" | "SQLQueryDataset") => "sql_dataset".to_owned(),
+        _ => snake_case(class),
+    };
     if package == "mlflow" || package == "kedro_mlflow.io" {
         let group = MLFLOW_GROUPS
             .iter()
