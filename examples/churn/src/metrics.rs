@@ -157,7 +157,7 @@ fn roc_auc(probabilities: &[f64], truth: &[bool]) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use arrow_array::{ArrayRef, BooleanArray};
@@ -165,7 +165,8 @@ mod tests {
     use super::*;
     use crate::table::{float_column, table};
 
-    fn batches(p: Vec<f64>, truth: Vec<bool>) -> (RecordBatch, RecordBatch) {
+    /// Predictions (probability, decision at 0.5) and labels, for tests.
+    pub(crate) fn batches(p: Vec<f64>, truth: Vec<bool>) -> (RecordBatch, RecordBatch) {
         let decisions: BooleanArray = p.iter().map(|p| Some(*p >= 0.5)).collect();
         let predictions = table(vec![
             (CHURN_PROBABILITY.into(), float_column(p)),

@@ -97,28 +97,10 @@ pub fn plot_confusion_matrix(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use arrow_array::{ArrayRef, BooleanArray};
     use tandem_plots::Content;
 
     use super::*;
-    use crate::table::{float_column, table};
-
-    fn batches(p: Vec<f64>, truth: Vec<bool>) -> (RecordBatch, RecordBatch) {
-        let decisions: BooleanArray = p.iter().map(|p| Some(*p >= 0.5)).collect();
-        let predictions = table(vec![
-            (CHURN_PROBABILITY.into(), float_column(p)),
-            (CHURN.into(), Arc::new(decisions) as ArrayRef),
-        ])
-        .unwrap();
-        let labels = table(vec![(
-            CHURNED.into(),
-            Arc::new(BooleanArray::from(truth)) as ArrayRef,
-        )])
-        .unwrap();
-        (predictions, labels)
-    }
+    use crate::metrics::tests::batches;
 
     #[test]
     fn the_roc_curve_steps_through_each_threshold_and_its_area_matches_the_auc() {
