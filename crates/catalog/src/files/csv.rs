@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tandem_pipeline_core::Data;
 
 use super::columns::{Dtype, Header, NaList, NaValues, NameOrIndex, Shape, SkipRows, UseCols};
+use super::compression::{self, Codec, CompressionSetting};
 use super::csv_pandas::{self, TextTypes};
 use super::csv_write;
 use super::{FileFormat, FileOptions, args_details, delimiter_byte, format_error, record_batches};
@@ -61,6 +62,12 @@ struct LoadArgs {
     /// pandas' parser (`c`, `python`, `pyarrow`): accepted, tandem has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     engine: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "compression::explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
+    compression: CompressionSetting,
 }
 
 fn is_default_header(header: &Header) -> bool {
@@ -104,6 +111,12 @@ struct SaveArgs {
     encoding: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lineterminator: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "compression::explicit",
+        skip_serializing_if = "Option::is_none"
+    )]
+    compression: CompressionSetting,
 }
 
 /// The pandas-style reader's settings.
@@ -131,6 +144,8 @@ pub struct CsvFormat {
     save_encoding: &'static encoding_rs::Encoding,
     save_header: bool,
     save_delimiter: u8,
+    load_codec: Option<Codec>,
+    save_codec: Option<Codec>,
 }
 
 impl FileFormat for CsvFormat {
@@ -267,7 +282,13 @@ impl FileFormat for CsvFormat {
                 "save_args.lineterminator: {t:?} is not supported (use \"\\n\" or \"\\r\\n\")"
             )));
         }
+        let load_codec = compression::resolve(&load_args.compression, &filepath)
+            .map_err(|e| invalid(format!("load_args.{e}")))?;
+        let save_codec = compression::resolve(&save_args.compression, &filepath)
+            .map_err(|e| invalid(format!("save_args.{e}")))?;
         let format = CsvFormat {
+            load_codec,
+            save_codec,
             read_format,
             schema,
             pandas,
@@ -285,7 +306,35 @@ impl FileFormat for CsvFormat {
     }
 
     fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
-        let batches = record_batches(data, Self::TYPE_NAME)?;
+        let text = self.encode_text(data, location)?;
+        compression::compress(self.save_codec, text).map_err(|e| format_error("csv", location, e))
+    }
+
+    fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
+        let bytes = compression::decompress(self.load_codec, bytes)
+            .map_err(|e| format_error("csv", location, e))?;
+        self.decode_text(bytes, location)
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        args_details(&self.load_args, &self.save_args)
+    }
+}
+
+/// `fs_args.<open_args>.encoding`, Kedro's way to set a CSV's encoding.
+fn fs_encoding<'c>(config: &'c DatasetConfig, open_args: &str) -> Option<&'c str> {
+    config
+        .options
+        .get("fs_args")?
+        .get(open_args)?
+        .get("encoding")?
+        .as_str()
+}
+
+impl CsvFormat {
+    /// The table as (uncompressed) text in the save encoding.
+    fn encode_text(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
+        let batches = record_batches(data, <Self as FileFormat>::TYPE_NAME)?;
         let quote = self
             .save_args
             .quotechar
@@ -348,7 +397,8 @@ impl FileFormat for CsvFormat {
         Ok(Bytes::from(encoded.into_owned()))
     }
 
-    fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
+    /// The table in (uncompressed) `bytes`.
+    fn decode_text(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
         let text = csv_pandas::decode_text(&bytes, self.encoding)
             .map_err(|e| format_error("csv", location, e))?;
         match &self.pandas {
@@ -374,22 +424,6 @@ impl FileFormat for CsvFormat {
         }
     }
 
-    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
-        args_details(&self.load_args, &self.save_args)
-    }
-}
-
-/// `fs_args.<open_args>.encoding`, Kedro's way to set a CSV's encoding.
-fn fs_encoding<'c>(config: &'c DatasetConfig, open_args: &str) -> Option<&'c str> {
-    config
-        .options
-        .get("fs_args")?
-        .get(open_args)?
-        .get("encoding")?
-        .as_str()
-}
-
-impl CsvFormat {
     /// arrow's reader, with `load_args.schema` or types inferred from the
     /// first `infer_rows` rows.
     fn arrow_decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {

@@ -5,6 +5,7 @@
 //! Kedro versioning and atomic saves. The formats only encode and decode.
 
 mod columns;
+mod compression;
 mod csv;
 mod csv_pandas;
 mod csv_write;

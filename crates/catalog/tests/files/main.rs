@@ -2,6 +2,7 @@
 //! option, versioning, atomic saves and configuration errors.
 
 mod common;
+mod compression_pandas;
 mod csv;
 mod csv_pandas;
 mod documents;
