@@ -115,3 +115,28 @@ fn the_mlflow_client_and_io_know_no_pipeline_crate() {
         );
     }
 }
+
+/// Polars' lazy engine pulls its own object_store (and HTTP client) in,
+/// so only tandem's own crates are checked here.
+#[test]
+fn dataset_crates_sit_on_the_catalog_and_know_no_runner_or_tracking() {
+    for package in ["tandem-sql", "tandem-plots", "tandem-polars"] {
+        let deps = tree(package);
+        assert!(
+            deps.iter().any(|d| d == "tandem-catalog"),
+            "{package}: {deps:?}"
+        );
+        assert_absent(
+            package,
+            &[
+                "tandem-runners",
+                "tandem-tracking",
+                "tandem-mlflow-client",
+                "tandem-pipeline-ml",
+                "tandem-pipeline-model",
+                "tandem-serving",
+                "tandem-cli",
+            ],
+        );
+    }
+}
