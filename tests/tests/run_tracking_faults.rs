@@ -208,6 +208,17 @@ fn sigterm_while_the_model_uploads_fails_the_run_and_the_pending_model() {
     proxy.aim(UPLOAD, Fault::Late, 1);
     let experiment = unique("churn-sigterm");
     let project = tracked_churn(&proxy.uri(), &experiment, "");
+    // The run's own artifacts (the plots) would be the first uploads: keep
+    // them local, so the first upload is one of the model's files.
+    std::fs::create_dir_all(project.path().join("conf/local")).unwrap();
+    std::fs::write(
+        project.path().join("conf/local/catalog.yml"),
+        "roc_curve:\n  type: matplotlib.MatplotlibWriter\n  \
+         filepath: data/08_reporting/roc_curve.png\n\
+         confusion_matrix:\n  type: matplotlib.MatplotlibWriter\n  \
+         filepath: data/08_reporting/confusion_matrix.png\n",
+    )
+    .unwrap();
     let child = churn_run(project.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
