@@ -89,9 +89,12 @@ pub fn s3_catalog(base: &str) -> String {
                 let path = path.trim().trim_matches(['"', '\'']);
                 if !path.contains("://") {
                     let indent = &line[..line.len() - trimmed.len()];
+                    // A wrapped dataset's (mlflow.MlflowArtifactDataset's
+                    // `dataset:`) credentials go on the wrapper entry.
+                    let entry_indent = &indent[..indent.len().min(2)];
                     out.truncate(out.len() - line.len() - 1);
                     out.push_str(&format!(
-                        "{indent}filepath: s3://{BUCKET}/{path}\n{indent}credentials: {CREDENTIALS}\n"
+                        "{indent}filepath: s3://{BUCKET}/{path}\n{entry_indent}credentials: {CREDENTIALS}\n"
                     ));
                 }
             }
@@ -151,5 +154,21 @@ mod tests {
         ));
         assert!(catalog.contains("  filepath: s3://other/y\n"));
         assert!(!catalog.contains("remote:\n  type: x\n  filepath: s3://other/y\n  credentials"));
+
+        let wrapped = "plot:\n  type: mlflow.MlflowArtifactDataset\n  dataset:\n    \
+                       type: matplotlib.MatplotlibWriter\n    filepath: data/p.png\n  \
+                       artifact_path: plots\n";
+        assert_eq!(
+            s3_catalog(wrapped).lines().skip(2).collect::<Vec<_>>(),
+            [
+                "plot:",
+                "  type: mlflow.MlflowArtifactDataset",
+                "  dataset:",
+                "    type: matplotlib.MatplotlibWriter",
+                "    filepath: s3://tandem-e2e/data/p.png",
+                "  credentials: e2e_s3",
+                "  artifact_path: plots",
+            ]
+        );
     }
 }
