@@ -115,45 +115,7 @@ pub fn chromium() -> Result<PathBuf, String> {
     static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     FOUND
         .get_or_init(|| {
-            if let Some(found) = installed_chromium() {
-                return Ok(found);
-            }
-            let target = crate::python::target_dir();
-            std::fs::create_dir_all(&target).map_err(|e| format!("create {}: {e}", target.display()))?;
-            let lock_path = target.join("chromium.lock");
-            let lock = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
-            lock.lock().map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
-            if let Some(found) = installed_chromium() {
-                return Ok(found);
-            }
-            let is_root = Command::new("id")
-                .arg("-u")
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
-            if !is_root {
-                return Err("no `chromium` on PATH, and installing Debian's package needs root".into());
-            }
-            let log = target.join("chromium-install.log");
-            let script = "apt-get install -y --no-install-recommends chromium \
-                          || (apt-get update && apt-get install -y --no-install-recommends chromium)";
-            let status = Command::new("sh")
-                .args(["-c", &format!("({script}) > '{}' 2>&1", log.display())])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(std::process::Stdio::null())
-                .status()
-                .map_err(|e| format!("run apt-get: {e}"))?;
-            if !status.success() {
-                return Err(format!(
-                    "apt-get install chromium failed ({status}); see {}",
-                    log.display()
-                ));
-            }
-            installed_chromium().ok_or_else(|| "apt-get installed no `chromium` on PATH".to_owned())
+            crate::debian::find_or_install("chromium", "`chromium` on PATH", installed_chromium)
         })
         .clone()
 }

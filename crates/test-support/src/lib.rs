@@ -50,6 +50,7 @@
 //! ```
 
 pub mod airflow;
+pub mod debian;
 pub mod excel;
 pub mod gate;
 pub mod http;

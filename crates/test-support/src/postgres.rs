@@ -76,7 +76,7 @@ impl Postgres {
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| format!("create {}: {e}", data_dir.display()))?;
-        let as_root = is_root();
+        let as_root = crate::debian::is_root();
         if as_root {
             give_to_server_user(dir)?;
             give_to_server_user(&data_dir)?;
@@ -205,47 +205,11 @@ pub fn server_binaries() -> Result<PathBuf, String> {
     static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     FOUND
         .get_or_init(|| {
-            if let Some(found) = installed() {
-                return Ok(found);
-            }
-            let target = target_dir();
-            std::fs::create_dir_all(&target)
-                .map_err(|e| format!("create {}: {e}", target.display()))?;
-            let lock_path = target.join("postgresql.lock");
-            let lock = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lock_path)
-                .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
-            lock.lock()
-                .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
-            if let Some(found) = installed() {
-                return Ok(found);
-            }
-            if !is_root() {
-                return Err(
-                    "no PostgreSQL server in /usr/lib/postgresql, and installing Debian's \
-                     package needs root"
-                        .into(),
-                );
-            }
-            let log = target.join("postgresql-install.log");
-            let script = "apt-get install -y --no-install-recommends postgresql \
-                          || (apt-get update && apt-get install -y --no-install-recommends postgresql)";
-            let status = Command::new("sh")
-                .args(["-c", &format!("({script}) > '{}' 2>&1", log.display())])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .stdin(Stdio::null())
-                .status()
-                .map_err(|e| format!("run apt-get: {e}"))?;
-            if !status.success() {
-                return Err(format!(
-                    "apt-get install postgresql failed ({status}); see {}",
-                    log.display()
-                ));
-            }
-            installed().ok_or_else(|| "apt-get installed no PostgreSQL server binaries".to_owned())
+            crate::debian::find_or_install(
+                "postgresql",
+                "PostgreSQL server in /usr/lib/postgresql",
+                installed,
+            )
         })
         .clone()
 }
@@ -265,13 +229,6 @@ fn installed() -> Option<PathBuf> {
         .collect();
     majors.sort();
     majors.pop().map(|(_, bin)| bin)
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 /// `program` run as [`SERVER_USER`] when we are root (`setpriv` execs it,
