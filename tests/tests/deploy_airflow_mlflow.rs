@@ -139,15 +139,70 @@ fn states(airflow: &AirflowHome) -> Vec<(String, i64, String)> {
     airflow.task_states("churn").unwrap()
 }
 
-#[test]
-fn one_mlflow_run_holds_every_task_and_one_registered_model() {
+/// A test's own churn project and Airflow home under a fresh work
+/// directory, tracked in an experiment and registering a model of its own.
+struct Setup {
+    work: PathBuf,
+    experiment: String,
+    model_name: String,
+    project: PathBuf,
+    airflow: AirflowHome,
+}
+
+fn setup(name: &str) -> Setup {
     let scope = for_process();
-    let work = scope.new_dir("deploy-airflow-mlflow").unwrap();
-    let experiment = unique("airflow-churn");
-    let model_name = unique("airflow-churn-model");
+    let work = scope
+        .new_dir(&format!("deploy-airflow-mlflow-{name}"))
+        .unwrap();
+    let experiment = unique(&format!("airflow-churn-{name}"));
+    let model_name = unique(&format!("airflow-churn-{name}-model"));
     let project = tracked_churn(&work, &experiment, &model_name);
     let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
         .unwrap_or_else(|e| panic!("{e}"));
+    Setup {
+        work,
+        experiment,
+        model_name,
+        project,
+        airflow,
+    }
+}
+
+/// Asserts `model_name` has exactly one registered version.
+fn assert_one_registered_version(model_name: &str) {
+    let versions = get(&format!(
+        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
+    ));
+    assert_eq!(
+        versions["model_versions"].as_array().map(Vec::len),
+        Some(1),
+        "{versions}"
+    );
+}
+
+/// Asserts each of churn's scores has one point in `run`'s history.
+fn assert_metrics_logged_once(run: &str) {
+    for metric in ["metrics.accuracy", "metrics.roc_auc"] {
+        let history = get(&format!(
+            "metrics/get-history?run_id={run}&metric_key={metric}"
+        ));
+        assert_eq!(
+            history["metrics"].as_array().map(Vec::len),
+            Some(1),
+            "{metric} logged once: {history}"
+        );
+    }
+}
+
+#[test]
+fn one_mlflow_run_holds_every_task_and_one_registered_model() {
+    let Setup {
+        experiment,
+        model_name,
+        project,
+        airflow,
+        ..
+    } = setup("one-run");
     let (file, tasks) = deploy(&project, &airflow);
     assert_eq!(tasks.len(), 10, "{tasks:?}");
 
@@ -194,14 +249,7 @@ fn one_mlflow_run_holds_every_task_and_one_registered_model() {
     // Registered once, from that model and run.
     let version = get(&format!("model-versions/get?name={model_name}&version=1"));
     assert_eq!(version["model_version"]["run_id"], run_id, "{version}");
-    let versions = get(&format!(
-        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
-    ));
-    assert_eq!(
-        versions["model_versions"].as_array().map(Vec::len),
-        Some(1),
-        "{versions}"
-    );
+    assert_one_registered_version(&model_name);
 
     // Every task saved under the DAG run's id (its `:` and `+` made `.` and
     // `_`), and the model was logged from that version.
@@ -221,13 +269,12 @@ fn one_mlflow_run_holds_every_task_and_one_registered_model() {
 
 #[test]
 fn a_task_failing_for_good_leaves_the_run_failed_and_no_model() {
-    let scope = for_process();
-    let work = scope.new_dir("deploy-airflow-mlflow-fail").unwrap();
-    let experiment = unique("airflow-churn-fail");
-    let model_name = unique("airflow-churn-fail-model");
-    let project = tracked_churn(&work, &experiment, &model_name);
-    let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let Setup {
+        experiment,
+        project,
+        airflow,
+        ..
+    } = setup("fail");
     let (file, _) = deploy(&project, &airflow);
 
     // split_customers refuses a test_size outside (0, 1), on every try.
@@ -259,13 +306,13 @@ fn a_task_failing_for_good_leaves_the_run_failed_and_no_model() {
 
 #[test]
 fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_process_run() {
-    let scope = for_process();
-    let work = scope.new_dir("deploy-airflow-mlflow-flaky").unwrap();
-    let experiment = unique("airflow-churn-flaky");
-    let model_name = unique("airflow-churn-flaky-model");
-    let project = tracked_churn(&work, &experiment, &model_name);
-    let airflow = AirflowHome::create(airflow_bin(), &work.join("airflow"), &scope.janitor())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let Setup {
+        work,
+        experiment,
+        model_name,
+        project,
+        airflow,
+    } = setup("flaky");
     // The task command: the project binary, except that the first try of
     // the task running `fit_model` fails, after its upstream tasks saved.
     let marker = work.join("fit_model-failed-once");
@@ -312,24 +359,8 @@ fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_pr
     let run_id = runs[0]["info"]["run_id"].as_str().unwrap().to_owned();
     assert_eq!(runs[0]["info"]["status"], "FINISHED", "{}", runs[0]);
     assert_eq!(models.len(), 1, "{models:?}");
-    let versions = get(&format!(
-        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
-    ));
-    assert_eq!(
-        versions["model_versions"].as_array().map(Vec::len),
-        Some(1),
-        "{versions}"
-    );
-    for metric in ["metrics.accuracy", "metrics.roc_auc"] {
-        let history = get(&format!(
-            "metrics/get-history?run_id={run_id}&metric_key={metric}"
-        ));
-        assert_eq!(
-            history["metrics"].as_array().map(Vec::len),
-            Some(1),
-            "{metric} logged once: {history}"
-        );
-    }
+    assert_one_registered_version(&model_name);
+    assert_metrics_logged_once(&run_id);
 
     // The same project run in one process, with the same seed and
     // parameters, predicts exactly what the DAG run did.
@@ -445,20 +476,8 @@ fn retried_tasks_log_nothing_twice_and_the_final_task_one_model() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0]["info"]["status"], "FINISHED");
     assert_eq!(models.len(), 1, "{models:?}");
-    for metric in ["metrics.accuracy", "metrics.roc_auc"] {
-        let history = get(&format!(
-            "metrics/get-history?run_id={run}&metric_key={metric}"
-        ));
-        assert_eq!(
-            history["metrics"].as_array().map(Vec::len),
-            Some(1),
-            "{metric} logged once: {history}"
-        );
-    }
-    let versions = get(&format!(
-        "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
-    ));
-    assert_eq!(versions["model_versions"].as_array().map(Vec::len), Some(1));
+    assert_metrics_logged_once(&run);
+    assert_one_registered_version(&model_name);
 
     // Every task read and wrote the one version.
     let saved = std::fs::read_dir(project.join("data/06_models/churn_model.json"))

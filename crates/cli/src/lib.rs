@@ -188,28 +188,39 @@ mod tests {
         assert_eq!(value["error"]["resume"], serde_json::Value::Null);
     }
 
-    #[test]
-    fn a_registered_pipeline_runs_in_process() {
+    /// `params:x` doubled into `y`.
+    fn doubling() -> tandem_pipeline_core::Pipeline {
         fn double(x: &i64) -> i64 {
             x * 2
         }
+        tandem_pipeline_core::Pipeline::new([tandem_pipeline_core::node(double, "params:x", "y")
+            .name("double")
+            .build()
+            .unwrap()])
+        .unwrap()
+    }
+
+    /// A project whose conf/base holds `files` (name, text).
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("conf/base");
         std::fs::create_dir_all(&base).unwrap();
-        std::fs::write(base.join("parameters.yml"), "x: 21\n").unwrap();
-        std::fs::write(
-            base.join("catalog.yml"),
-            "y:\n  type: json.JSONDataset\n  filepath: data/y.json\n",
-        )
-        .unwrap();
-        let pipeline = tandem_pipeline_core::Pipeline::new([tandem_pipeline_core::node(
-            double, "params:x", "y",
-        )
-        .name("double")
-        .build()
-        .unwrap()])
-        .unwrap();
-        let app = App::new().pipeline("__default__", pipeline);
+        for (name, text) in files {
+            std::fs::write(base.join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn a_registered_pipeline_runs_in_process() {
+        let dir = project(&[
+            ("parameters.yml", "x: 21\n"),
+            (
+                "catalog.yml",
+                "y:\n  type: json.JSONDataset\n  filepath: data/y.json\n",
+            ),
+        ]);
+        let app = App::new().pipeline("__default__", doubling());
         let conf = dir.path().join("conf");
         let (code, out, err) = run(&["run", "--conf", conf.to_str().unwrap(), "--json"], &app);
         assert_eq!(code, 0, "{err}");
@@ -223,28 +234,17 @@ mod tests {
 
     #[test]
     fn custom_resolvers_reach_parameters_and_the_catalog() {
-        fn double(x: &i64) -> i64 {
-            x * 2
-        }
-        let dir = tempfile::tempdir().unwrap();
+        let dir = project(&[
+            ("globals.yml", "folder: ${join:[data, out]}\n"),
+            ("parameters.yml", "x: ${add:20, 1}\n"),
+            (
+                "catalog.yml",
+                "y:\n  type: json.JSONDataset\n  filepath: ${globals:folder}/y.json\n",
+            ),
+        ]);
         let base = dir.path().join("conf/base");
-        std::fs::create_dir_all(&base).unwrap();
-        std::fs::write(base.join("globals.yml"), "folder: ${join:[data, out]}\n").unwrap();
-        std::fs::write(base.join("parameters.yml"), "x: ${add:20, 1}\n").unwrap();
-        std::fs::write(
-            base.join("catalog.yml"),
-            "y:\n  type: json.JSONDataset\n  filepath: ${globals:folder}/y.json\n",
-        )
-        .unwrap();
-        let pipeline = tandem_pipeline_core::Pipeline::new([tandem_pipeline_core::node(
-            double, "params:x", "y",
-        )
-        .name("double")
-        .build()
-        .unwrap()])
-        .unwrap();
         let app = App::new()
-            .pipeline("__default__", pipeline)
+            .pipeline("__default__", doubling())
             .resolver("add", |args| {
                 Ok(args.iter().filter_map(|a| a.as_i64()).sum::<i64>().into())
             })
