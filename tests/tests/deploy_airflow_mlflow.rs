@@ -20,7 +20,7 @@ use tandem_tests::{churn_bin, ok, workspace_file};
 use crate::run_support::copy_dir;
 
 /// A name no other test (or earlier run) uses on the shared server.
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -30,7 +30,7 @@ fn unique(prefix: &str) -> String {
 
 /// The churn project under `dir`, tracked on the shared server in
 /// `experiment`, registering its model as `model_name`.
-fn tracked_churn(dir: &Path, experiment: &str, model_name: &str) -> PathBuf {
+pub(crate) fn tracked_churn(dir: &Path, experiment: &str, model_name: &str) -> PathBuf {
     let project = dir.join("churn");
     copy_dir(
         &workspace_file("examples/churn/conf"),
@@ -56,7 +56,11 @@ fn deploy(project: &Path, airflow: &AirflowHome) -> (PathBuf, Vec<String>) {
 }
 
 /// [`deploy`] with more `deploy airflow` arguments (`--command ...`).
-fn deploy_with(project: &Path, airflow: &AirflowHome, extra: &[&str]) -> (PathBuf, Vec<String>) {
+pub(crate) fn deploy_with(
+    project: &Path,
+    airflow: &AirflowHome,
+    extra: &[&str],
+) -> (PathBuf, Vec<String>) {
     let out = std::process::Command::new(churn_bin())
         .args([
             "deploy",
@@ -83,7 +87,8 @@ fn deploy_with(project: &Path, airflow: &AirflowHome, extra: &[&str]) -> (PathBu
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_owned())
         .collect();
-    (airflow.dags_dir().join("churn_dag.py"), tasks)
+    let file = PathBuf::from(written["file"].as_str().unwrap());
+    (file, tasks)
 }
 
 /// `POST /api/2.0/mlflow/<path>` on the shared server: the JSON answer.
@@ -99,7 +104,7 @@ fn post(path: &str, body: &Value) -> Value {
     reply.ok_json().unwrap()
 }
 
-fn get(path: &str) -> Value {
+pub(crate) fn get(path: &str) -> Value {
     let reply = http::get(
         server().port,
         &format!("/api/2.0/mlflow/{path}"),
@@ -117,7 +122,7 @@ fn experiment_id(name: &str) -> String {
 }
 
 /// Every run and every logged model of the experiment.
-fn runs_and_models(experiment: &str) -> (Vec<Value>, Vec<Value>) {
+pub(crate) fn runs_and_models(experiment: &str) -> (Vec<Value>, Vec<Value>) {
     let ids = json!([experiment_id(experiment)]);
     let runs = post("runs/search", &json!({ "experiment_ids": ids }));
     let models = post("logged-models/search", &json!({ "experiment_ids": ids }));
@@ -127,7 +132,7 @@ fn runs_and_models(experiment: &str) -> (Vec<Value>, Vec<Value>) {
     )
 }
 
-fn entry<'a>(run: &'a Value, section: &str, key: &str) -> Option<&'a Value> {
+pub(crate) fn entry<'a>(run: &'a Value, section: &str, key: &str) -> Option<&'a Value> {
     run["data"][section]
         .as_array()?
         .iter()
@@ -169,7 +174,7 @@ fn setup(name: &str) -> Setup {
 }
 
 /// Asserts `model_name` has exactly one registered version.
-fn assert_one_registered_version(model_name: &str) {
+pub(crate) fn assert_one_registered_version(model_name: &str) {
     let versions = get(&format!(
         "model-versions/search?filter=name%20%3D%20%27{model_name}%27"
     ));
@@ -181,7 +186,7 @@ fn assert_one_registered_version(model_name: &str) {
 }
 
 /// Asserts each of churn's scores has one point in `run`'s history.
-fn assert_metrics_logged_once(run: &str) {
+pub(crate) fn assert_metrics_logged_once(run: &str) {
     for metric in ["metrics.accuracy", "metrics.roc_auc"] {
         let history = get(&format!(
             "metrics/get-history?run_id={run}&metric_key={metric}"
@@ -364,37 +369,55 @@ fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_pr
 
     // The same project run in one process, with the same seed and
     // parameters, predicts exactly what the DAG run did.
-    let single = work.join("single");
-    copy_dir(&workspace_file("examples/churn/conf"), &single.join("conf"));
-    let out = std::process::Command::new(churn_bin())
-        .args(["run", "--params", "data_generation.n_customers=400"])
-        .current_dir(&single)
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap();
-    ok(&out);
     let predictions = |root: &Path| {
         let path = root.join("data/07_model_output/test_predictions.parquet");
-        let options = json!({"filepath": path.to_str().unwrap()});
-        let config = tandem_catalog::DatasetConfig::new(
-            "test_predictions",
-            "pandas.ParquetDataset",
-            options.as_object().unwrap().clone(),
-        );
-        tandem_catalog::DatasetRegistry::with_builtins()
-            .build(&config)
-            .unwrap()
-            .load()
-            .unwrap()
-            .into_value::<arrow_array::RecordBatch>()
-            .unwrap()
+        load_parquet(path.to_str().unwrap(), None)
     };
+    let single = single_process_run(&work, 400);
     let (dag, one) = (predictions(&project), predictions(&single));
     assert!(dag.num_rows() > 0);
     assert_eq!(
         dag, one,
         "the DAG run's predictions equal the single-process run's"
     );
+}
+
+/// `churn run` of a fresh copy of the example project under
+/// `<work>/single` (local files, no server), with `n_customers`: the
+/// reference a DAG run's results are compared with. Returns its root.
+pub(crate) fn single_process_run(work: &Path, n_customers: u32) -> PathBuf {
+    let single = work.join("single");
+    copy_dir(&workspace_file("examples/churn/conf"), &single.join("conf"));
+    let out = std::process::Command::new(churn_bin())
+        .args(["run", "--params"])
+        .arg(format!("data_generation.n_customers={n_customers}"))
+        .current_dir(&single)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap();
+    ok(&out);
+    single
+}
+
+/// The parquet file at `filepath` (a path or URL) as one table.
+pub(crate) fn load_parquet(
+    filepath: &str,
+    credentials: Option<tandem_catalog::Credentials>,
+) -> arrow_array::RecordBatch {
+    let options = json!({ "filepath": filepath });
+    let mut config = tandem_catalog::DatasetConfig::new(
+        "test_predictions",
+        "pandas.ParquetDataset",
+        options.as_object().unwrap().clone(),
+    );
+    config.credentials = credentials;
+    tandem_catalog::DatasetRegistry::with_builtins()
+        .build(&config)
+        .unwrap()
+        .load()
+        .unwrap()
+        .into_value::<arrow_array::RecordBatch>()
+        .unwrap()
 }
 
 /// `churn <args>` in `project` with `MLFLOW_RUN_ID` set to `run` (when

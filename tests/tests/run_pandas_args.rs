@@ -215,12 +215,12 @@ fn a_catalog_with_pandas_args_runs_and_writes_what_pandas_expects() {
     );
     assert_eq!(shuttles["written"], shuttles["reference"]);
 
-    // json.JSONDataset: json.dump(indent=2) with ASCII escapes and no
-    // trailing newline, as kedro-datasets writes; but keys come out sorted
-    // (Kedro keeps the parameters' order: title, threshold, columns).
+    // json.JSONDataset: json.dump(indent=2) with ASCII escapes, no
+    // trailing newline and the parameters' key order, as kedro-datasets
+    // writes.
     assert_eq!(
         project.read("data/08_reporting/report.json"),
-        "{\n  \"columns\": [\n    \"id\"\n  ],\n  \"threshold\": 0.5,\n  \"title\": \"Caf\\u00e9\"\n}"
+        "{\n  \"title\": \"Caf\\u00e9\",\n  \"threshold\": 0.5,\n  \"columns\": [\n    \"id\"\n  ]\n}"
     );
 }
 

@@ -7,6 +7,9 @@
 //!   MLflow server, the logged model checked through MLflow's REST API and
 //!   served by `churn`, the bundled `tandem` and `mlflow models serve`, which
 //!   must answer the same requests alike; ends with a summary table.
+//! - `e2e airflow`: the churn project deployed to Apache Airflow 3 and run
+//!   with its LocalExecutor, data on moto S3, tracking on an MLflow server
+//!   ([`e2e::run_airflow`]).
 //! - `bench`: the criterion/divan benchmarks whose figures docs/benchmarks.md records.
 //!
 //! Kept light (serde_json and tandem-test-support without features, which
@@ -26,19 +29,31 @@ usage: cargo xtask <task>
 
 tasks:
   ci     cargo fmt --check, clippy -D warnings, all tests (Polars' apart), the README's main
-         job, then e2e (what CI runs)
+         job, then e2e and e2e airflow (what CI runs)
   e2e    end-to-end: churn trained with data on a moto S3 server and tracking
          on an MLflow server (Python venvs under target/ are created if
          missing), the logged model checked over MLflow's REST API, served
          by churn, the bundled tandem and `mlflow models serve`, the same
          requests compared, `models predict` compared; prints a summary
+  e2e airflow
+         the same project deployed with `churn deploy airflow` and run by
+         Apache Airflow 3's LocalExecutor (Execution API server on
+         127.0.0.1), data on moto S3, tracking on an MLflow server; checks
+         every task, the one FINISHED run and its registered model
   bench  run the benchmarks recorded in docs/benchmarks.md";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1);
     let result = match task.as_deref() {
         Some("ci") => ci(),
-        Some("e2e") => e2e(),
+        Some("e2e") => match env::args().nth(2).as_deref() {
+            None => e2e(),
+            Some("airflow") => e2e_airflow(),
+            Some(other) => {
+                eprintln!("unknown e2e scenario {other:?}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        },
         Some("bench") => bench(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -96,11 +111,16 @@ fn ci() -> Result<(), String> {
     ])?;
     cargo(&["test", "-p", "tandem-polars"])?;
     main_job()?;
-    e2e()
+    e2e()?;
+    e2e_airflow()
 }
 
 fn e2e() -> Result<(), String> {
     e2e::run(&workspace_root())
+}
+
+fn e2e_airflow() -> Result<(), String> {
+    e2e::run_airflow(&workspace_root())
 }
 
 fn bench() -> Result<(), String> {

@@ -22,8 +22,9 @@ use crate::error::Error;
 /// assert_eq!(params.get("params:model.alpha"), Some(json!(0.5)));
 /// assert_eq!(params.get("params:run"), Some(json!({"name": "x"})));
 /// let names: Vec<String> = params.entries().into_iter().map(|(n, _)| n).collect();
+/// // Kedro's order: the tree's, depth first, with new override keys last.
 /// assert_eq!(names, ["parameters", "params:model", "params:model.alpha",
-///                    "params:model.layers", "params:run", "params:run.name", "params:seed"]);
+///                    "params:model.layers", "params:seed", "params:run", "params:run.name"]);
 /// # Ok::<(), tandem_catalog::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]

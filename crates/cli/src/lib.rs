@@ -271,4 +271,40 @@ mod tests {
         assert_eq!(code, 1);
         assert!(err.contains("Unsupported interpolation type nope"), "{err}");
     }
+
+    #[test]
+    fn globals_and_custom_resolvers_reach_mlflow_yml_for_run_and_the_mlflow_commands() {
+        let dir = project(&[
+            ("globals.yml", "store: tracking.db\n"),
+            ("parameters.yml", "x: 21\n"),
+            (
+                "mlflow.yml",
+                "server:\n  mlflow_tracking_uri: sqlite:///${globals:store}\n\
+                 tracking:\n  experiment:\n    name: ${team:}-churn\n",
+            ),
+        ]);
+        let app = App::new()
+            .pipeline("__default__", doubling())
+            .resolver("team", |_| Ok("risk".into()));
+        let conf = dir.path().join("conf");
+        let conf = conf.to_str().unwrap();
+        let (code, _, err) = run(&["run", "--conf", conf, "--json"], &app);
+        assert_eq!(code, 0, "{err}");
+        assert!(dir.path().join("tracking.db").is_file());
+
+        // `tandem mlflow` reads the same mlflow.yml: the store from globals,
+        // the experiment name through the app's resolver.
+        let (code, out, err) = run(
+            &["mlflow", "experiments", "list", "--conf", conf, "--json"],
+            &app,
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("\"risk-churn\""), "{out}");
+        let (code, _, err) = run(
+            &["mlflow", "experiments", "list", "--conf", conf, "--json"],
+            &App::new(),
+        );
+        assert_eq!(code, 1);
+        assert!(err.contains("Unsupported interpolation type team"), "{err}");
+    }
 }

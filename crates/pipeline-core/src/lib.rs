@@ -52,6 +52,7 @@ mod names;
 mod node;
 mod ops;
 mod pipeline;
+pub mod plain_yaml;
 #[cfg(feature = "polars")]
 pub mod polars_values;
 mod registry;

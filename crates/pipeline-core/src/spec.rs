@@ -326,7 +326,26 @@ pub fn yaml_budget(len: usize) -> Option<serde_saphyr::Budget> {
 /// booleans, leading-zero numbers kept as text); errors are
 /// [`Error::InvalidSpec`] with the file and line. Other crates use it for
 /// documents that embed pipeline specs.
+///
+/// Plainly written YAML (block collections, one-line flow collections,
+/// string scalars) is read by a fast subset reader,
+/// [`plain_yaml`](crate::plain_yaml); anything else, and any document whose
+/// value `T` does not accept, goes through the general parser, so the
+/// result and the errors are the general parser's either way.
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: Option<&str>,
+) -> Result<T, Error> {
+    if let Some(value) = crate::plain_yaml::parse(text)
+        && let Ok(parsed) = T::deserialize(value)
+    {
+        return Ok(parsed);
+    }
+    parse_yaml_general(text, file)
+}
+
+/// [`parse_yaml`] with the general parser alone.
+pub(crate) fn parse_yaml_general<T: serde::de::DeserializeOwned>(
     text: &str,
     file: Option<&str>,
 ) -> Result<T, Error> {

@@ -2,10 +2,13 @@
 //! directory ([`AIRFLOW_VENV`], installed once per target directory like the
 //! MLflow venv) and an `AIRFLOW_HOME` of a test's own with a SQLite metadata
 //! database and no example DAGs, in which `airflow dags test` runs a DAG
-//! file's tasks in the CLI's process (no scheduler, no API server).
+//! file's tasks in the CLI's process (no scheduler, no API server), or,
+//! with [`AirflowHome::dags_test_with_executor`], in LocalExecutor worker
+//! processes that report to an Execution API server of the home's own
+//! ([`AirflowHome::start_execution_api`], on a free loopback port).
 //!
-//! Every command runs supervised (its process group is stopped if the test
-//! dies) with its output in a log file beside the home.
+//! Every command and server runs supervised (its process group is stopped
+//! if the test dies) with its output in a log file beside the home.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,7 +17,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::process::{JanitorHandle, run_logged};
+use crate::http;
+use crate::moto::NO_CLOUD;
+use crate::process::{JanitorHandle, Service, free_port, run_logged};
 use crate::python::{Venv, run_script, target_dir, with_path};
 
 /// The Airflow release the deployment notes were verified with.
@@ -28,6 +33,9 @@ pub const AIRFLOW_VENV: Venv = Venv::new("py-airflow", ".tandem-installed", &[AI
 /// cores; these bounds only stop a hung command.
 const MIGRATE_TIMEOUT: Duration = Duration::from_secs(300);
 const DAGS_TEST_TIMEOUT: Duration = Duration::from_secs(600);
+/// The API server answers its health check about 9 s after start on two
+/// cores; the bound only stops one that never comes up.
+const API_START_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// [`AIRFLOW_VENV`]'s `bin/` directory (`airflow`, `python`), provisioned
 /// on first use.
@@ -72,6 +80,13 @@ impl AirflowHome {
         self.home.join("dags")
     }
 
+    /// Where task processes write their logs, one file per try
+    /// (`dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log`); a DAG
+    /// run in the CLI's process logs to its stdout instead.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.home.join("logs")
+    }
+
     /// The SQLite metadata database.
     pub fn database(&self) -> PathBuf {
         self.home.join("airflow.db")
@@ -92,32 +107,113 @@ impl AirflowHome {
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
                 format!("sqlite:///{}", self.database().display()),
             )
-            .env("AIRFLOW__CORE__PARALLELISM", "4");
+            .env("AIRFLOW__CORE__PARALLELISM", "4")
+            // Tasks inherit this environment (`append_env=True`); their S3
+            // access uses explicit keys and endpoint only.
+            .envs(NO_CLOUD);
         command
     }
 
-    fn run(&self, name: &str, args: &[&str], timeout: Duration) -> Result<(), String> {
-        let log = self.home.join(format!("{name}.log"));
-        run_logged(
-            &format!("airflow {name}"),
-            self.command(args),
-            &log,
+    /// Starts `airflow api-server --apps execution` (the Execution API
+    /// alone, one worker) on a free loopback port, sharing this home (the
+    /// tokens the executor signs are checked with `airflow.cfg`'s JWT
+    /// secret), and waits until `/execution/health` says healthy. The log
+    /// is `<home>/api-server.log`; the server stops when the value drops.
+    pub fn start_execution_api(&self) -> Result<ExecutionApi, String> {
+        let port = free_port()?;
+        let url = ExecutionApi::url_of(port);
+        let mut command = self.command(&[
+            "api-server",
+            "--apps",
+            "execution",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-w",
+            "1",
+        ]);
+        command.env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", &url);
+        let mut service = Service::spawn(
+            "airflow api-server",
+            command,
+            &self.home.join("api-server.log"),
             &self.janitor,
-            timeout,
-        )
+        )?;
+        service.wait_ready(API_START_TIMEOUT, || {
+            http::get(port, "/execution/health", Duration::from_secs(10)).is_ok_and(|r| {
+                r.status == 200
+                    && serde_json::from_slice::<Value>(&r.body)
+                        .is_ok_and(|v| v["status"] == "healthy")
+            })
+        })?;
+        Ok(ExecutionApi {
+            port,
+            url,
+            _service: service,
+        })
+    }
+
+    fn run(&self, name: &str, args: &[&str], timeout: Duration) -> Result<(), String> {
+        self.run_command(name, self.command(args), timeout)
     }
 
     /// `airflow dags test <dag_id> -f <file> [-c <conf>]`: one DAG run, its
     /// tasks in this process; an error if any task failed (Airflow exits 1).
     /// The log is `<home>/dags-test-<dag_id>.log`.
     pub fn dags_test(&self, dag_id: &str, file: &Path, conf: Option<&Value>) -> Result<(), String> {
+        let command = self.dags_test_command(dag_id, file, conf, false);
+        self.run_command(&format!("dags-test-{dag_id}"), command, DAGS_TEST_TIMEOUT)
+    }
+
+    /// [`AirflowHome::dags_test`] with `--use-executor`: the DAG run's tasks
+    /// go to the LocalExecutor, whose worker processes run them and report
+    /// their states through `api` (workers never touch the database). The
+    /// log is `<home>/dags-test-executor-<dag_id>.log`; each try's task log
+    /// is under `<home>/logs/dag_id=<dag_id>/`.
+    pub fn dags_test_with_executor(
+        &self,
+        api: &ExecutionApi,
+        dag_id: &str,
+        file: &Path,
+        conf: Option<&Value>,
+    ) -> Result<(), String> {
+        let mut command = self.dags_test_command(dag_id, file, conf, true);
+        command.env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", &api.url);
+        let name = format!("dags-test-executor-{dag_id}");
+        self.run_command(&name, command, DAGS_TEST_TIMEOUT)
+    }
+
+    fn dags_test_command(
+        &self,
+        dag_id: &str,
+        file: &Path,
+        conf: Option<&Value>,
+        executor: bool,
+    ) -> Command {
+        // Airflow resolves `-f` against the DAG bundle's (absolute) folder.
+        let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let file = file.to_string_lossy();
         let conf = conf.map(Value::to_string);
         let mut args = vec!["dags", "test", dag_id, "-f", &file];
         if let Some(conf) = &conf {
             args.extend(["-c", conf]);
         }
-        self.run(&format!("dags-test-{dag_id}"), &args, DAGS_TEST_TIMEOUT)
+        if executor {
+            args.push("--use-executor");
+        }
+        self.command(&args)
+    }
+
+    fn run_command(&self, name: &str, command: Command, timeout: Duration) -> Result<(), String> {
+        let log = self.home.join(format!("{name}.log"));
+        run_logged(
+            &format!("airflow {name}"),
+            command,
+            &log,
+            &self.janitor,
+            timeout,
+        )
     }
 
     /// Every task instance of `dag_id` in the metadata database, as
@@ -141,5 +237,23 @@ print(json.dumps(rows))";
             .into_iter()
             .map(|(task, tries, state)| (task, tries, state.unwrap_or_default()))
             .collect())
+    }
+}
+
+/// A running `airflow api-server --apps execution`, stopped (its whole
+/// process group) when dropped.
+#[derive(Debug)]
+pub struct ExecutionApi {
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    /// `http://127.0.0.1:<port>/execution/`, Airflow's
+    /// `[core] execution_api_server_url`.
+    pub url: String,
+    _service: Service,
+}
+
+impl ExecutionApi {
+    fn url_of(port: u16) -> String {
+        format!("http://127.0.0.1:{port}/execution/")
     }
 }

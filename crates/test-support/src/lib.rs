@@ -11,7 +11,9 @@
 //! - [`postgres`]: a PostgreSQL server (Debian's, installed when missing)
 //!   initdb-ed for the process, and the pandas + SQLAlchemy venv;
 //! - [`airflow`]: Apache Airflow 3 in its venv and an `AIRFLOW_HOME` of a
-//!   test's own (SQLite, no examples) running `airflow dags test`;
+//!   test's own (SQLite, no examples) running `airflow dags test`, in
+//!   process or on the LocalExecutor with an Execution API server;
+//! - [`s3_catalog`]: a project's catalog.yml moved onto an S3 bucket;
 //! - [`kedro_viz`]: `kedro viz run --load-file` on an export, and a
 //!   headless Chromium screenshot of its page;
 //! - [`plots`]: the venv with Python plotly the plot datasets' files are
@@ -69,3 +71,4 @@ pub mod process;
 pub mod project;
 pub mod proxy;
 pub mod python;
+pub mod s3_catalog;

@@ -147,9 +147,9 @@ mod tests {
         let cases = [
             (
                 json!({"b": 1, "a": [1, 2], "inner": {"x": 0.5}}),
-                // Kedro keeps the YAML's key order; tandem's configuration
-                // maps are sorted by key.
-                "{'a': [1, 2], 'b': 1, 'inner': {'x': 0.5}}",
+                // Keys in the mapping's order, as Python's dict keeps the
+                // YAML's.
+                "{'b': 1, 'a': [1, 2], 'inner': {'x': 0.5}}",
             ),
             (
                 json!([1, "two", 3.0, null, true]),

@@ -20,7 +20,11 @@
 //!    predict` and `churn models predict`, and compare ([`predict`]).
 //! 8. Tear everything down and print the summary table ([`summary`]);
 //!    fail when any check failed.
+//!
+//! `cargo xtask e2e airflow` ([`airflow`]) is a separate scenario: the same
+//! project deployed to Apache Airflow 3 and run with its LocalExecutor.
 
+mod airflow;
 mod matrix;
 mod mlflow;
 mod predict;
@@ -45,6 +49,8 @@ use predict::PredictLeg;
 use requests::Example;
 use summary::{Outcome, Summary};
 
+pub use airflow::run as run_airflow;
+
 /// The training run (data generation, training, logging) on 2 cores.
 const RUN_TIMEOUT: Duration = Duration::from_secs(900);
 /// A scoring server downloads the model, loads it (MLflow: imports Python
@@ -53,9 +59,15 @@ const SERVE_TIMEOUT: Duration = Duration::from_secs(240);
 
 /// Runs the end-to-end check from the workspace at `root`.
 pub fn run(root: &Path) -> Result<(), String> {
+    scenario("cargo xtask e2e", |summary| e2e(root, summary))
+}
+
+/// Runs `steps`, recording a panic as a failed step, then prints the
+/// summary; an error when any step failed.
+fn scenario(name: &str, steps: impl FnOnce(&mut Summary)) -> Result<(), String> {
     let started = Instant::now();
     let mut summary = Summary::default();
-    let outcome = panic::catch_unwind(AssertUnwindSafe(|| e2e(root, &mut summary)));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| steps(&mut summary)));
     if let Err(panic) = outcome {
         let message = panic
             .downcast_ref::<String>()
@@ -63,7 +75,7 @@ pub fn run(root: &Path) -> Result<(), String> {
             .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_else(|| "panic".to_owned());
         summary.record(
-            "xtask e2e (panicked; everything torn down)",
+            &format!("{name} (panicked; everything torn down)"),
             Outcome::Fail(message),
             Duration::ZERO,
         );
@@ -71,7 +83,7 @@ pub fn run(root: &Path) -> Result<(), String> {
     summary.print(started.elapsed());
     match summary.failures() {
         0 => Ok(()),
-        n => Err(format!("cargo xtask e2e ({n} failed)")),
+        n => Err(format!("{name} ({n} failed)")),
     }
 }
 
@@ -83,19 +95,24 @@ struct Stack {
     scorers: Vec<Service>,
 }
 
-fn e2e(root: &Path, summary: &mut Summary) {
-    let Some(work) = summary.step(
+/// A work directory `<tmp>/<prefix>-…` and the janitor that cleans it
+/// up (and kills what is left) if xtask dies, as two steps.
+fn work_dir(prefix: &str, summary: &mut Summary) -> Option<(WorkDir, Janitor)> {
+    let work = summary.step(
         "create a work directory",
         |w: &WorkDir| w.path().display().to_string(),
-        || WorkDir::create("tandem-e2e"),
-    ) else {
-        return;
-    };
-    let Some(janitor) = summary.step(
+        || WorkDir::create(prefix),
+    )?;
+    let janitor = summary.step(
         "start the janitor",
         |_| "kills what is left if xtask dies".to_owned(),
         || Janitor::start(work.path()),
-    ) else {
+    )?;
+    Some((work, janitor))
+}
+
+fn e2e(root: &Path, summary: &mut Summary) {
+    let Some((work, janitor)) = work_dir("tandem-e2e", summary) else {
         return;
     };
     let mut stack = Stack::default();

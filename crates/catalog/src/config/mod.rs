@@ -162,41 +162,14 @@ impl ProjectConfig {
                 conf_dir.display()
             )));
         }
-        let env_name = env.unwrap_or(DEFAULT_ENV);
-        let mut components = Path::new(env_name).components();
-        if !matches!(
-            (components.next(), components.next()),
-            (Some(std::path::Component::Normal(_)), None)
-        ) {
-            return Err(general(format!("invalid environment name '{env_name}'")));
-        }
-        let mut layers: Vec<PathBuf> = Vec::new();
-        let base = conf_dir.join(BASE_ENV);
-        if base.is_dir() {
-            layers.push(base);
-        }
-        if env_name != BASE_ENV {
-            let env_dir = conf_dir.join(env_name);
-            if env_dir.is_dir() {
-                layers.push(env_dir);
-            } else if env.is_some() {
-                return Err(unknown_env(conf_dir, env_name));
-            }
-        }
+        let (env_name, layers) = layers(conf_dir, env)?;
         let mut config = ProjectConfig {
             env: env_name.to_owned(),
             runtime_params: options.runtime_params.clone(),
             resolvers: options.resolvers.clone(),
+            globals: globals(&layers, options)?,
             ..ProjectConfig::default()
         };
-        // Globals first, once: every kind reads them.
-        let for_globals = Interpolator::new()
-            .with_resolvers(&options.resolvers)
-            .for_globals();
-        for layer in &layers {
-            let globals = load::read_globals(layer, &for_globals)?;
-            config.globals.extend(globals.values);
-        }
         let interpolator = config.interpolator();
         let mut parameters_found = false;
         for kind in ConfigKind::ALL {
@@ -214,6 +187,20 @@ impl ProjectConfig {
             config.parameters = interpolator.resolve(&config.runtime_params)?;
         }
         Ok(config)
+    }
+
+    /// Only the merged globals of `conf_dir` for `env` (none when `conf_dir`
+    /// does not exist), for a command that reads another kind of file
+    /// (`mlflow.yml`) without loading the rest of the configuration.
+    pub fn load_globals(
+        conf_dir: &Path,
+        env: Option<&str>,
+        options: &ConfigOptions,
+    ) -> Result<Map<String, Value>, Error> {
+        if !conf_dir.is_dir() {
+            return Ok(Map::new());
+        }
+        globals(&layers(conf_dir, env)?.1, options)
     }
 
     /// An [`Interpolator`] with this configuration's globals, runtime
@@ -292,6 +279,47 @@ fn unknown_env(conf_dir: &Path, env: &str) -> Error {
         "environment '{env}' not found: '{}' is not a directory{hint}",
         conf_dir.join(env).display()
     ))
+}
+
+/// The layers a configuration reads, base first: `conf_dir/base` and
+/// `conf_dir/<env>` (`local` when `env` is `None`), each when present; an
+/// explicit environment must exist.
+fn layers<'a>(conf_dir: &Path, env: Option<&'a str>) -> Result<(&'a str, Vec<PathBuf>), Error> {
+    let env_name = env.unwrap_or(DEFAULT_ENV);
+    let mut components = Path::new(env_name).components();
+    if !matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) {
+        return Err(general(format!("invalid environment name '{env_name}'")));
+    }
+    let mut layers: Vec<PathBuf> = Vec::new();
+    let base = conf_dir.join(BASE_ENV);
+    if base.is_dir() {
+        layers.push(base);
+    }
+    if env_name != BASE_ENV {
+        let env_dir = conf_dir.join(env_name);
+        if env_dir.is_dir() {
+            layers.push(env_dir);
+        } else if env.is_some() {
+            return Err(unknown_env(conf_dir, env_name));
+        }
+    }
+    Ok((env_name, layers))
+}
+
+/// The merged globals of `layers`, read first and once: every kind of file
+/// reads them.
+fn globals(layers: &[PathBuf], options: &ConfigOptions) -> Result<Map<String, Value>, Error> {
+    let for_globals = Interpolator::new()
+        .with_resolvers(&options.resolvers)
+        .for_globals();
+    let mut merged = Map::new();
+    for layer in layers {
+        merged.extend(load::read_globals(layer, &for_globals)?.values);
+    }
+    Ok(merged)
 }
 
 #[cfg(test)]

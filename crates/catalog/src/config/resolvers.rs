@@ -292,7 +292,7 @@ mod tests {
             (json!("s"), "s"),
             (
                 json!({"b": 1, "a": [1, "two", null]}),
-                "{'a': [1, 'two', None], 'b': 1}",
+                "{'b': 1, 'a': [1, 'two', None]}",
             ),
         ];
         for (value, expected) in cases {

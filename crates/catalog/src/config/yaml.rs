@@ -236,8 +236,8 @@ mod tests {
             lines,
             [
                 ("_anchor", Some(2)),
-                ("plain", Some(5)),
                 ("quoted key", Some(4)),
+                ("plain", Some(5)),
                 ("url", Some(7))
             ]
         );

@@ -25,8 +25,8 @@ struct SaveArgs {
     /// Python's default `true` escapes every non-ASCII character (`\u00e9`).
     #[serde(skip_serializing_if = "Option::is_none")]
     ensure_ascii: Option<bool>,
-    /// Keys are always written sorted (tandem's JSON values keep no
-    /// insertion order), so `true` is what happens either way.
+    /// Python's default `false` writes keys in insertion order (a loaded
+    /// document's order, a struct's field order); `true` sorts them.
     #[serde(skip_serializing_if = "Option::is_none")]
     sort_keys: Option<bool>,
 }
@@ -61,13 +61,12 @@ impl FileFormat for JsonFormat {
         let value = json_value(data, "json", location)?;
         let indent = self.save_args.indent.unwrap_or(Some(2));
         let mut out = String::new();
-        python_json(
-            &value,
+        let style = Style {
             indent,
-            self.save_args.ensure_ascii.unwrap_or(true),
-            0,
-            &mut out,
-        );
+            ensure_ascii: self.save_args.ensure_ascii.unwrap_or(true),
+            sort_keys: self.save_args.sort_keys.unwrap_or(false),
+        };
+        python_json(&value, style, 0, &mut out);
         Ok(Bytes::from(out))
     }
 
@@ -112,17 +111,24 @@ pub(super) fn json_value<'a>(
     }
 }
 
+/// `json.dump`'s save_args that shape the text.
+#[derive(Clone, Copy)]
+struct Style {
+    indent: Option<usize>,
+    ensure_ascii: bool,
+    sort_keys: bool,
+}
+
 /// `value` as Python's `json.dump` writes it: no trailing newline, `": "`
 /// after keys, `", "` between items on one line (`indent: null`), else
 /// `","` and a newline with `indent` spaces per level.
-fn python_json(
-    value: &serde_json::Value,
-    indent: Option<usize>,
-    ensure_ascii: bool,
-    depth: usize,
-    out: &mut String,
-) {
+fn python_json(value: &serde_json::Value, style: Style, depth: usize, out: &mut String) {
     use serde_json::Value;
+    let Style {
+        indent,
+        ensure_ascii,
+        sort_keys,
+    } = style;
     let newline = |out: &mut String, depth: usize| {
         if let Some(width) = indent {
             out.push('\n');
@@ -148,7 +154,7 @@ fn python_json(
                     out.push_str(separator);
                 }
                 newline(out, depth + 1);
-                python_json(item, indent, ensure_ascii, depth + 1, out);
+                python_json(item, style, depth + 1, out);
             }
             newline(out, depth);
             out.push(']');
@@ -156,14 +162,19 @@ fn python_json(
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
         Value::Object(map) => {
             out.push('{');
-            for (i, (key, item)) in map.iter().enumerate() {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if sort_keys {
+                // Python compares str by code point, as Rust's str does.
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            }
+            for (i, (key, item)) in entries.into_iter().enumerate() {
                 if i > 0 {
                     out.push_str(separator);
                 }
                 newline(out, depth + 1);
                 python_string(key, ensure_ascii, out);
                 out.push_str(": ");
-                python_json(item, indent, ensure_ascii, depth + 1, out);
+                python_json(item, style, depth + 1, out);
             }
             newline(out, depth);
             out.push('}');
@@ -200,7 +211,12 @@ mod tests {
 
     fn dump(value: serde_json::Value, indent: Option<usize>, ascii: bool) -> String {
         let mut out = String::new();
-        python_json(&value, indent, ascii, 0, &mut out);
+        let style = Style {
+            indent,
+            ensure_ascii: ascii,
+            sort_keys: false,
+        };
+        python_json(&value, style, 0, &mut out);
         out
     }
 
@@ -209,7 +225,7 @@ mod tests {
         let value = serde_json::json!({"b": 1, "a": [1]});
         assert_eq!(
             dump(value, Some(2), true),
-            "{\n  \"a\": [\n    1\n  ],\n  \"b\": 1\n}"
+            "{\n  \"b\": 1,\n  \"a\": [\n    1\n  ]\n}"
         );
         let value = serde_json::json!({"a": "é", "b": 1});
         assert_eq!(dump(value.clone(), None, false), "{\"a\": \"é\", \"b\": 1}");

@@ -101,6 +101,33 @@ fn json_writes_as_kedro_datasets_does() {
         ),
         "{\"a\": \"é\", \"b\": 1}"
     );
+    // json.dump keeps insertion order: a mapping's keys as written.
+    assert_eq!(
+        save(serde_json::json!({}), serde_json::json!({"b": 1, "a": [1]})),
+        "{\n  \"b\": 1,\n  \"a\": [\n    1\n  ]\n}"
+    );
+}
+
+#[test]
+fn json_keeps_a_loaded_documents_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "{\n  \"zeta\": {\n    \"y\": 1,\n    \"x\": 2\n  },\n  \"alpha\": null\n}";
+    std::fs::write(dir.path().join("in.json"), text).unwrap();
+    let source = build(
+        dir.path(),
+        "json.JSONDataset",
+        serde_json::json!({"filepath": "in.json"}),
+    );
+    let sink = build(
+        dir.path(),
+        "json.JSONDataset",
+        serde_json::json!({"filepath": "out.json"}),
+    );
+    sink.save(source.load().unwrap()).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.json")).unwrap(),
+        text
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! skiprows, usecols, nrows, names, dtype, na_values) and save args, on
 //! workbooks tandem writes itself.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -293,6 +294,53 @@ fn sheets_by_name_and_position() {
 }
 
 #[test]
+fn every_sheet_loads_as_a_map_and_a_map_saves_one_sheet_per_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheets = BTreeMap::from([
+        ("a".to_owned(), sample()),
+        (
+            "b".to_owned(),
+            RecordBatch::try_from_iter_with_nullable([(
+                "n",
+                Arc::new(Int64Array::from(vec![5])) as ArrayRef,
+                true,
+            )])
+            .unwrap(),
+        ),
+    ]);
+    let writer = build(
+        dir.path(),
+        "ExcelDataset",
+        serde_json::json!({"filepath": "book.xlsx"}),
+    );
+    writer.save(Data::new(sheets.clone())).unwrap();
+    let every = build(
+        dir.path(),
+        "ExcelDataset",
+        serde_json::json!({"filepath": "book.xlsx", "load_args": {"sheet_name": null, "nrows": 1}}),
+    );
+    let loaded = every
+        .load()
+        .unwrap()
+        .into_value::<BTreeMap<String, RecordBatch>>()
+        .unwrap();
+    // The load args shape every sheet.
+    assert_eq!(loaded["a"], sample().slice(0, 1));
+    assert_eq!(loaded["b"], sheets["b"]);
+    // One sheet by name still reads one table.
+    let one = build(
+        dir.path(),
+        "ExcelDataset",
+        serde_json::json!({"filepath": "book.xlsx", "load_args": {"sheet_name": "b"}}),
+    );
+    assert_eq!(load_batch(&*one), sheets["b"]);
+    // A key Excel refuses as a sheet name is an error naming it.
+    let bad = BTreeMap::from([("a/b".to_owned(), sample())]);
+    let err = writer.save(Data::new(bad)).unwrap_err();
+    assert!(err.to_string().contains("sheet name 'a/b'"), "{err}");
+}
+
+#[test]
 fn dtype_na_values_and_keep_default_na() {
     let dir = tempfile::tempdir().unwrap();
     let batch = RecordBatch::try_from_iter([
@@ -393,16 +441,12 @@ fn bad_options_and_values_are_errors_naming_the_entry() {
     for (options, needle) in [
         (serde_json::json!({"save_args": {"index": true}}), "index"),
         (
-            serde_json::json!({"load_args": {"sheet_name": null}}),
-            "sheet_name: null",
-        ),
-        (
             serde_json::json!({"load_args": {"engine": "lotus"}}),
             "unknown engine 'lotus'",
         ),
         (
             serde_json::json!({"save_args": {"sheet_name": "a/b"}}),
-            "'/'",
+            "save_args.sheet_name: sheet name 'a/b' holds '/'",
         ),
         (
             serde_json::json!({"load_args": {"dtype": {"x": "int65"}}}),

@@ -2,6 +2,7 @@
 //! workbooks tandem writes, and tandem reads the ones pandas writes, with
 //! the types and values pandas itself sees.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{
@@ -155,4 +156,57 @@ with pd.ExcelWriter(sys.argv[1]) as writer:
             &Int64Array::from(vec![9]) as &dyn Array
         );
     }
+    // `sheet_name: null`: every sheet, keyed by name, as pandas' dict.
+    let ds = build(
+        dir.path(),
+        "ExcelDataset",
+        serde_json::json!({"filepath": "in.xlsx", "load_args": {"sheet_name": null}}),
+    );
+    let sheets = ds
+        .load()
+        .unwrap()
+        .into_value::<BTreeMap<String, RecordBatch>>()
+        .unwrap();
+    assert_eq!(
+        sheets.keys().collect::<Vec<_>>(),
+        ["companies", "first"],
+        "every sheet"
+    );
+    assert_eq!(sheets["companies"], loaded);
+    assert_eq!(sheets["first"].num_rows(), 1);
+}
+
+#[test]
+fn a_map_of_tables_is_one_sheet_per_key_for_pandas() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = build(
+        dir.path(),
+        "pandas.ExcelDataset",
+        serde_json::json!({"filepath": "book.xlsx"}),
+    );
+    let small =
+        RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![7, 8])) as ArrayRef)])
+            .unwrap();
+    let sheets = BTreeMap::from([
+        ("shuttles".to_owned(), mixed_table()),
+        ("small".to_owned(), small),
+    ]);
+    ds.save(Data::new(sheets)).unwrap();
+    let out = python(
+        r#"
+import json, sys
+import pandas as pd
+sheets = pd.read_excel(sys.argv[1], sheet_name=None, engine="openpyxl")
+print(json.dumps({name: [list(df.columns), len(df)] for name, df in sheets.items()}))
+"#,
+        &[&dir.path().join("book.xlsx")],
+    );
+    let got: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        got,
+        serde_json::json!({
+            "shuttles": [["id", "price", "name", "ok", "day", "at"], mixed_table().num_rows()],
+            "small": [["x"], 2],
+        })
+    );
 }

@@ -70,19 +70,19 @@ pub(crate) struct ArtifactsLogged {
 /// Runs an `mlflow` subcommand.
 pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<super::Outcome, Failure> {
     let outcome = match command {
-        MlflowCommand::Ui(args) => return super::mlflow_ui::ui(args),
+        MlflowCommand::Ui(args) => return super::mlflow_ui::ui(args, app),
         MlflowCommand::Init(args) => MlflowOutcome::Initialized(init(args)?),
         MlflowCommand::Experiments(ExperimentsCommand::List(args)) => {
-            MlflowOutcome::Experiments(mlflow_browse::list_experiments(args)?)
+            MlflowOutcome::Experiments(mlflow_browse::list_experiments(args, app)?)
         }
         MlflowCommand::Experiments(ExperimentsCommand::Create(args)) => {
-            MlflowOutcome::ExperimentCreated(mlflow_browse::create_experiment(args)?)
+            MlflowOutcome::ExperimentCreated(mlflow_browse::create_experiment(args, app)?)
         }
         MlflowCommand::Runs(RunsCommand::List(args)) => {
-            MlflowOutcome::Runs(mlflow_browse::list_runs(args)?)
+            MlflowOutcome::Runs(mlflow_browse::list_runs(args, app)?)
         }
         MlflowCommand::Runs(RunsCommand::Show(args)) => {
-            MlflowOutcome::Run(Box::new(mlflow_browse::show_run(args)?))
+            MlflowOutcome::Run(Box::new(mlflow_browse::show_run(args, app)?))
         }
         MlflowCommand::Runs(RunsCommand::Create(args)) => {
             MlflowOutcome::RunCreated(mlflow_runs::create(args, app)?)
@@ -91,13 +91,13 @@ pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<super::Outco
             MlflowOutcome::RunEnded(mlflow_runs::end(args, app)?)
         }
         MlflowCommand::Artifacts(ArtifactsCommand::Log(args)) => {
-            MlflowOutcome::ArtifactsLogged(mlflow_browse::log_artifacts(args)?)
+            MlflowOutcome::ArtifactsLogged(mlflow_browse::log_artifacts(args, app)?)
         }
         MlflowCommand::Artifacts(ArtifactsCommand::List(args)) => {
-            mlflow_browse::list_artifacts(args)?
+            mlflow_browse::list_artifacts(args, app)?
         }
         MlflowCommand::Artifacts(ArtifactsCommand::Download(args)) => {
-            MlflowOutcome::Downloaded(mlflow_browse::download_artifacts(args)?)
+            MlflowOutcome::Downloaded(mlflow_browse::download_artifacts(args, app)?)
         }
         MlflowCommand::Modelify(args) => {
             MlflowOutcome::Modelified(Box::new(mlflow_modelify::modelify(args, app)?))
@@ -109,8 +109,27 @@ pub(super) fn execute(command: &MlflowCommand, app: &App) -> Result<super::Outco
 /// The project's MLflow settings (every default without an `mlflow.yml`,
 /// so the commands work outside a project too), with `--tracking-uri`
 /// replacing the configured URI.
-pub(super) fn tracking_config(args: &TrackingArgs) -> Result<MlflowConfig, Failure> {
-    let mut config = MlflowConfig::load(args.conf.dir()?, args.conf.env_or_kedro_env().as_deref())?;
+///
+/// mlflow.yml is read as `tandem run` reads it (the project's globals and
+/// the app's resolvers), without loading the rest of the configuration, so
+/// a broken catalog does not stop `tandem mlflow ui`.
+pub(super) fn tracking_config(args: &TrackingArgs, app: &App) -> Result<MlflowConfig, Failure> {
+    let dir = args.conf.dir()?;
+    let env = args.conf.env_or_kedro_env();
+    let options = tandem_catalog::ConfigOptions {
+        runtime_params: Map::new(),
+        resolvers: app.resolvers().clone(),
+    };
+    let globals = ProjectConfig::load_globals(dir, env.as_deref(), &options)?;
+    let interpolator = tandem_catalog::Interpolator::new()
+        .with_resolvers(app.resolvers())
+        .with_globals(globals);
+    let mut config = MlflowConfig::load_with(
+        dir,
+        env.as_deref(),
+        &MlflowConfig::project_interpolator(interpolator),
+    )?
+    .unwrap_or_default();
     if let Some(uri) = &args.tracking_uri {
         config.server.mlflow_tracking_uri = Some(command_line_uri(uri));
     }
@@ -123,12 +142,21 @@ pub(super) fn tracking_config(args: &TrackingArgs) -> Result<MlflowConfig, Failu
 pub(super) fn tracking_client(
     args: &TrackingArgs,
     config: &MlflowConfig,
+    app: &App,
 ) -> Result<MlflowClient, Failure> {
     let root = args.conf.project_root();
     let credentials = match &config.server.credentials {
         Some(_) => {
-            ProjectConfig::load(args.conf.dir()?, args.conf.env_or_kedro_env().as_deref())?
-                .credentials
+            let options = tandem_catalog::ConfigOptions {
+                runtime_params: Map::new(),
+                resolvers: app.resolvers().clone(),
+            };
+            ProjectConfig::load_with(
+                args.conf.dir()?,
+                args.conf.env_or_kedro_env().as_deref(),
+                &options,
+            )?
+            .credentials
         }
         None => Map::new(),
     };
@@ -136,8 +164,8 @@ pub(super) fn tracking_client(
 }
 
 /// A client for the tracking server or store the arguments select.
-pub(super) fn client(args: &TrackingArgs) -> Result<MlflowClient, Failure> {
-    tracking_client(args, &tracking_config(args)?)
+pub(super) fn client(args: &TrackingArgs, app: &App) -> Result<MlflowClient, Failure> {
+    tracking_client(args, &tracking_config(args, app)?, app)
 }
 
 /// `uri` as given on the command line: a relative path is made absolute
@@ -253,9 +281,7 @@ pub(super) fn run_tracking(
     let mlflow = MlflowConfig::load_with(
         conf.dir()?,
         env.as_deref(),
-        &MlflowConfig::interpolator()
-            .with_globals(config.globals.clone())
-            .with_runtime_params(config.runtime_params.clone()),
+        &MlflowConfig::project_interpolator(config.interpolator()),
     )?;
     let context = TrackingContext::new();
     let datasets = project_datasets(

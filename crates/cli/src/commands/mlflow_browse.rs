@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use tandem_mlflow_client::{Experiment, MlflowClient, Run, RunQuery, ViewType};
 
 use super::mlflow::{ArtifactsLogged, MlflowOutcome, client};
+use crate::app::App;
 use crate::args::{
     ArtifactsDownloadArgs, ArtifactsListArgs, ArtifactsLogArgs, ExperimentsCreateArgs,
     RunsListArgs, RunsShowArgs, TrackingArgs,
@@ -12,20 +13,23 @@ use crate::args::{
 use crate::error::Failure;
 
 /// The active experiments.
-pub(super) fn list_experiments(args: &TrackingArgs) -> Result<Vec<Experiment>, Failure> {
-    Ok(client(args)?.list_experiments(ViewType::ActiveOnly)?)
+pub(super) fn list_experiments(args: &TrackingArgs, app: &App) -> Result<Vec<Experiment>, Failure> {
+    Ok(client(args, app)?.list_experiments(ViewType::ActiveOnly)?)
 }
 
 /// Creates the experiment and returns it as the store now has it.
-pub(super) fn create_experiment(args: &ExperimentsCreateArgs) -> Result<Experiment, Failure> {
-    let client = client(&args.tracking)?;
+pub(super) fn create_experiment(
+    args: &ExperimentsCreateArgs,
+    app: &App,
+) -> Result<Experiment, Failure> {
+    let client = client(&args.tracking, app)?;
     let id = client.create_experiment(&args.name, None, &[])?;
     Ok(client.get_experiment(&id)?)
 }
 
 /// The runs of the chosen experiment, or of every active one.
-pub(super) fn list_runs(args: &RunsListArgs) -> Result<Vec<Run>, Failure> {
-    let client = client(&args.tracking)?;
+pub(super) fn list_runs(args: &RunsListArgs, app: &App) -> Result<Vec<Run>, Failure> {
+    let client = client(&args.tracking, app)?;
     let ids = match (&args.experiment, &args.experiment_id) {
         (Some(name), _) => vec![experiment_id_by_name(&client, name)?],
         (None, Some(id)) => vec![client.get_experiment(id)?.experiment_id],
@@ -58,13 +62,16 @@ fn experiment_id_by_name(client: &MlflowClient, name: &str) -> Result<String, Fa
 }
 
 /// One run.
-pub(super) fn show_run(args: &RunsShowArgs) -> Result<Run, Failure> {
-    Ok(client(&args.tracking)?.get_run(&args.run_id)?)
+pub(super) fn show_run(args: &RunsShowArgs, app: &App) -> Result<Run, Failure> {
+    Ok(client(&args.tracking, app)?.get_run(&args.run_id)?)
 }
 
 /// Uploads a file, or a directory's files, into the run's artifacts.
-pub(super) fn log_artifacts(args: &ArtifactsLogArgs) -> Result<ArtifactsLogged, Failure> {
-    let client = client(&args.tracking)?;
+pub(super) fn log_artifacts(
+    args: &ArtifactsLogArgs,
+    app: &App,
+) -> Result<ArtifactsLogged, Failure> {
+    let client = client(&args.tracking, app)?;
     let metadata = std::fs::metadata(&args.path).map_err(|source| Failure::File {
         path: args.path.display().to_string(),
         source,
@@ -84,8 +91,11 @@ pub(super) fn log_artifacts(args: &ArtifactsLogArgs) -> Result<ArtifactsLogged, 
 }
 
 /// The artifacts directly under a run's path, or at a URI.
-pub(super) fn list_artifacts(args: &ArtifactsListArgs) -> Result<MlflowOutcome, Failure> {
-    let client = client(&args.tracking)?;
+pub(super) fn list_artifacts(
+    args: &ArtifactsListArgs,
+    app: &App,
+) -> Result<MlflowOutcome, Failure> {
+    let client = client(&args.tracking, app)?;
     let (source, files) = match &args.source.uri {
         Some(uri) => (uri.clone(), client.list_artifacts_at(uri)?),
         None => {
@@ -99,8 +109,11 @@ pub(super) fn list_artifacts(args: &ArtifactsListArgs) -> Result<MlflowOutcome, 
 }
 
 /// Downloads a run's artifacts, or everything at a URI; returns the local path.
-pub(super) fn download_artifacts(args: &ArtifactsDownloadArgs) -> Result<PathBuf, Failure> {
-    let client = client(&args.tracking)?;
+pub(super) fn download_artifacts(
+    args: &ArtifactsDownloadArgs,
+    app: &App,
+) -> Result<PathBuf, Failure> {
+    let client = client(&args.tracking, app)?;
     std::fs::create_dir_all(&args.output).map_err(|source| Failure::File {
         path: args.output.display().to_string(),
         source,

@@ -23,8 +23,8 @@ pub(super) fn modelify(args: &ModelifyArgs, app: &App) -> Result<LoggedPipelineM
     })?;
     let ml = rebind(registered, args)?;
 
-    let config = tracking_config(&args.tracking)?;
-    let client = tracking_client(&args.tracking, &config)?;
+    let config = tracking_config(&args.tracking, app)?;
+    let client = tracking_client(&args.tracking, &config, app)?;
     let experiment_id = match &args.run_id {
         // The model belongs with its run.
         Some(run_id) => client.get_run(run_id)?.info.experiment_id,

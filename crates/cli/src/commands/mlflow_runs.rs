@@ -52,7 +52,7 @@ fn scoped(scope: &SharedRunScope, app: &App) -> Result<Scoped, Failure> {
     let config = ProjectConfig::load_with(conf.dir()?, env.as_deref(), &options)?;
     let root = conf.project_root();
     // mlflow.yml (or the defaults), with --tracking-uri over it.
-    let mlflow = tracking_config(&scope.tracking)?;
+    let mlflow = tracking_config(&scope.tracking, app)?;
     let context = TrackingContext::new();
     let registry = project_datasets(
         app,
@@ -114,8 +114,8 @@ pub(super) fn end(args: &RunsEndArgs, app: &App) -> Result<RunEnded, Failure> {
         status => {
             // No pipeline or catalog needed: a failure path must not fail on
             // the configuration that made the task fail.
-            let config = tracking_config(&args.scope.tracking)?;
-            let client = tracking_client(&args.scope.tracking, &config)?;
+            let config = tracking_config(&args.scope.tracking, app)?;
+            let client = tracking_client(&args.scope.tracking, &config, app)?;
             end_shared_run(&client, &run_id, status.status(), &args.reason)?;
             None
         }

@@ -5,6 +5,7 @@ use std::process::Command;
 use super::Outcome;
 use super::external::{find_on_path, outlive_ctrl_c, shell_quote};
 use super::mlflow::{MlflowOutcome, tracking_config};
+use crate::app::App;
 use crate::args::MlflowUiArgs;
 use crate::error::Failure;
 
@@ -19,8 +20,8 @@ pub(crate) enum UiPlan {
 
 /// Starts `mlflow ui` on the project's store and waits for it; without
 /// MLflow installed, or for a server, says what to do instead.
-pub(super) fn ui(args: &MlflowUiArgs) -> Result<Outcome, Failure> {
-    let config = tracking_config(&args.tracking)?;
+pub(super) fn ui(args: &MlflowUiArgs, app: &App) -> Result<Outcome, Failure> {
+    let config = tracking_config(&args.tracking, app)?;
     let root = args.tracking.conf.project_root();
     let store = config.tracking_uri(&root);
     if store.starts_with("http://") || store.starts_with("https://") {

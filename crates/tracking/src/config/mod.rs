@@ -60,7 +60,19 @@ impl MlflowConfig {
     /// `${runtime_params:...}`), as Kedro does; `oc.env` stays off, as in
     /// Kedro for every file but credentials.
     pub fn interpolator() -> tandem_catalog::Interpolator {
-        tandem_catalog::Interpolator::new().with_resolver("km.random_name", |_| {
+        MlflowConfig::project_interpolator(tandem_catalog::Interpolator::new())
+    }
+
+    /// `project`'s interpolation (a project's globals, `--params` and
+    /// custom resolvers: [`ProjectConfig::interpolator`]) with
+    /// kedro-mlflow's `${km.random_name:}` added, as mlflow.yml is read in
+    /// a Kedro session.
+    ///
+    /// [`ProjectConfig::interpolator`]: tandem_catalog::ProjectConfig::interpolator
+    pub fn project_interpolator(
+        project: tandem_catalog::Interpolator,
+    ) -> tandem_catalog::Interpolator {
+        project.with_resolver("km.random_name", |_| {
             Ok(Value::String(crate::random_name()))
         })
     }

@@ -13,6 +13,9 @@
 mod read;
 mod write;
 
+use std::collections::BTreeMap;
+
+use arrow_array::RecordBatch;
 use arrow_schema::DataType;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -30,8 +33,8 @@ const ENGINES: &[&str] = &["openpyxl", "calamine", "xlrd", "odf", "pyxlsb"];
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct LoadArgs {
-    /// A sheet name or 0-based position; `null` (every sheet) is refused
-    /// when the entry is built.
+    /// A sheet name or 0-based position; `null` loads every sheet as a
+    /// `BTreeMap<String, RecordBatch>` keyed by sheet name.
     #[serde(
         default,
         deserialize_with = "present",
@@ -87,11 +90,14 @@ where
 
 /// One sheet of an `.xlsx` (also `.xls`, `.xlsb` and `.ods` on load):
 /// loads a `RecordBatch`, saves a `RecordBatch` or `Vec<RecordBatch>`.
+/// With `load_args.sheet_name: null` it loads every sheet as a
+/// `BTreeMap<String, RecordBatch>`; such a map saves one sheet per key.
 #[derive(Debug)]
 pub struct ExcelFormat {
     load_args: LoadArgs,
     save_args: SaveArgs,
-    sheet: NameOrIndex,
+    /// `None` loads every sheet (`sheet_name: null`).
+    sheet: Option<NameOrIndex>,
     dtype: Vec<(String, DataType)>,
     all_dtype: Option<DataType>,
     na: NaValues,
@@ -105,15 +111,8 @@ impl FileFormat for ExcelFormat {
             FileOptions::parse(config)?;
         let entry = config.name.as_str();
         let sheet = match &load_args.sheet_name {
-            None => NameOrIndex::Index(0),
-            Some(Some(sheet)) => sheet.clone(),
-            Some(None) => {
-                return Err(Error::config(
-                    entry,
-                    "load_args.sheet_name: null (every sheet as a dict of tables) is not \
-                     supported: name one sheet, or use one entry per sheet",
-                ));
-            }
+            None => Some(NameOrIndex::Index(0)),
+            Some(sheet) => sheet.clone(),
         };
         for (field, engine) in [
             ("load_args.engine", &load_args.engine),
@@ -143,7 +142,8 @@ impl FileFormat for ExcelFormat {
             ));
         }
         if let Some(name) = &save_args.sheet_name {
-            write::check_sheet_name(name).map_err(|e| Error::config(entry, e))?;
+            write::check_sheet_name(name)
+                .map_err(|e| Error::config(entry, format!("save_args.sheet_name: {e}")))?;
         }
         let (all_dtype, dtype) = match &load_args.dtype {
             None => (None, Vec::new()),
@@ -165,17 +165,51 @@ impl FileFormat for ExcelFormat {
     }
 
     fn encode(&self, data: &Data, location: &str) -> Result<Bytes, Error> {
-        let batches = record_batches(data, Self::TYPE_NAME)?;
-        let sheet = self.save_args.sheet_name.as_deref().unwrap_or("Sheet1");
-        write::workbook(batches, sheet, self.save_args.header.unwrap_or(true))
+        let header = self.save_args.header.unwrap_or(true);
+        // A dict of tables is one sheet per key, as kedro-datasets writes it.
+        let bytes = if let Ok(sheets) = data.downcast_ref::<BTreeMap<String, RecordBatch>>() {
+            let sheets: Vec<(&str, &[RecordBatch])> = sheets
+                .iter()
+                .map(|(name, batch)| (name.as_str(), std::slice::from_ref(batch)))
+                .collect();
+            write::workbook(&sheets, header)
+        } else {
+            let batches = record_batches(data, Self::TYPE_NAME)?;
+            let sheet = self.save_args.sheet_name.as_deref().unwrap_or("Sheet1");
+            write::workbook(&[(sheet, batches)], header)
+        };
+        bytes
             .map(Bytes::from)
             .map_err(|e| format_error("excel", location, e))
     }
 
     fn decode(&self, bytes: Bytes, location: &str) -> Result<Data, Error> {
-        let rows = read::sheet_rows(bytes, &self.sheet, &self.na)
-            .map_err(|e| format_error("excel", location, e))?;
-        let shape = Shape {
+        let error = |e: String| format_error("excel", location, e);
+        let Some(sheet) = &self.sheet else {
+            let mut tables = BTreeMap::new();
+            for (name, rows) in read::all_sheet_rows(bytes, &self.na).map_err(error)? {
+                let batch = self
+                    .shape()
+                    .apply(rows)
+                    .map_err(|e| error(format!("sheet '{name}': {e}")))?;
+                tables.insert(name, batch);
+            }
+            return Ok(Data::new(tables));
+        };
+        let rows = read::sheet_rows(bytes, sheet, &self.na).map_err(error)?;
+        let batch = self.shape().apply(rows).map_err(error)?;
+        Ok(Data::new(batch))
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        args_details(&self.load_args, &self.save_args)
+    }
+}
+
+impl ExcelFormat {
+    /// How the load args shape a sheet's rows into a table.
+    fn shape(&self) -> Shape<'_> {
+        Shape {
             header: self.load_args.header,
             skiprows: self.load_args.skiprows.as_ref(),
             names: self.load_args.names.as_deref(),
@@ -184,14 +218,6 @@ impl FileFormat for ExcelFormat {
             dtype: &self.dtype,
             dtype_all: self.all_dtype.as_ref(),
             text: None,
-        };
-        let batch = shape
-            .apply(rows)
-            .map_err(|e| format_error("excel", location, e))?;
-        Ok(Data::new(batch))
-    }
-
-    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
-        args_details(&self.load_args, &self.save_args)
+        }
     }
 }

@@ -8,6 +8,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::files::columns::{Cell, NaValues, NameOrIndex};
 
+/// A sheet's rows of cells.
+type Rows = Vec<Vec<Cell>>;
+
 /// The rows of the sheet `sheet`, from cell A1: blank leading rows and
 /// columns are kept (pandas keeps them), trailing ones are not.
 pub(super) fn sheet_rows(
@@ -15,8 +18,7 @@ pub(super) fn sheet_rows(
     sheet: &NameOrIndex,
     na: &NaValues,
 ) -> Result<Vec<Vec<Cell>>, String> {
-    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|e| format!("not a readable workbook (xlsx, xls, xlsb or ods): {e}"))?;
+    let mut workbook = open(bytes)?;
     let names = workbook.sheet_names();
     let name = match sheet {
         NameOrIndex::Name(name) if names.contains(name) => name.clone(),
@@ -39,6 +41,25 @@ pub(super) fn sheet_rows(
         .worksheet_range(&name)
         .map_err(|e| format!("sheet '{name}': {e}"))?;
     Ok(rows(&range, na))
+}
+
+/// Every sheet's rows, in workbook order, with its name (pandas'
+/// `sheet_name=None`).
+pub(super) fn all_sheet_rows(bytes: Bytes, na: &NaValues) -> Result<Vec<(String, Rows)>, String> {
+    let mut workbook = open(bytes)?;
+    let mut sheets = Vec::new();
+    for name in workbook.sheet_names() {
+        let range = workbook
+            .worksheet_range(&name)
+            .map_err(|e| format!("sheet '{name}': {e}"))?;
+        sheets.push((name, rows(&range, na)));
+    }
+    Ok(sheets)
+}
+
+fn open(bytes: Bytes) -> Result<calamine::Sheets<Cursor<Bytes>>, String> {
+    calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| format!("not a readable workbook (xlsx, xls, xlsb or ods): {e}"))
 }
 
 fn rows(range: &Range<XlData>, na: &NaValues) -> Vec<Vec<Cell>> {

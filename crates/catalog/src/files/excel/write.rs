@@ -1,5 +1,5 @@
-//! A table as one sheet of a new workbook, as `DataFrame.to_excel` writes
-//! it with `index=False`.
+//! Tables as the sheets of a new workbook, as `DataFrame.to_excel` writes
+//! them with `index=False`.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -22,34 +22,51 @@ const UNIX_EPOCH_SERIAL: f64 = 25_569.0;
 pub(super) fn check_sheet_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 31 {
         return Err(format!(
-            "save_args.sheet_name '{name}' must be 1 to 31 characters long"
+            "sheet name '{name}' must be 1 to 31 characters long"
         ));
     }
     if let Some(bad) = name.chars().find(|c| "[]:*?/\\".contains(*c)) {
         return Err(format!(
-            "save_args.sheet_name '{name}' holds '{bad}', which Excel forbids"
+            "sheet name '{name}' holds '{bad}', which Excel forbids"
         ));
     }
     if name.starts_with('\'') || name.ends_with('\'') {
         return Err(format!(
-            "save_args.sheet_name '{name}' may not start or end with an apostrophe"
+            "sheet name '{name}' may not start or end with an apostrophe"
         ));
     }
     Ok(())
 }
 
-/// The `.xlsx` bytes of `batches` on the sheet `sheet`.
-pub(super) fn workbook(
-    batches: &[RecordBatch],
-    sheet: &str,
-    header: bool,
-) -> Result<Vec<u8>, String> {
+/// The `.xlsx` bytes of a workbook with one sheet per `(name, batches)`, in
+/// that order.
+pub(super) fn workbook(sheets: &[(&str, &[RecordBatch])], header: bool) -> Result<Vec<u8>, String> {
     let xlsx = |e: XlsxError| e.to_string();
     let mut workbook = Workbook::new();
-    let worksheet = workbook.add_worksheet();
-    worksheet.set_name(sheet).map_err(xlsx)?;
+    for (sheet, batches) in sheets {
+        check_sheet_name(sheet)?;
+        let worksheet = workbook.add_worksheet();
+        worksheet.set_name(*sheet).map_err(xlsx)?;
+        write_sheet(worksheet, batches, header).map_err(|e| {
+            if sheets.len() > 1 {
+                format!("sheet '{sheet}': {e}")
+            } else {
+                e
+            }
+        })?;
+    }
+    workbook.save_to_buffer().map_err(xlsx)
+}
+
+/// `batches` down one sheet, with a header row when `header`.
+fn write_sheet(
+    worksheet: &mut Worksheet,
+    batches: &[RecordBatch],
+    header: bool,
+) -> Result<(), String> {
+    let xlsx = |e: XlsxError| e.to_string();
     let Some(first) = batches.first() else {
-        return workbook.save_to_buffer().map_err(xlsx);
+        return Ok(());
     };
     let schema = first.schema();
     if let Some(i) = batches
@@ -100,7 +117,7 @@ pub(super) fn workbook(
         }
         row += batch.num_rows() as u32;
     }
-    workbook.save_to_buffer().map_err(xlsx)
+    Ok(())
 }
 
 struct Formats {
