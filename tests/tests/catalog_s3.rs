@@ -181,6 +181,7 @@ fn versions_are_listed_pinned_and_never_overwritten() {
     let save = |v: &str| Version {
         load: None,
         save: Some(v.to_owned()),
+        ..Default::default()
     };
 
     let latest = dataset(
@@ -228,6 +229,7 @@ fn versions_are_listed_pinned_and_never_overwritten() {
         Some(Version {
             load: Some(v1.to_owned()),
             save: None,
+            ..Default::default()
         }),
     );
     assert_eq!(

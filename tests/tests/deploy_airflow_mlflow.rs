@@ -309,48 +309,60 @@ fn a_task_failing_for_good_leaves_the_run_failed_and_no_model() {
     assert!(models.is_empty(), "{models:?}");
 }
 
-#[test]
-fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_process_run() {
-    let Setup {
-        work,
-        experiment,
-        model_name,
-        project,
-        airflow,
-    } = setup("flaky");
-    // The task command: the project binary, except that the first try of
-    // the task running `fit_model` fails, after its upstream tasks saved.
+/// A `--command` wrapper of the project binary whose first try of the task
+/// running `fit_model` exits 3: before the binary runs, or with `save_first`
+/// after it ran (its exit status written to the marker), so the task's
+/// versioned `model` is saved under the DAG run's id when the try fails.
+/// The wrapper and the marker the failure leaves.
+fn failing_once(work: &Path, save_first: bool) -> (PathBuf, PathBuf) {
     let marker = work.join("fit_model-failed-once");
     let wrapper = work.join("flaky-churn.sh");
+    let (churn, flag) = (churn_bin().display().to_string(), marker.display());
+    let fail = if save_first {
+        format!("'{churn}' \"$@\"; echo $? > '{flag}'")
+    } else {
+        format!("touch '{flag}'")
+    };
     std::fs::write(
         &wrapper,
         format!(
             "#!/bin/sh
              case \"$*\" in *fit_model*)
-               if [ ! -e '{marker}' ]; then touch '{marker}'; echo 'injected failure' >&2; exit 3; fi;;
+               if [ ! -e '{flag}' ]; then {fail}; echo 'injected failure' >&2; exit 3; fi;;
              esac
              exec '{churn}' \"$@\"
-",
-            marker = marker.display(),
-            churn = churn_bin().display()
+"
         ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (wrapper, marker)
+}
+
+/// Runs the DAG with the task running `fit_model` failing once (see
+/// [`failing_once`]) and asserts what a retry must leave: every task
+/// succeeded, one of them on try 2; one run, FINISHED, with one model,
+/// registered once, and each metric logged once. The run's MLflow id.
+fn run_failing_once(setup: &Setup, save_first: bool) -> String {
+    let (wrapper, marker) = failing_once(&setup.work, save_first);
     let (file, tasks) = deploy_with(
-        &project,
-        &airflow,
+        &setup.project,
+        &setup.airflow,
         &["--command", wrapper.to_str().unwrap()],
     );
-
     let conf = json!({"data_generation.n_customers": 400});
-    airflow
+    setup
+        .airflow
         .dags_test("churn", &file, Some(&conf))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(marker.exists(), "the failure was injected");
+    if save_first {
+        let status = std::fs::read_to_string(&marker).unwrap();
+        assert_eq!(status.trim(), "0", "the failed try ran every node first");
+    }
 
-    let states = states(&airflow);
+    let states = states(&setup.airflow);
     for (id, _, state) in &states {
         assert_eq!(state, "success", "task {id}: {states:?}");
     }
@@ -358,14 +370,20 @@ fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_pr
     assert_eq!(retried.len(), 1, "one task ran twice: {states:?}");
     assert!(tasks.contains(&retried[0].0), "{retried:?}");
 
-    // One run, FINISHED, one model, registered once, metrics logged once.
-    let (runs, models) = runs_and_models(&experiment);
+    let (runs, models) = runs_and_models(&setup.experiment);
     assert_eq!(runs.len(), 1, "{runs:?}");
     let run_id = runs[0]["info"]["run_id"].as_str().unwrap().to_owned();
     assert_eq!(runs[0]["info"]["status"], "FINISHED", "{}", runs[0]);
     assert_eq!(models.len(), 1, "{models:?}");
-    assert_one_registered_version(&model_name);
+    assert_one_registered_version(&setup.model_name);
     assert_metrics_logged_once(&run_id);
+    run_id
+}
+
+#[test]
+fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_process_run() {
+    let setup = setup("flaky");
+    run_failing_once(&setup, false);
 
     // The same project run in one process, with the same seed and
     // parameters, predicts exactly what the DAG run did.
@@ -373,13 +391,33 @@ fn a_task_failing_once_is_retried_and_the_run_ends_with_one_model_as_a_single_pr
         let path = root.join("data/07_model_output/test_predictions.parquet");
         load_parquet(path.to_str().unwrap(), None)
     };
-    let single = single_process_run(&work, 400);
-    let (dag, one) = (predictions(&project), predictions(&single));
+    let single = single_process_run(&setup.work, 400);
+    let (dag, one) = (predictions(&setup.project), predictions(&single));
     assert!(dag.num_rows() > 0);
     assert_eq!(
         dag, one,
         "the DAG run's predictions equal the single-process run's"
     );
+}
+
+#[test]
+fn a_task_failing_after_saving_its_versioned_model_is_retried_into_the_same_version() {
+    let setup = setup("saved-then-failed");
+    let run_id = run_failing_once(&setup, true);
+
+    // The retry replaced the failed try's model in place: still one
+    // version, the DAG run's.
+    let run = get(&format!("runs/get?run_id={run_id}"));
+    let version_id = entry(&run["run"], "tags", "tandem.run_id")
+        .and_then(Value::as_str)
+        .unwrap()
+        .to_owned();
+    let saved: Vec<String> =
+        std::fs::read_dir(setup.project.join("data/06_models/churn_model.json"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    assert_eq!(saved, [version_id], "one version, the DAG run's");
 }
 
 /// `churn run` of a fresh copy of the example project under
@@ -457,16 +495,16 @@ fn retried_tasks_log_nothing_twice_and_the_final_task_one_model() {
     assert_eq!(run.len(), 32, "the run id alone on the last line: {out:?}");
 
     // The memory groups of `deploy plan --group-by memory`, each in a
-    // process of its own; an encoder and the metrics tasks run twice, as a
-    // retry of a try that failed after logging would. (A task whose
-    // versioned output is already saved under the run id cannot be retried:
-    // Kedro's "must not exist if versioning is enabled".)
+    // process of its own; an encoder, the model's and the metrics tasks run
+    // twice, as a retry of a try that failed after saving and logging would
+    // (the model's task rewrites its versioned `model` under the run id).
     let tasks = [
         "generate_customers",
         "split_customers",
         "fit_encoder",
         "fit_encoder",
         "fit_imputer",
+        "impute,fit_scaler,scale,encode,fit_model",
         "impute,fit_scaler,scale,encode,fit_model",
         "evaluation.impute,evaluation.scale,evaluation.encode,evaluation.predict",
         "evaluate",

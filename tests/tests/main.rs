@@ -6,6 +6,7 @@ mod catalog_s3;
 mod catalog_s3_uploads;
 mod deploy_airflow;
 mod deploy_airflow_executor;
+mod deploy_airflow_groupings;
 mod deploy_airflow_mlflow;
 mod deploy_cli;
 mod describe;

@@ -77,6 +77,7 @@ fn a_pipeline_round_trips_through_s3() {
         let pinned = Version {
             load: Some(run_id.to_owned()),
             save: None,
+            ..Default::default()
         };
         let parquet = s3_dataset(&format!("s3://{bucket}/cars/cars.parquet"), Some(pinned));
         let table: RecordBatch = parquet.load().unwrap().into_value().unwrap();

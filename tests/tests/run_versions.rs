@@ -1,4 +1,5 @@
-//! `tandem run --load-versions`: pinned versions of versioned datasets.
+//! `tandem run --load-versions`: pinned versions of versioned datasets;
+//! `--run-id`: a run given its id re-runs that run.
 
 use crate::run_support::{CARS_CSV, Project, json_failure};
 
@@ -66,10 +67,10 @@ fn unknown_datasets_and_unsafe_versions_fail_the_run() {
     );
 }
 
-/// A run's downstream node reads the version of an intermediate that the run
-/// itself saved, not a newer one an overlapping run saved meanwhile.
-#[test]
-fn a_run_reads_back_its_own_version_of_an_intermediate() {
+/// The project plus `versions.yml`: `stamp` saves the `report.title` param
+/// to `stamped`, a versioned dataset, and `forward` copies it to
+/// `forwarded`, an unversioned file.
+fn stamping_project() -> Project {
     let project = Project::new();
     let catalog = project.read("conf/base/catalog.yml");
     project.write(
@@ -87,41 +88,77 @@ fn a_run_reads_back_its_own_version_of_an_intermediate() {
          - {name: stamp, func: builtin:identity, inputs: 'params:report.title', outputs: stamped}\n  \
          - {name: forward, func: builtin:identity, inputs: stamped, outputs: forwarded}\n",
     );
-    let run = |title: &str| {
-        let params = format!("report.title={title}");
-        let args = [
-            "run",
-            "--spec",
-            "versions.yml",
-            "--json",
-            "--params",
-            &params,
-        ];
-        let run = project.tandem(args);
-        assert_eq!(run.code, 0, "{run:?}");
-        run.stdout_json()["run_id"].as_str().unwrap().to_owned()
-    };
+    project
+}
+
+/// Runs `versions.yml` with `title` and `extra` arguments: the run's id.
+fn stamp(project: &Project, title: &str, extra: &[&str]) -> String {
+    let params = format!("report.title={title}");
+    let mut args = vec![
+        "run",
+        "--spec",
+        "versions.yml",
+        "--json",
+        "--params",
+        &params,
+    ];
+    args.extend_from_slice(extra);
+    let run = project.tandem(args);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout_json()["run_id"].as_str().unwrap().to_owned()
+}
+
+/// What `stamped` holds at `version`.
+fn stamped(project: &Project, version: &str) -> String {
+    project.read(&format!(
+        "data/02_intermediate/stamped.json/{version}/stamped.json"
+    ))
+}
+
+/// A run's downstream node reads the version of an intermediate that the run
+/// itself saved, not a newer one an overlapping run saved meanwhile.
+#[test]
+fn a_run_reads_back_its_own_version_of_an_intermediate() {
+    let project = stamping_project();
 
     // Run B saves its version; moving it far ahead makes it newer than any
     // version run A can pick, as if B had saved while A was running.
-    let b = run("B");
+    let b = stamp(&project, "B", &[]);
     let versions = project.path("data/02_intermediate/stamped.json");
     let newer = "2999-01-01T00.00.00.000Z";
     std::fs::rename(versions.join(&b), versions.join(newer)).unwrap();
 
-    let a = run("A");
+    let a = stamp(&project, "A", &[]);
     assert!(a.as_str() < newer, "{a}");
     assert_eq!(project.read("data/03_primary/forwarded.json"), "\"A\"");
-    assert_eq!(
-        project.read(&format!(
-            "data/02_intermediate/stamped.json/{a}/stamped.json"
-        )),
-        "\"A\""
-    );
-    assert_eq!(
-        project.read(&format!(
-            "data/02_intermediate/stamped.json/{newer}/stamped.json"
-        )),
-        "\"B\""
-    );
+    assert_eq!(stamped(&project, &a), "\"A\"");
+    assert_eq!(stamped(&project, newer), "\"B\"");
+}
+
+/// A retried task of an orchestrated run is the same `--run-id` run again,
+/// after a try that already saved its versioned output.
+#[test]
+fn a_run_given_its_id_runs_again_and_replaces_its_own_version() {
+    let project = stamping_project();
+    let id = "manual__2026-12-02T16.27.07";
+    assert_eq!(stamp(&project, "first", &["--run-id", id]), id);
+    assert_eq!(stamp(&project, "second", &["--run-id", id]), id);
+    assert_eq!(stamped(&project, id), "\"second\"");
+    assert_eq!(project.read("data/03_primary/forwarded.json"), "\"second\"");
+
+    // Without an id, each run saves a version of its own.
+    let a = stamp(&project, "A", &[]);
+    let b = stamp(&project, "B", &[]);
+    assert_ne!(a, b);
+    assert_eq!(stamped(&project, &a), "\"A\"");
+    assert_eq!(stamped(&project, &b), "\"B\"");
+    let mut versions: Vec<String> =
+        std::fs::read_dir(project.path("data/02_intermediate/stamped.json"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    versions.sort_unstable();
+    let mut expected = vec![a, b, id.to_owned()];
+    expected.sort_unstable();
+    assert_eq!(versions, expected);
 }

@@ -41,6 +41,11 @@ pub struct CatalogOptions {
     /// The version every versioned dataset saves under; `None` generates a
     /// timestamp once for the catalog, as Kedro does.
     pub save_version: Option<String>,
+    /// Whether a versioned save may replace what already exists at
+    /// `save_version`: for a run given its id that is being re-run (a
+    /// retried task of an orchestrated run rewrites its own earlier saves).
+    /// Off, such a save fails with [`Error::VersionExists`], as in Kedro.
+    pub replace_saved_versions: bool,
     /// `--params` overrides, merged over the parameters files by
     /// [`DataCatalog::from_conf_dir`] and [`DataCatalog::from_project`];
     /// [`DataCatalog::from_config`] reads no parameters and ignores them.
@@ -55,6 +60,7 @@ impl CatalogOptions {
         CatalogOptions {
             load_versions: BTreeMap::new(),
             save_version: None,
+            replace_saved_versions: false,
             params_overrides: Map::new(),
             registry,
         }
@@ -216,6 +222,7 @@ impl DataCatalog {
             credentials: credentials.clone(),
             load_versions: options.load_versions.clone(),
             save_version,
+            replace_saved_versions: options.replace_saved_versions,
             project_root: project_root.into(),
         };
         let registry = options.registry.clone();

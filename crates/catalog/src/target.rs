@@ -133,7 +133,9 @@ impl FileTarget {
     /// Writes atomically; a versioned save goes to the save version (the
     /// run's, or a fresh timestamp) and never overwrites an existing one, so
     /// two runs that picked the same version fail loudly instead of one
-    /// silently replacing the other's data.
+    /// silently replacing the other's data. With [`Version::overwrite`] it
+    /// replaces that version atomically: the run was given its id and is
+    /// being re-run, so what is there is its own earlier try's.
     ///
     /// After a save, unpinned loads read the version just written. Kedro
     /// gets there by listing the store again after the save and caching the
@@ -148,7 +150,11 @@ impl FileTarget {
         self.resolved().load = None;
         let save = version.save.clone().unwrap_or_else(generate_timestamp);
         let target = self.versioned(&save)?;
-        target.write_new(payload)?;
+        if version.overwrite {
+            target.write(payload)?;
+        } else {
+            target.write_new(payload)?;
+        }
         let mut resolved = self.resolved();
         resolved.saved = Some(save.clone());
         resolved.load = Some(save);
@@ -217,6 +223,7 @@ mod tests {
             Some(Version {
                 load: None,
                 save: Some(v1.into()),
+                ..Default::default()
             }),
         );
         assert!(!t1.exists().unwrap());
@@ -237,6 +244,7 @@ mod tests {
             Some(Version {
                 load: None,
                 save: Some(v2.into()),
+                ..Default::default()
             }),
         );
         t2.write(Bytes::from_static(b"two")).unwrap();
@@ -248,6 +256,7 @@ mod tests {
             Some(Version {
                 load: Some(v1.into()),
                 save: None,
+                ..Default::default()
             }),
         );
         assert_eq!(pinned.read().unwrap(), Bytes::from_static(b"one"));
@@ -258,6 +267,31 @@ mod tests {
     }
 
     #[test]
+    fn an_overwriting_save_replaces_its_version_and_loads_read_the_new_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = "2026-01-01T00.00.00.000Z";
+        let at = |overwrite| Version {
+            save: Some(v1.into()),
+            overwrite,
+            ..Default::default()
+        };
+        target(dir.path(), Some(at(false)))
+            .write(Bytes::from_static(b"one"))
+            .unwrap();
+        let refused = target(dir.path(), Some(at(false)));
+        let err = refused.write(Bytes::from_static(b"two")).unwrap_err();
+        assert_eq!(err.kind(), "version_exists");
+        assert_eq!(refused.read().unwrap(), Bytes::from_static(b"one"));
+
+        let rerun = target(dir.path(), Some(at(true)));
+        rerun.write(Bytes::from_static(b"two")).unwrap();
+        assert_eq!(rerun.read().unwrap(), Bytes::from_static(b"two"));
+        assert_eq!(rerun.saved_version().as_deref(), Some(v1));
+        let reader = target(dir.path(), Some(Version::default()));
+        assert_eq!(reader.read().unwrap(), Bytes::from_static(b"two"));
+    }
+
+    #[test]
     fn unsafe_versions_never_touch_the_store() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = DatasetConfig::new("ds", "TextDataset", serde_json::Map::new());
@@ -265,6 +299,7 @@ mod tests {
         config.version = Some(Version {
             load: Some("../../etc".into()),
             save: None,
+            ..Default::default()
         });
         assert_eq!(
             FileTarget::new(&config, "x.txt").unwrap_err().kind(),

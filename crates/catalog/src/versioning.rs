@@ -78,6 +78,11 @@ pub struct Version {
     pub load: Option<String>,
     /// The version to save under; `None` generates one at save time.
     pub save: Option<String>,
+    /// Whether a save may replace an existing save version. Off, a second
+    /// save under one version fails ([`Error::VersionExists`]); on, it is
+    /// for a run given its id that is being re-run (a retried task), whose
+    /// earlier try saved what is replaced.
+    pub overwrite: bool,
 }
 
 impl Version {
@@ -143,6 +148,7 @@ mod tests {
         let v = Version {
             load: Some("../x".into()),
             save: None,
+            ..Default::default()
         };
         assert!(v.validated().is_err());
     }

@@ -257,6 +257,7 @@ fn load_versions_must_name_known_datasets() {
         Some(Version {
             load: Some("2026-01-01T00.00.00.000Z".into()),
             save: Some("2026-01-02T00.00.00.000Z".into()),
+            ..Default::default()
         })
     );
     assert_eq!(

@@ -107,3 +107,42 @@ fn a_second_save_under_a_taken_version_fails_loudly() {
     assert_eq!(text(&a), "from A");
     assert_eq!(text(&b), "from A", "nothing was overwritten");
 }
+
+#[test]
+fn a_rerun_given_its_id_replaces_its_own_save_only_with_the_opt_in() {
+    // A retried task of an orchestrated run: the same run id, and the save
+    // of the try that failed after it is still there.
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), Some(OLDER))
+        .save("features", Data::new(String::from("try 1")))
+        .unwrap();
+    let refused = run(dir.path(), Some(OLDER))
+        .save("features", Data::new(String::from("try 2")))
+        .unwrap_err();
+    assert_eq!(refused.kind(), "version_exists", "the default is Kedro's");
+
+    let mut options = CatalogOptions::new(DatasetRegistry::with_builtins());
+    options.save_version = Some(OLDER.to_owned());
+    options.replace_saved_versions = true;
+    let retry = DataCatalog::from_config(&conf(), &Map::new(), &options, dir.path()).unwrap();
+    retry
+        .save("features", Data::new(String::from("try 2")))
+        .unwrap();
+    assert_eq!(text(&retry), "try 2");
+    assert_eq!(
+        text(&run(dir.path(), None)),
+        "try 2",
+        "a later run reads it"
+    );
+
+    // Replaced in place: one version, holding the one file.
+    let versions = dir.path().join("data/features.txt");
+    let entries = |path: &Path| -> Vec<String> {
+        std::fs::read_dir(path)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(entries(&versions), [OLDER]);
+    assert_eq!(entries(&versions.join(OLDER)), ["features.txt"]);
+}

@@ -188,6 +188,7 @@ fn versioned_saves_keep_each_image_under_its_version() {
         config.version = Some(Version {
             load: None,
             save: Some(version.to_owned()),
+            ..Default::default()
         });
         let dataset = registry.build(&config).unwrap();
         let dpi = if version.starts_with("2026-01-01") {

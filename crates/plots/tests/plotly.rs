@@ -238,6 +238,7 @@ fn versioned_plotly_saves_load_the_newest_or_a_pinned_version() {
         config.version = Some(Version {
             load: load.map(str::to_owned),
             save: save.map(str::to_owned),
+            ..Default::default()
         });
         registry.build(&config).unwrap()
     };

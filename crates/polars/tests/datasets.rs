@@ -188,6 +188,7 @@ fn tandem_catalog_version(load: &str) -> tandem_catalog::Version {
     tandem_catalog::Version {
         load: Some(load.to_owned()),
         save: None,
+        ..Default::default()
     }
 }
 
@@ -206,6 +207,7 @@ fn versioned_saves_keep_every_version() {
     config.version = Some(tandem_catalog::Version {
         load: None,
         save: None,
+        ..Default::default()
     });
     let dataset = registry().build(&config).unwrap();
     dataset.save(Data::new(sample())).unwrap();

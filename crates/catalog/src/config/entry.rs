@@ -25,6 +25,8 @@ pub(crate) struct EntryContext {
     pub(crate) load_versions: BTreeMap<String, String>,
     /// The catalog-wide save version.
     pub(crate) save_version: String,
+    /// Whether versioned saves may replace an existing `save_version`.
+    pub(crate) replace_saved_versions: bool,
     /// Where relative file paths are rooted.
     pub(crate) project_root: PathBuf,
 }
@@ -71,6 +73,7 @@ impl EntryContext {
             Some(Value::Bool(true)) => Some(Version {
                 load: self.load_versions.get(name).cloned(),
                 save: Some(self.save_version.clone()),
+                overwrite: self.replace_saved_versions,
             }),
             Some(other) => {
                 return Err(Error::config(
@@ -151,6 +154,7 @@ mod tests {
             credentials: creds.as_object().unwrap().clone(),
             load_versions: BTreeMap::from([("cars".to_owned(), "v1".to_owned())]),
             save_version: "v2".to_owned(),
+            replace_saved_versions: false,
             project_root: PathBuf::from("/project"),
         }
     }
@@ -173,7 +177,8 @@ mod tests {
             config.version,
             Some(Version {
                 load: Some("v1".into()),
-                save: Some("v2".into())
+                save: Some("v2".into()),
+                ..Default::default()
             })
         );
         assert_eq!(config.metadata, Some(json!({"owner": "me"})));

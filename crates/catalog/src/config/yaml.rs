@@ -36,7 +36,14 @@ const YAML11_BOOLEANS: &[&str] = &[
 /// spelled like a PyYAML boolean is it read again in YAML 1.1 mode, where a
 /// plain `yes` is a boolean and a quoted `'yes'` still a string: each such
 /// string takes the second reading's value.
+///
+/// Plainly written files (strings, nulls and collections only) are read by
+/// the fast subset reader, which leaves everything else, numbers and boolean
+/// words included, to serde-saphyr.
 pub(crate) fn parse_yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
+    if let Some(value) = tandem_pipeline_core::plain_yaml::parse(text) {
+        return Ok(value);
+    }
     let strict: Value = serde_saphyr::from_str_with_options(text, options(true, text.len()))?;
     if !has_yaml11_boolean_word(&strict) {
         return Ok(strict);

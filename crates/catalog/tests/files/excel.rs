@@ -422,6 +422,7 @@ fn versioned_saves_and_vectors_of_batches() {
         Version {
             load: None,
             save: Some("2024-01-01T00.00.00.000Z".into()),
+            ..Default::default()
         },
     );
     let batch = sample();

@@ -19,6 +19,7 @@ fn save_version(save: &str) -> Version {
     Version {
         load: None,
         save: Some(save.to_owned()),
+        ..Default::default()
     }
 }
 
@@ -79,6 +80,7 @@ fn versioned_file_datasets_use_kedros_layout_and_report_their_location() {
             Version {
                 load: Some(V1.to_owned()),
                 save: None,
+                ..Default::default()
             },
         );
         assert!(pinned.location().unwrap().url().contains(V1));
@@ -86,6 +88,7 @@ fn versioned_file_datasets_use_kedros_layout_and_report_their_location() {
         let never_saved = Version {
             load: Some("2020-01-01T00.00.00.000Z".to_owned()),
             save: None,
+            ..Default::default()
         };
         let missing = build_versioned(
             dir.path(),

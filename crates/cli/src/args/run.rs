@@ -265,7 +265,9 @@ pub(crate) struct RunArgs {
                      (before --nodes and the other filters) writes is loaded at version ID \
                      unless --load-versions pins it. The tasks of one orchestrated run (tandem \
                      deploy) pass the same ID, so each reads exactly what the tasks before it \
-                     saved. Also TANDEM_RUN_ID.\n\n\
+                     saved. A run given its ID re-runs that run: a versioned save replaces what \
+                     an earlier try saved at version ID, so a retried task rewrites its own \
+                     saves. Also TANDEM_RUN_ID.\n\n\
                      Example: --run-id manual__2026-12-02T16.27.07"
     )]
     pub(crate) run_id: Option<String>,

@@ -65,6 +65,7 @@ fn scoped(scope: &SharedRunScope, app: &App) -> Result<Scoped, Failure> {
     let options = CatalogOptions {
         load_versions: Default::default(),
         save_version: Some(run_id.clone()),
+        replace_saved_versions: scope.run_id.is_some(),
         params_overrides,
         registry,
     };

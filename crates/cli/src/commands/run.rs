@@ -94,6 +94,9 @@ pub(crate) fn run(
     let options = CatalogOptions {
         load_versions: args.load_versions(),
         save_version: Some(run_id.clone()),
+        // A run given its id re-runs that run: a retried task rewrites
+        // the versions its failed try saved.
+        replace_saved_versions: args.run_id.is_some(),
         params_overrides,
         registry: tracking.datasets,
     };
