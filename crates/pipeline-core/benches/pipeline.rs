@@ -138,3 +138,48 @@ macro_rules! shape {
 
 shape!(chain_dag, chain);
 shape!(wide_dag, wide);
+
+/// Reading a spec of `n` chained nodes written as one flow mapping per line
+/// (what `scripts/bench_run.py` writes): through [`PipelineSpec::from_yaml_str`]
+/// (the plain-YAML reader) and through serde-saphyr alone, with the settings
+/// `parse_yaml` gives it, side by side.
+mod spec_yaml {
+    use divan::Bencher;
+    use tandem_pipeline_core::PipelineSpec;
+
+    fn chain_spec(n: usize) -> String {
+        let mut text = String::from("nodes:\n");
+        for i in 0..n {
+            let source = if i == 0 {
+                "params:start".to_owned()
+            } else {
+                format!("d{i}")
+            };
+            text.push_str(&format!(
+                "  - {{name: n{i}, func: 'builtin:identity', inputs: '{source}', outputs: d{}}}\n",
+                i + 1
+            ));
+        }
+        text
+    }
+
+    #[divan::bench(args = super::SIZES, sample_count = 20)]
+    fn plain_reader(bencher: Bencher, n: usize) {
+        let text = chain_spec(n);
+        bencher.bench(|| PipelineSpec::from_yaml_str(&text, None).expect("valid spec"));
+    }
+
+    #[divan::bench(args = super::SIZES, sample_count = 20)]
+    fn serde_saphyr(bencher: Bencher, n: usize) {
+        let text = chain_spec(n);
+        let options = serde_saphyr::options! {
+            strict_booleans: true,
+            leading_zero_numbers_as_strings: true,
+            budget: tandem_pipeline_core::spec::yaml_budget(text.len()),
+        };
+        bencher.bench_local(|| {
+            serde_saphyr::from_str_with_options::<PipelineSpec>(&text, options.clone())
+                .expect("valid spec")
+        });
+    }
+}
