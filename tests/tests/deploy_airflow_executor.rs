@@ -15,8 +15,8 @@ use tandem_test_support::s3_catalog::{s3_catalog, s3_paths};
 use tandem_tests::moto::{SECRET, credentials, moto};
 
 use crate::deploy_airflow_mlflow::{
-    assert_metrics_logged_once, assert_one_registered_version, deploy_with, entry, get,
-    load_parquet, runs_and_models, single_process_run, tracked_churn, unique,
+    assert_one_finished_run_and_model, deploy_with, entry, load_parquet, single_process_run,
+    tracked_churn, unique,
 };
 
 /// The conf environment holding the S3 catalog and its credentials.
@@ -89,28 +89,7 @@ fn the_local_executor_runs_every_task_into_one_mlflow_run_with_data_on_s3() {
 
     // One run, FINISHED, with the DAG run's params, each score logged
     // once, and one logged model, registered once.
-    let (runs, models) = runs_and_models(&experiment);
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let run = &runs[0];
-    let run_id = run["info"]["run_id"].as_str().unwrap();
-    assert_eq!(run["info"]["status"], "FINISHED", "{run}");
-    let generation = entry(run, "params", "data_generation").unwrap();
-    assert!(
-        generation.as_str().unwrap().contains("'n_customers': 400"),
-        "the DAG run's params: {generation}"
-    );
-    assert_eq!(entry(run, "params", "test_size"), Some(&json!("0.2")));
-    for metric in ["metrics.accuracy", "metrics.roc_auc", "metrics.f1"] {
-        assert!(entry(run, "metrics", metric).is_some(), "{metric}: {run}");
-    }
-    assert_metrics_logged_once(run_id);
-    assert_eq!(models.len(), 1, "{models:?}");
-    let model = &models[0]["info"];
-    assert_eq!(model["source_run_id"], run_id);
-    assert_eq!(model["status"], "LOGGED_MODEL_READY");
-    let version = get(&format!("model-versions/get?name={model_name}&version=1"));
-    assert_eq!(version["model_version"]["run_id"], run_id, "{version}");
-    assert_one_registered_version(&model_name);
+    let run = assert_one_finished_run_and_model(&experiment, &model_name);
 
     // Every dataset of the catalog was persisted in the bucket, the
     // versioned model under the DAG run's id, and nothing on local disk.
@@ -123,7 +102,7 @@ fn the_local_executor_runs_every_task_into_one_mlflow_run_with_data_on_s3() {
             "{path} not in s3://{bucket}: {listing}"
         );
     }
-    let version_id = entry(run, "tags", "tandem.run_id")
+    let version_id = entry(&run, "tags", "tandem.run_id")
         .and_then(Value::as_str)
         .unwrap();
     assert!(version_id.starts_with("manual__"), "{version_id}");

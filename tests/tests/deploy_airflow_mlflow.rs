@@ -199,6 +199,37 @@ pub(crate) fn assert_metrics_logged_once(run: &str) {
     }
 }
 
+/// Asserts `experiment` holds exactly one run, FINISHED, with the DAG
+/// run's params (`n_customers: 400`), churn's scores each logged once and
+/// one ready logged model, registered once as `model_name` from that run;
+/// returns the run.
+pub(crate) fn assert_one_finished_run_and_model(experiment: &str, model_name: &str) -> Value {
+    let (runs, models) = runs_and_models(experiment);
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let run = runs[0].clone();
+    let run_id = run["info"]["run_id"].as_str().unwrap();
+    assert_eq!(run["info"]["status"], "FINISHED", "{run}");
+    let generation = entry(&run, "params", "data_generation").unwrap();
+    assert!(
+        generation.as_str().unwrap().contains("'n_customers': 400"),
+        "the DAG run's params: {generation}"
+    );
+    assert_eq!(entry(&run, "params", "test_size"), Some(&json!("0.2")));
+    for metric in ["metrics.accuracy", "metrics.roc_auc", "metrics.f1"] {
+        assert!(entry(&run, "metrics", metric).is_some(), "{metric}: {run}");
+    }
+    assert_metrics_logged_once(run_id);
+    assert_eq!(models.len(), 1, "{models:?}");
+    let model = &models[0]["info"];
+    assert_eq!(model["source_run_id"], run_id);
+    assert_eq!(model["status"], "LOGGED_MODEL_READY");
+    assert_eq!(model["name"], "model");
+    let version = get(&format!("model-versions/get?name={model_name}&version=1"));
+    assert_eq!(version["model_version"]["run_id"], run_id, "{version}");
+    assert_one_registered_version(model_name);
+    run
+}
+
 #[test]
 fn one_mlflow_run_holds_every_task_and_one_registered_model() {
     let Setup {
@@ -229,36 +260,13 @@ fn one_mlflow_run_holds_every_task_and_one_registered_model() {
     }
 
     // Exactly one run, FINISHED, holding the params, the metrics the last
-    // plan task logged, and one logged model.
-    let (runs, models) = runs_and_models(&experiment);
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    let run = &runs[0];
-    let run_id = run["info"]["run_id"].as_str().unwrap();
-    assert_eq!(run["info"]["status"], "FINISHED", "{run}");
+    // plan task logged, and one logged model, registered once.
+    let run = assert_one_finished_run_and_model(&experiment, &model_name);
     assert_eq!(run["info"]["run_name"], "__default__");
-    let generation = entry(run, "params", "data_generation").unwrap();
-    assert!(
-        generation.as_str().unwrap().contains("'n_customers': 400"),
-        "the DAG run's params: {generation}"
-    );
-    assert_eq!(entry(run, "params", "test_size"), Some(&json!("0.2")));
-    for metric in ["metrics.accuracy", "metrics.roc_auc", "metrics.f1"] {
-        assert!(entry(run, "metrics", metric).is_some(), "{metric}: {run}");
-    }
-    assert_eq!(models.len(), 1, "{models:?}");
-    let model = &models[0]["info"];
-    assert_eq!(model["source_run_id"], run_id);
-    assert_eq!(model["status"], "LOGGED_MODEL_READY");
-    assert_eq!(model["name"], "model");
-
-    // Registered once, from that model and run.
-    let version = get(&format!("model-versions/get?name={model_name}&version=1"));
-    assert_eq!(version["model_version"]["run_id"], run_id, "{version}");
-    assert_one_registered_version(&model_name);
 
     // Every task saved under the DAG run's id (its `:` and `+` made `.` and
     // `_`), and the model was logged from that version.
-    let version_id = entry(run, "tags", "tandem.run_id")
+    let version_id = entry(&run, "tags", "tandem.run_id")
         .and_then(Value::as_str)
         .unwrap()
         .to_owned();

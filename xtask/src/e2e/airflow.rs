@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 use tandem_test_support::airflow::{AIRFLOW_VENV, AirflowHome, ExecutionApi};
-use tandem_test_support::mlflow::{Options as MlflowOptions, Server as MlflowServer};
+use tandem_test_support::mlflow::Server as MlflowServer;
 use tandem_test_support::moto::{Moto, NO_CLOUD};
 use tandem_test_support::process::JanitorHandle;
 use tandem_test_support::python::{self, MLFLOW_VENV, TOOLS_VENV};
@@ -104,27 +104,8 @@ fn steps(
     }
     let churn = bin_dir.join("churn");
 
-    stack.moto = summary.step(
-        "start moto S3 server",
-        |s: &Moto| s.endpoint.clone(),
-        || {
-            let moto = Moto::start(&tools_bin, &work.join("moto.log"), janitor)?;
-            moto.create_bucket(project::BUCKET)?;
-            Ok(moto)
-        },
-    );
-    stack.mlflow = summary.step(
-        "start mlflow server (sqlite, --serve-artifacts)",
-        |s: &MlflowServer| s.uri.clone(),
-        || {
-            MlflowServer::start(
-                &mlflow_bin,
-                &work.join("mlflow-server"),
-                janitor,
-                &MlflowOptions::default(),
-            )
-        },
-    );
+    (stack.moto, stack.mlflow) =
+        super::start_servers(work, janitor, &tools_bin, &mlflow_bin, summary);
     let airflow = summary.step(
         "airflow db migrate (SQLite, no examples)",
         |a: &AirflowHome| a.database().display().to_string(),

@@ -137,6 +137,39 @@ const AFTER_RUN: &[&str] = &[
     "s3: datasets in the bucket",
 ];
 
+/// Starts moto's S3 server with the project's bucket and an `mlflow server`
+/// (SQLite, `--serve-artifacts`) writing under `work`, each a summary step.
+pub(super) fn start_servers(
+    work: &Path,
+    janitor: &JanitorHandle,
+    tools_bin: &Path,
+    mlflow_bin: &Path,
+    summary: &mut Summary,
+) -> (Option<Moto>, Option<MlflowServer>) {
+    let moto = summary.step(
+        "start moto S3 server",
+        |s: &Moto| s.endpoint.clone(),
+        || {
+            let moto = Moto::start(tools_bin, &work.join("moto.log"), janitor)?;
+            moto.create_bucket(project::BUCKET)?;
+            Ok(moto)
+        },
+    );
+    let mlflow = summary.step(
+        "start mlflow server (sqlite, --serve-artifacts)",
+        |s: &MlflowServer| s.uri.clone(),
+        || {
+            MlflowServer::start(
+                mlflow_bin,
+                &work.join("mlflow-server"),
+                janitor,
+                &MlflowOptions::default(),
+            )
+        },
+    );
+    (moto, mlflow)
+}
+
 fn steps(
     root: &Path,
     work: &Path,
@@ -164,27 +197,7 @@ fn steps(
     let churn = bin_dir.join("churn");
     let tandem = bin_dir.join("tandem");
     // 3. Servers.
-    stack.moto = summary.step(
-        "start moto S3 server",
-        |s: &Moto| s.endpoint.clone(),
-        || {
-            let moto = Moto::start(&tools_bin, &work.join("moto.log"), janitor)?;
-            moto.create_bucket(project::BUCKET)?;
-            Ok(moto)
-        },
-    );
-    stack.mlflow = summary.step(
-        "start mlflow server (sqlite, --serve-artifacts)",
-        |s: &MlflowServer| s.uri.clone(),
-        || {
-            MlflowServer::start(
-                &mlflow_bin,
-                &work.join("mlflow-server"),
-                janitor,
-                &MlflowOptions::default(),
-            )
-        },
-    );
+    (stack.moto, stack.mlflow) = start_servers(work, janitor, &tools_bin, &mlflow_bin, summary);
     let (Some(moto), Some(mlflow_server)) = (&stack.moto, &stack.mlflow) else {
         return;
     };
