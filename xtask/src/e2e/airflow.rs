@@ -17,7 +17,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use serde_json::Value;
 use tandem_test_support::airflow::{AIRFLOW_VENV, AirflowHome, ExecutionApi};
@@ -26,7 +25,7 @@ use tandem_test_support::moto::{Moto, NO_CLOUD};
 use tandem_test_support::process::JanitorHandle;
 use tandem_test_support::python::{self, MLFLOW_VENV, TOOLS_VENV};
 
-use super::summary::{Outcome, Summary};
+use super::summary::Summary;
 use super::{mlflow, project};
 
 /// The deployed DAG's tasks retry once, soon: a retry must not hide a
@@ -36,20 +35,10 @@ const RETRY_DELAY_SECONDS: &str = "5";
 /// Runs the Airflow scenario from the workspace at `root`.
 pub fn run(root: &Path) -> Result<(), String> {
     super::scenario("cargo xtask e2e airflow", |summary| {
-        let Some((work, janitor)) = super::work_dir("tandem-e2e-airflow", summary) else {
-            return;
-        };
-        let mut stack = Stack::default();
-        steps(root, work.path(), &janitor.handle(), &mut stack, summary);
-        let started = Instant::now();
-        // Servers first, then the directory they wrote to, then the janitor.
-        drop(stack);
-        drop(work);
-        drop(janitor);
-        summary.record(
-            "teardown (servers, temp dirs)",
-            Outcome::Pass("stopped and removed".to_owned()),
-            started.elapsed(),
+        super::with_teardown::<Stack>(
+            "tandem-e2e-airflow",
+            summary,
+            |work, janitor, stack, summary| steps(root, work, janitor, stack, summary),
         );
     })
 }

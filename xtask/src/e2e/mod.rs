@@ -112,14 +112,26 @@ fn work_dir(prefix: &str, summary: &mut Summary) -> Option<(WorkDir, Janitor)> {
 }
 
 fn e2e(root: &Path, summary: &mut Summary) {
-    let Some((work, janitor)) = work_dir("tandem-e2e", summary) else {
+    with_teardown::<Stack>("tandem-e2e", summary, |work, janitor, stack, summary| {
+        steps(root, work, janitor, stack, summary);
+    });
+}
+
+/// Runs `steps` in a new work directory (`prefix`) under a janitor, with a
+/// stack of what they start, then tears down and records it: the stack
+/// (servers) first, then the directory they wrote to; the janitor, last,
+/// then has nothing left to do.
+pub(super) fn with_teardown<S: Default>(
+    prefix: &str,
+    summary: &mut Summary,
+    steps: impl FnOnce(&Path, &JanitorHandle, &mut S, &mut Summary),
+) {
+    let Some((work, janitor)) = work_dir(prefix, summary) else {
         return;
     };
-    let mut stack = Stack::default();
-    steps(root, work.path(), &janitor.handle(), &mut stack, summary);
+    let mut stack = S::default();
+    steps(work.path(), &janitor.handle(), &mut stack, summary);
     let started = Instant::now();
-    // Servers first, then the directory they wrote to; the janitor, last,
-    // then has nothing left to do.
     drop(stack);
     drop(work);
     drop(janitor);
