@@ -80,7 +80,7 @@ fn scenario(name: &str, steps: impl FnOnce(&mut Summary)) -> Result<(), String> 
             Duration::ZERO,
         );
     }
-    summary.print(started.elapsed());
+    summary.print(name, started.elapsed());
     match summary.failures() {
         0 => Ok(()),
         n => Err(format!("{name} ({n} failed)")),

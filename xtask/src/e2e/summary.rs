@@ -98,8 +98,9 @@ impl Summary {
             .count()
     }
 
-    /// The table, then every failure's and documented difference's full text.
-    pub fn print(&self, total: Duration) {
+    /// The `scenario` heading, the table, then every failure's and documented
+    /// difference's full text.
+    pub fn print(&self, scenario: &str, total: Duration) {
         let rows: Vec<Vec<String>> = self
             .rows
             .iter()
@@ -112,7 +113,7 @@ impl Summary {
                 ]
             })
             .collect();
-        println!("\ncargo xtask e2e summary:");
+        println!("\n{scenario} summary:");
         print_table(
             &[
                 "step / leg".into(),
