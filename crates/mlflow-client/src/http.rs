@@ -370,7 +370,7 @@ mod tests {
             &mut url,
             &serde_json::json!({"run_id": "a b", "n": 3, "ids": ["1", "2"], "none": null}),
         );
-        assert_eq!(url.query(), Some("ids=1&ids=2&n=3&run_id=a+b"));
+        assert_eq!(url.query(), Some("run_id=a+b&n=3&ids=1&ids=2"));
         assert_eq!(
             snippet(b"<html><title>404 Not Found</title>\n<h1>Not   Found</h1></html>"),
             "404 Not Found Not Found"

@@ -73,7 +73,14 @@ pub(crate) fn list(args: &CatalogListArgs, app: &App) -> Result<Listing, Failure
         super::mlflow::project_catalog_with(app, &args.conf, &args.params.overrides())?;
     let patterns = catalog.patterns();
     let mut datasets = Vec::new();
-    for name in config.catalog.keys().filter(|k| !patterns.contains(k)) {
+    // By name, whatever the files' order.
+    let mut names: Vec<&String> = config
+        .catalog
+        .keys()
+        .filter(|k| !patterns.contains(k))
+        .collect();
+    names.sort_unstable();
+    for name in names {
         if let Some(reason) = catalog.unusable(name) {
             // Shown as configured: there is no dataset to describe itself.
             let entry = config.catalog.get(name);
