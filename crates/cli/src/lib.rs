@@ -291,6 +291,10 @@ mod tests {
         let (code, _, err) = run(&["run", "--conf", conf, "--json"], &app);
         assert_eq!(code, 0, "{err}");
         assert!(dir.path().join("tracking.db").is_file());
+        // The catalog commands read mlflow.yml the same way (its mlflow.*
+        // dataset types).
+        let (code, _, err) = run(&["catalog", "list", "--conf", conf, "--json"], &app);
+        assert_eq!(code, 0, "{err}");
 
         // `tandem mlflow` reads the same mlflow.yml: the store from globals,
         // the experiment name through the app's resolver.

@@ -11,7 +11,7 @@ use tandem_deploy::{
     AirflowDag, ArgoWorkflow, DeployParams, DeploymentPlan, ExtraTask, FailureCallback, PARAMS_ENV,
     TaskCommand, dag_naming, jinja_literal, shell,
 };
-use tandem_tracking::{MLFLOW_RUN_ID, MlflowConfig};
+use tandem_tracking::MLFLOW_RUN_ID;
 
 use super::registry::PipelineRegistry;
 use crate::app::App;
@@ -75,7 +75,7 @@ fn plan(source: &PlanSource, app: &App) -> Result<Planned, Failure> {
     // as they would in the tasks.
     let (config, catalog) = super::mlflow::project_catalog(app, &source.conf)?;
     let plan = DeploymentPlan::new(&selected, &catalog, source.group_by.into())?;
-    let tracked = MlflowConfig::load_if_present(source.conf.dir()?, env.as_deref())?
+    let tracked = super::mlflow::project_mlflow(&source.conf, &config)?
         .is_some_and(|mlflow| mlflow.is_tracked(&source.pipeline));
     Ok(Planned {
         plan,

@@ -250,7 +250,7 @@ pub(super) fn project_catalog_with(
         resolvers: app.resolvers().clone(),
     };
     let config = ProjectConfig::load_with(conf.dir()?, env.as_deref(), &config_options)?;
-    let mlflow = MlflowConfig::load_if_present(conf.dir()?, env.as_deref())?.unwrap_or_default();
+    let mlflow = project_mlflow(conf, &config)?.unwrap_or_default();
     let root = conf.project_root();
     let datasets = project_datasets(
         app,
@@ -265,6 +265,20 @@ pub(super) fn project_catalog_with(
     Ok((config, catalog))
 }
 
+/// The project's `mlflow.yml` (`None` without one), read with `config`'s
+/// globals, `--params` and the app's resolvers, as a Kedro session reads it.
+pub(super) fn project_mlflow(
+    conf: &ConfArgs,
+    config: &ProjectConfig,
+) -> Result<Option<MlflowConfig>, Failure> {
+    let env = conf.env_or_kedro_env();
+    Ok(MlflowConfig::load_with(
+        conf.dir()?,
+        env.as_deref(),
+        &MlflowConfig::project_interpolator(config.interpolator()),
+    )?)
+}
+
 /// Sets up [`RunTracking`] for a run of `pipeline`; with `joined` (a run
 /// id from `MLFLOW_RUN_ID`) the hook logs into that run and leaves it open
 /// (one task of a DAG run).
@@ -277,12 +291,7 @@ pub(super) fn run_tracking(
     pipeline: &AnyPipeline,
     joined: Option<String>,
 ) -> Result<RunTracking, Failure> {
-    let env = conf.env_or_kedro_env();
-    let mlflow = MlflowConfig::load_with(
-        conf.dir()?,
-        env.as_deref(),
-        &MlflowConfig::project_interpolator(config.interpolator()),
-    )?;
+    let mlflow = project_mlflow(conf, config)?;
     let context = TrackingContext::new();
     let datasets = project_datasets(
         app,
