@@ -5,9 +5,12 @@
 //! Cargo only hands a binary's path (`CARGO_BIN_EXE_<name>`) to integration
 //! tests of the same package, and this package sits outside `tandem-cli` so
 //! that it tests the binary the way a user runs it. So the first test that
-//! needs the binary runs `cargo build -p tandem-cli --bin tandem` into the
-//! same target directory and profile as the running test executable. This does
-//! not deadlock: `cargo test` releases its build-directory lock before it runs
+//! needs a binary builds all three, once, into the same target directory and
+//! profile as the running test executable, with the test suite's own package
+//! and target selection (`tandem_test_support::cargo_build`): after `cargo
+//! test` that only links what is missing, where `cargo build -p tandem-cli`
+//! would recompile much of the graph with other features. This does not
+//! deadlock: `cargo test` releases its build-directory lock before it runs
 //! the test executables, so the nested build can take it (checked with both a
 //! fresh and an up-to-date target directory).
 
@@ -15,6 +18,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+use tandem_test_support::cargo_build::build_binaries;
 
 /// The workspace root, where `examples/` lives.
 pub fn workspace_root() -> &'static Path {
@@ -35,7 +40,7 @@ pub fn workspace_file(relative: &str) -> PathBuf {
 /// When the build fails; the panic message carries cargo's output.
 pub fn tandem_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_binary("tandem-cli", "tandem"))
+    BIN.get_or_init(|| built_binary("tandem"))
 }
 
 /// The `tandem-demo` example binary (a project binary built on the
@@ -46,7 +51,7 @@ pub fn tandem_bin() -> &'static Path {
 /// When the build fails; the panic message carries cargo's output.
 pub fn demo_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_binary("tandem-demo", "tandem-demo"))
+    BIN.get_or_init(|| built_binary("tandem-demo"))
 }
 
 /// The `churn` example project's binary, built on first use like [`tandem_bin`].
@@ -56,7 +61,7 @@ pub fn demo_bin() -> &'static Path {
 /// When the build fails; the panic message carries cargo's output.
 pub fn churn_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| build_binary("churn", "churn"))
+    BIN.get_or_init(|| built_binary("churn"))
 }
 
 /// Runs the churn binary in `cwd` with `args`, colours off and no tracking
@@ -87,46 +92,56 @@ pub fn ok(output: &std::process::Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
 }
 
-fn build_binary(package: &str, bin: &str) -> PathBuf {
-    // The test executable is `<target>/<profile dir>/deps/integration-<hash>`.
-    let exe = std::env::current_exe().expect("the test executable has a path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("test executables live in <target>/<profile>/deps");
-    let target_dir = profile_dir
-        .parent()
-        .expect("a profile directory has a parent");
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev".to_owned(),
-        Some(other) => other.to_owned(),
-    };
-    // Cargo sets CARGO for the processes it runs; the fallbacks cover running
-    // the test executable by hand.
-    let cargo = std::env::var_os("CARGO")
-        .or_else(|| option_env!("CARGO").map(OsString::from))
-        .unwrap_or_else(|| OsString::from("cargo"));
-    let output = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package, "--bin", bin])
-        .arg("--profile")
-        .arg(&profile)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(workspace_root())
-        .output()
-        .expect("cargo can be started");
-    assert!(
-        output.status.success(),
-        "building {bin} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let path = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+/// `<profile dir>/<bin>`, after the one build of every workspace binary.
+fn built_binary(bin: &str) -> PathBuf {
+    let path = binaries_dir().join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.is_file(),
         "cargo built no binary at {}",
         path.display()
     );
     path
+}
+
+/// Builds the workspace's binaries once (see the crate docs); the profile
+/// directory they are in.
+fn binaries_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // The test executable is `<target>/<profile dir>/deps/integration-<hash>`.
+        let exe = std::env::current_exe().expect("the test executable has a path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executables live in <target>/<profile>/deps");
+        let target_dir = profile_dir
+            .parent()
+            .expect("a profile directory has a parent");
+        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev".to_owned(),
+            Some(other) => other.to_owned(),
+        };
+        // Cargo sets CARGO for the processes it runs; the fallbacks cover
+        // running the test executable by hand.
+        let cargo = std::env::var_os("CARGO")
+            .or_else(|| option_env!("CARGO").map(OsString::from))
+            .unwrap_or_else(|| OsString::from("cargo"));
+        let output = build_binaries(&cargo)
+            .arg("--quiet")
+            .arg("--profile")
+            .arg(&profile)
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(workspace_root())
+            .output()
+            .expect("cargo can be started");
+        assert!(
+            output.status.success(),
+            "building the workspace binaries failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        profile_dir.to_path_buf()
+    })
 }
 
 /// What one run of the binary produced.

@@ -22,6 +22,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use tandem_test_support::cargo_build::{SUITE, build_binaries};
 use tandem_test_support::python::{self, Venv};
 
 const USAGE: &str = "\
@@ -74,21 +75,27 @@ fn main() -> ExitCode {
 }
 
 fn ci() -> Result<(), String> {
+    // The venvs install (uv: network and disk, little CPU) while the
+    // checks compile; the tests then find them ready.
+    let venvs = std::thread::spawn(|| {
+        let target = python::target_dir();
+        python::suite_venvs()
+            .iter()
+            .try_for_each(|venv| venv.provision(&target).map(drop))
+    });
     cargo(&["fmt", "--all", "--check"])?;
     // Polars is checked and tested on its own: in one invocation with the
     // rest, cargo would turn pipeline-core's `polars` feature on for every
-    // crate, and the binaries the tests build (`cargo build -p tandem-cli`,
-    // without it) would then rebuild the whole stack a second time.
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--exclude",
-        "tandem-polars",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    // crate, and the binaries the tests build would then rebuild the whole
+    // stack a second time.
+    cargo(
+        &[
+            &["clippy"],
+            SUITE,
+            &["--all-targets", "--", "-D", "warnings"],
+        ]
+        .concat(),
+    )?;
     cargo(&[
         "clippy",
         "-p",
@@ -102,13 +109,11 @@ fn ci() -> Result<(), String> {
         "-D",
         "warnings",
     ])?;
-    cargo(&[
-        "test",
-        "--workspace",
-        "--exclude",
-        "tandem-polars",
-        "--no-fail-fast",
-    ])?;
+    venvs
+        .join()
+        .map_err(|_| "provisioning the test venvs panicked".to_owned())?
+        .map_err(|e| format!("provisioning the test venvs: {e}"))?;
+    cargo(&[&["test"], SUITE, &["--no-fail-fast"]].concat())?;
     cargo(&["test", "-p", "tandem-polars"])?;
     main_job()?;
     e2e()?;
@@ -215,18 +220,33 @@ fn whole_process_run(kedro_bin: &Path) -> Result<(), String> {
 }
 
 /// The README's main job, so CI proves the documented command works.
+/// The README's main job, `cargo run -p churn -- run --conf
+/// examples/churn/conf`, on the binary the test suite's build made: `cargo
+/// run -p churn` would first rebuild much of the graph with churn's
+/// features alone (`tandem_test_support::cargo_build`).
 fn main_job() -> Result<(), String> {
-    cargo(&[
-        "run",
-        "--quiet",
-        "-p",
-        "churn",
-        "--",
-        "run",
-        "--conf",
-        "examples/churn/conf",
-        "-q",
-    ])
+    let cargo_bin = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let shown = "cargo build --workspace --bins --tests && target/debug/churn run --conf examples/churn/conf -q";
+    eprintln!("xtask: running `{shown}`");
+    let built = build_binaries(&cargo_bin)
+        .arg("--quiet")
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("{shown} ({e})"))?;
+    if !built.success() {
+        return Err(shown.to_owned());
+    }
+    let churn = python::target_dir().join("debug").join("churn");
+    let status = Command::new(&churn)
+        .args(["run", "--conf", "examples/churn/conf", "-q"])
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("{} ({e})", churn.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(shown.to_owned())
+    }
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

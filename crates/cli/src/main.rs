@@ -9,6 +9,12 @@ use std::process::ExitCode;
 
 use tandem_cli::App;
 
+// A run allocates and frees small strings, vectors and maps per node, and
+// exits soon after: mimalloc's thread-local free lists make both cheaper
+// than glibc's (docs/benchmarks.md has the whole-process figures).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tandem_cli::run_cli(std::env::args_os(), App::default())
 }

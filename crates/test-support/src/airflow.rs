@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::http;
 use crate::moto::NO_CLOUD;
-use crate::process::{JanitorHandle, Service, free_port, run_logged};
+use crate::process::{JanitorHandle, Service, for_process, free_port, run_logged};
 use crate::python::{Venv, run_script, target_dir, with_path};
 
 /// The Airflow release the deployment notes were verified with.
@@ -61,18 +61,33 @@ pub struct AirflowHome {
 }
 
 impl AirflowHome {
-    /// Creates `home` (and `home/dags`), then runs `airflow db migrate` in it.
+    /// Creates `home` (and `home/dags`) with a migrated metadata database:
+    /// a copy of the one `airflow db migrate` made, once per process, in a
+    /// home of its own (a migration is seconds of Python that would give
+    /// every home the same empty schema).
     pub fn create(bin: &Path, home: &Path, janitor: &JanitorHandle) -> Result<AirflowHome, String> {
+        let airflow = AirflowHome::empty(bin, home, janitor)?;
+        let migrated = migrated_database(bin)?;
+        std::fs::copy(migrated, airflow.database()).map_err(|e| {
+            format!(
+                "copy {} to {}: {e}",
+                migrated.display(),
+                airflow.database().display()
+            )
+        })?;
+        Ok(airflow)
+    }
+
+    /// `home` and `home/dags`, created, without a database.
+    fn empty(bin: &Path, home: &Path, janitor: &JanitorHandle) -> Result<AirflowHome, String> {
         std::fs::create_dir_all(home.join("dags"))
             .map_err(|e| format!("create {}: {e}", home.display()))?;
         let home = std::path::absolute(home).map_err(|e| format!("{}: {e}", home.display()))?;
-        let airflow = AirflowHome {
+        Ok(AirflowHome {
             bin: bin.to_path_buf(),
             home,
             janitor: janitor.clone(),
-        };
-        airflow.run("db-migrate", &["db", "migrate"], MIGRATE_TIMEOUT)?;
-        Ok(airflow)
+        })
     }
 
     /// The DAG folder, `<home>/dags`.
@@ -238,6 +253,23 @@ print(json.dumps(rows))";
             .map(|(task, tries, state)| (task, tries, state.unwrap_or_default()))
             .collect())
     }
+}
+
+/// The metadata database `airflow db migrate` made in this process's
+/// template home (migrated on first use; the error is kept for every later
+/// caller).
+fn migrated_database(bin: &Path) -> Result<&'static Path, String> {
+    static DATABASE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DATABASE
+        .get_or_init(|| {
+            let scope = for_process();
+            let home = scope.new_dir("airflow-template")?;
+            let template = AirflowHome::empty(bin, &home, &scope.janitor())?;
+            template.run("db-migrate", &["db", "migrate"], MIGRATE_TIMEOUT)?;
+            Ok(template.database())
+        })
+        .as_deref()
+        .map_err(Clone::clone)
 }
 
 /// A running `airflow api-server --apps execution`, stopped (its whole

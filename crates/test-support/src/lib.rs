@@ -18,6 +18,8 @@
 //!   headless Chromium screenshot of its page;
 //! - [`plots`]: the venv with Python plotly the plot datasets' files are
 //!   checked with;
+//! - [`cargo_build`]: the one build of the workspace binaries the tests and
+//!   xtask drive, with the features the test suite's build gives them;
 //! - [`process`]: the supervision both rest on: children in their own
 //!   process groups, stopped with their group on drop or, by a janitor,
 //!   when the owning process dies;
@@ -52,6 +54,7 @@
 //! ```
 
 pub mod airflow;
+pub mod cargo_build;
 pub mod debian;
 pub mod excel;
 pub mod gate;

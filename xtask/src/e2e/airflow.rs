@@ -84,7 +84,7 @@ fn steps(
     };
     let bin_dir = target.join("debug");
     let built = summary.step(
-        "cargo build -p churn -p tandem-cli",
+        super::BUILD_STEP,
         |_| format!("{}/churn", bin_dir.display()),
         || super::build(root, &bin_dir),
     );

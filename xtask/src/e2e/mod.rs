@@ -38,6 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tandem_test_support::cargo_build::build_binaries;
 use tandem_test_support::http;
 use tandem_test_support::mlflow::{NO_TELEMETRY, Options as MlflowOptions, Server as MlflowServer};
 use tandem_test_support::moto::{Moto, NO_CLOUD};
@@ -199,7 +200,7 @@ fn steps(
     // 2. Binaries.
     let bin_dir = target.join("debug");
     let built = summary.step(
-        "cargo build -p churn -p tandem-cli",
+        BUILD_STEP,
         |_| format!("{}/{{churn,tandem}}", bin_dir.display()),
         || build(root, &bin_dir),
     );
@@ -548,11 +549,15 @@ fn provision(venv: &Venv, target: &Path, summary: &mut Summary) -> Option<PathBu
     )
 }
 
-/// `cargo build -p churn -p tandem-cli` (output shown), and the two binaries exist.
+/// The binaries step's name in the summary.
+const BUILD_STEP: &str = "cargo build --workspace --bins --tests (the test suite's features)";
+
+/// Builds the workspace binaries as the test suite's build does (output
+/// shown; `tandem_test_support::cargo_build` says why), and checks that
+/// `churn` and `tandem` exist.
 fn build(root: &Path, bin_dir: &Path) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "churn", "-p", "tandem-cli"])
+    let status = build_binaries(&cargo)
         .current_dir(root)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
