@@ -28,15 +28,7 @@ pub fn find_or_install(
     }
     let target = target_dir();
     std::fs::create_dir_all(&target).map_err(|e| format!("create {}: {e}", target.display()))?;
-    let lock_path = target.join(format!("{package}.lock"));
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+    let _lock = crate::python::exclusive_lock(&target.join(format!("{package}.lock")))?;
     // Another process may have installed it while this one waited.
     if let Some(path) = found() {
         return Ok(path);

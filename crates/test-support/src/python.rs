@@ -139,15 +139,7 @@ impl Venv {
     /// lists them; returns its `bin/` directory.
     pub fn provision(&self, target: &Path) -> Result<PathBuf, String> {
         std::fs::create_dir_all(target).map_err(|e| format!("create {}: {e}", target.display()))?;
-        let lock_path = target.join(format!("{}.lock", self.name));
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
-        lock.lock()
-            .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+        let lock = exclusive_lock(&target.join(format!("{}.lock", self.name)))?;
         let venv = self.dir(target);
         // Checked again under the lock: whoever held it may have installed.
         if !self.is_current(target) {
@@ -174,15 +166,7 @@ impl Venv {
 /// `<target>/py-uv/bin/uv`, pip-installing [`UV`] there first (under its
 /// own lock) unless that venv's marker says it is.
 fn uv_bin(target: &Path) -> Result<PathBuf, String> {
-    let lock_path = target.join(format!("{UV_VENV}.lock"));
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("open {}: {e}", lock_path.display()))?;
-    lock.lock()
-        .map_err(|e| format!("lock {}: {e}", lock_path.display()))?;
+    let lock = exclusive_lock(&target.join(format!("{UV_VENV}.lock")))?;
     let venv = target.join(UV_VENV);
     let marker = venv.join(".tandem-installed");
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(UV) {
@@ -201,6 +185,22 @@ fn uv_bin(target: &Path) -> Result<PathBuf, String> {
     }
     drop(lock);
     Ok(venv.join("bin/uv"))
+}
+
+/// `path` opened (created if missing) and locked exclusively, waiting for
+/// another holder; the lock lasts until the file is dropped, or the
+/// process dies. What the provisioning of venvs and Debian packages
+/// serialises on.
+pub(crate) fn exclusive_lock(path: &Path) -> Result<std::fs::File, String> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("open {}: {e}", path.display()))?;
+    file.lock()
+        .map_err(|e| format!("lock {}: {e}", path.display()))?;
+    Ok(file)
 }
 
 /// `uv` with the shared cache under `target`, no user or project
