@@ -314,6 +314,10 @@ impl fmt::Debug for NodeFunction {
 /// → `identity`), with characters that are not valid in node names replaced.
 pub(crate) fn short_name(id: &str) -> String {
     let last = id.rsplit([':', '.']).find(|s| !s.is_empty()).unwrap_or(id);
+    if !last.is_empty() && last.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        // Nothing to clean (the common case): one copy.
+        return last.to_owned();
+    }
     let cleaned: String = last
         .chars()
         .filter(|c| !matches!(c, '{' | '}'))

@@ -1,6 +1,6 @@
 //! Nodes: a function bound to named inputs and outputs.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -98,8 +98,7 @@ impl NodeBuilder {
 
     /// Validates the definition with Kedro's rules, in Kedro's order.
     pub fn build(self) -> Result<Node, Error> {
-        let label = self.name.clone();
-        let label = label.as_deref();
+        let label = self.name.as_deref();
         for name in self.inputs.names().into_iter().chain(self.outputs.names()) {
             check_separators(name)?;
         }
@@ -140,14 +139,16 @@ impl NodeBuilder {
                 check_name(part, "namespace")?;
             }
         }
-        let mut seen = HashSet::new();
-        let mut duplicates: Vec<String> = outputs
-            .iter()
-            .filter(|o| !seen.insert(o.as_str()))
-            .cloned()
+        // Sorted name lists rather than hash sets: a node has a handful of
+        // outputs, and this runs for every node of a pipeline.
+        let mut sorted: Vec<&str> = outputs.iter().map(String::as_str).collect();
+        sorted.sort_unstable();
+        let mut duplicates: Vec<String> = sorted
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0].to_owned())
             .collect();
         if !duplicates.is_empty() {
-            duplicates.sort();
             duplicates.dedup();
             return Err(Error::invalid_node(
                 label,
@@ -157,12 +158,13 @@ impl NodeBuilder {
                 ),
             ));
         }
-        let stripped_outputs: HashSet<&str> =
+        let mut stripped_outputs: Vec<&str> =
             outputs.iter().map(|o| strip_transcoding(o)).collect();
+        stripped_outputs.sort_unstable();
         let mut shared: Vec<String> = inputs
             .iter()
             .map(|i| strip_transcoding(i))
-            .filter(|i| stripped_outputs.contains(i))
+            .filter(|i| stripped_outputs.binary_search(i).is_ok())
             .map(str::to_owned)
             .collect();
         if !shared.is_empty() {

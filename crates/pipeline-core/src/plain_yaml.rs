@@ -27,7 +27,13 @@ const MAX_IMPLICIT_KEY: usize = 1024;
 /// `text` as a JSON value when it is plain YAML (see the module docs), else
 /// `None`.
 pub fn parse(text: &str) -> Option<Value> {
-    if text.chars().any(outside_subset) {
+    // Bytes first: in ASCII text only the controls can be outside the
+    // subset, and specs are nearly always ASCII.
+    let bytes = text.as_bytes();
+    if bytes.iter().any(|&b| (b < b' ' && b != b'\n') || b == 0x7f) {
+        return None;
+    }
+    if !text.is_ascii() && text.chars().any(outside_subset) {
         return None;
     }
     let mut lines = Vec::new();
@@ -184,10 +190,10 @@ impl<'a> Reader<'a> {
                 }
                 _ => self.node_after(rest, indent, indent, depth, false)?,
             };
-            if map.contains_key(&key) {
+            if map.insert(key, value).is_some() {
+                // A duplicate key: an error in YAML.
                 return None;
             }
-            map.insert(key, value);
         }
         Some(Value::Object(map))
     }
@@ -415,10 +421,9 @@ impl Flow<'_> {
                 Some(b',' | b'}') => Value::Null,
                 _ => self.node(depth + 1)?,
             };
-            if map.contains_key(&key) {
+            if map.insert(key, value).is_some() {
                 return None;
             }
-            map.insert(key, value);
             self.skip_spaces();
             match *self.bytes.get(self.at)? {
                 b',' => self.at += 1,
@@ -440,7 +445,12 @@ fn quoted(text: &str, quote: char) -> Option<(String, usize)> {
         }
         return Some((body[..end].to_owned(), end + 2));
     }
-    let mut value = String::new();
+    let end = body.find('\'')?;
+    if !body[end + 1..].starts_with('\'') {
+        // No `''` escape: the common case, one copy.
+        return Some((body[..end].to_owned(), end + 2));
+    }
+    let mut value = String::with_capacity(body.len());
     let mut rest = body;
     let mut used = 1;
     loop {
@@ -472,11 +482,9 @@ fn plain(text: &str) -> Option<Value> {
     if b"-?:,[]{}#&*!|>'\"%@`0123456789+.".contains(&first) {
         return None;
     }
-    let lower = text.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-    ) {
+    // Booleans in any case (YAML 1.1's too); compared without allocating.
+    const BOOLEANS: [&str; 8] = ["true", "false", "yes", "no", "on", "off", "y", "n"];
+    if text.len() <= 5 && BOOLEANS.iter().any(|b| b.eq_ignore_ascii_case(text)) {
         return None;
     }
     Some(Value::String(text.to_owned()))
