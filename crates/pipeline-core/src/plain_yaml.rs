@@ -27,17 +27,13 @@ const MAX_IMPLICIT_KEY: usize = 1024;
 /// `text` as a JSON value when it is plain YAML (see the module docs), else
 /// `None`.
 pub fn parse(text: &str) -> Option<Value> {
-    // Bytes first: in ASCII text only the controls can be outside the
-    // subset, and specs are nearly always ASCII.
-    let bytes = text.as_bytes();
-    if bytes.iter().any(|&b| (b < b' ' && b != b'\n') || b == 0x7f) {
+    let (raw_lines, ascii) = split_lines(text)?;
+    // Only non-ASCII text can hold the other characters outside the subset.
+    if !ascii && text.chars().any(outside_subset) {
         return None;
     }
-    if !text.is_ascii() && text.chars().any(outside_subset) {
-        return None;
-    }
-    let mut lines = Vec::new();
-    for (number, raw) in text.split('\n').enumerate() {
+    let mut lines = Vec::with_capacity(raw_lines.len());
+    for (number, raw) in raw_lines.into_iter().enumerate() {
         let content = raw.trim_start_matches(' ');
         if content.is_empty() || content.starts_with('#') {
             continue;
@@ -60,6 +56,30 @@ pub fn parse(text: &str) -> Option<Value> {
     let indent = reader.lines[0].indent;
     let value = reader.block(indent, 0)?;
     (reader.next == reader.lines.len()).then_some(value)
+}
+
+/// `text` split at `\n` in one pass over its bytes, and whether it is all
+/// ASCII; `None` when it holds an ASCII control other than `\n` (tabs and
+/// carriage returns included) or DEL, which the subset leaves to the
+/// general parser.
+fn split_lines(text: &str) -> Option<(Vec<&str>, bool)> {
+    let bytes = text.as_bytes();
+    let mut lines = Vec::with_capacity(bytes.len() / 32 + 1);
+    let mut start = 0;
+    let mut high = 0u8;
+    for (i, &b) in bytes.iter().enumerate() {
+        high |= b;
+        if b < b' ' || b == 0x7f {
+            if b != b'\n' {
+                return None;
+            }
+            // Splitting at an ASCII byte keeps both sides valid UTF-8.
+            lines.push(&text[start..i]);
+            start = i + 1;
+        }
+    }
+    lines.push(&text[start..]);
+    Some((lines, high < 0x80))
 }
 
 #[derive(Clone, Copy)]
@@ -400,7 +420,9 @@ impl Flow<'_> {
 
     fn mapping(&mut self, depth: usize) -> Option<Value> {
         self.at += 1;
-        let mut map = Map::new();
+        // Sized for a spec node's keys (name, func, inputs, outputs), so
+        // that the usual flow mapping never rehashes.
+        let mut map = Map::with_capacity(4);
         loop {
             self.skip_spaces();
             if self.bytes.get(self.at) == Some(&b'}') {
@@ -478,8 +500,29 @@ fn plain(text: &str) -> Option<Value> {
         // A merge key.
         return None;
     }
-    let first = text.as_bytes()[0];
-    if b"-?:,[]{}#&*!|>'\"%@`0123456789+.".contains(&first) {
+    // Indicators, and what could start a number.
+    if matches!(
+        text.as_bytes()[0],
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+            | b'0'..=b'9' | b'+' | b'.'
+    ) {
         return None;
     }
     // Booleans in any case (YAML 1.1's too); compared without allocating.
