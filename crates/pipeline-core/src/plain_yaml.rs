@@ -238,8 +238,10 @@ fn is_entry(content: &str) -> bool {
 fn strip_comment(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     let mut quote = None;
+    // Only quotes and `#` change the state: jump from one to the next.
     let mut i = 0;
-    while i < bytes.len() {
+    while let Some(found) = memchr::memchr3(b'\'', b'"', b'#', &bytes[i..]) {
+        i += found;
         let b = bytes[i];
         match quote {
             Some(q) if b == q => {

@@ -42,7 +42,15 @@ pub fn key_of_line(line: &str) -> Option<String> {
 /// vouch for; the caller then parses to find out.
 pub fn plain_top_level_keys(text: &str) -> Option<BTreeSet<String>> {
     let mut keys = BTreeSet::new();
-    for line in text.lines() {
+    // The lines of `str::lines` (`\r\n` endings too), found with memchr's
+    // SIMD search rather than its char searcher.
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start <= bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n);
+        let line = &text[start..end];
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        start = end + 1;
         let Some(first) = line.chars().next() else {
             continue;
         };
