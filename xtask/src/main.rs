@@ -219,11 +219,11 @@ fn whole_process_run(kedro_bin: &Path) -> Result<(), String> {
     }
 }
 
-/// The README's main job, so CI proves the documented command works.
-/// The README's main job, `cargo run -p churn -- run --conf
-/// examples/churn/conf`, on the binary the test suite's build made: `cargo
-/// run -p churn` would first rebuild much of the graph with churn's
-/// features alone (`tandem_test_support::cargo_build`).
+/// The README's main job, so CI proves the documented command works:
+/// `cargo run -p churn -- run --conf examples/churn/conf`, on the binary
+/// the test suite's build made (`cargo run -p churn` would first rebuild
+/// much of the graph with churn's features alone; see
+/// `tandem_test_support::cargo_build`).
 fn main_job() -> Result<(), String> {
     let cargo_bin = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let shown = "cargo build --workspace --bins --tests && target/debug/churn run --conf examples/churn/conf -q";
