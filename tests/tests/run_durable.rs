@@ -85,6 +85,17 @@ fn parse(trace: &str, cwd: &Path) -> Vec<Call> {
         let rest = rest.trim_start();
         // A call interrupted by another thread's is printed in two halves.
         let full = if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            // A close frees its fd on entry: another thread's open may
+            // return that number (and be printed) before this close is
+            // resumed, so the mapping ends here, and the resumed half is
+            // dropped rather than ending the new file's mapping.
+            if let Some(fd) = head
+                .strip_prefix("close(")
+                .and_then(|a| a.trim().parse::<i64>().ok())
+            {
+                fds.remove(&fd);
+                continue;
+            }
             pending.insert(pid, head.to_owned());
             continue;
         } else if rest.starts_with("<...") {
@@ -273,6 +284,27 @@ fn a_tracked_run_publishes_metadata_and_artifacts_durably() {
         .filter(|p| p.ends_with("meta.yaml") && p.starts_with(root.join("mlruns")))
         .count();
     assert!(metadata > 0, "no run metadata among {published:#?}");
+}
+
+/// A close interrupted by another thread's open of the same fd number: the
+/// open is printed first, the close's resumed half after it, and the fsync
+/// that follows is of the newly opened file.
+#[test]
+fn the_parser_ends_an_fd_when_its_close_starts() {
+    let root = Path::new("/p");
+    let trace = "\
+1 openat(AT_FDCWD, \"/p/old\", O_RDONLY) = 5
+1 close(5 <unfinished ...>
+2 openat(AT_FDCWD, \"/p/.a.tandem-1-2\", O_WRONLY|O_CREAT|O_EXCL, 0666) = 5
+1 <... close resumed>) = 0
+2 fsync(5) = 0
+2 rename(\"/p/.a.tandem-1-2\", \"/p/a\") = 0
+2 openat(AT_FDCWD, \"/p\", O_RDONLY|O_CLOEXEC) = 6
+2 fsync(6) = 0
+";
+    let (problems, published) = check(&parse(trace, root), root);
+    assert_eq!(published.len(), 1);
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
