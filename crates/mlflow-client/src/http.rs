@@ -281,15 +281,27 @@ pub(crate) async fn error_response(response: Response, endpoint: &str) -> Failur
         },
         retryable,
         retry_after,
+        // A 429 or 503 is the server declining the request; any other
+        // status may come after it acted (a 500 after a write, a proxy's 504).
+        may_have_applied: !matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ),
     }
 }
 
 /// A connection-level failure; always worth retrying.
 pub(crate) fn transport(endpoint: &str, e: &reqwest::Error) -> Failure {
-    Failure::transient(Error::Transport {
+    let error = Error::Transport {
         endpoint: endpoint.to_owned(),
         message: error_chain(e),
-    })
+    };
+    // A connection never made carried no request.
+    if e.is_connect() {
+        Failure::refused(error)
+    } else {
+        Failure::transient(error)
+    }
 }
 
 /// The error and its causes on one line, without the request URL.

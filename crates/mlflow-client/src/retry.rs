@@ -9,9 +9,11 @@
 //! [`crate::operation`]), so a dead server fails a run in about a minute.
 //!
 //! [`create_once`] is the one way a create is retried: a lost answer may
-//! hide a create the server performed, so each retry first looks for it.
+//! hide a create the server performed, so a retry after a failure that may
+//! have created first looks for it (after a refusal, it creates at once).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
@@ -91,6 +93,10 @@ pub(crate) struct Failure {
     pub(crate) error: Error,
     pub(crate) retryable: bool,
     pub(crate) retry_after: Option<Duration>,
+    /// Whether the server may have carried the request out although the
+    /// client saw a failure: a lost answer, a 500 after a write. False only
+    /// when it is known not to have: a refused connection, a 429 or 503.
+    pub(crate) may_have_applied: bool,
 }
 
 impl Failure {
@@ -99,6 +105,7 @@ impl Failure {
             error,
             retryable: false,
             retry_after: None,
+            may_have_applied: true,
         }
     }
 
@@ -107,6 +114,15 @@ impl Failure {
             error,
             retryable: true,
             retry_after: None,
+            may_have_applied: true,
+        }
+    }
+
+    /// A retryable failure the server is known not to have acted on.
+    pub(crate) fn refused(error: Error) -> Failure {
+        Failure {
+            may_have_applied: false,
+            ..Failure::transient(error)
         }
     }
 }
@@ -195,15 +211,24 @@ where
     F: Fn() -> FF,
     FF: Future<Output = Result<Option<T>, Failure>>,
 {
-    retry(policy, endpoint, |attempt| {
-        let (create, find) = (&create, &find);
+    // Set when a create failed in a way that may still have created: only
+    // then is a search worth a request (and a chance to fail) before the
+    // next try; a search that finds nothing clears it.
+    let maybe_created = AtomicBool::new(false);
+    retry(policy, endpoint, |_| {
+        let (create, find, maybe_created) = (&create, &find, &maybe_created);
         async move {
-            if attempt > 0
-                && let Some(found) = find().await?
-            {
-                return Ok(found);
+            if maybe_created.load(Ordering::Relaxed) {
+                match find().await? {
+                    Some(found) => return Ok(found),
+                    None => maybe_created.store(false, Ordering::Relaxed),
+                }
             }
-            create().await
+            create().await.inspect_err(|failure| {
+                if failure.may_have_applied {
+                    maybe_created.store(true, Ordering::Relaxed);
+                }
+            })
         }
     })
     .await
@@ -293,5 +318,48 @@ mod tests {
             budget,
             Error::RetriesExhausted { attempts: 1, .. }
         ));
+    }
+
+    #[test]
+    fn a_create_is_searched_for_only_after_a_failure_that_may_have_created() {
+        use std::sync::atomic::AtomicU32;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        // Outcomes of the creates in order; finds report nothing.
+        let run = |outcomes: Vec<fn() -> Failure>| {
+            let (creates, finds) = (AtomicU32::new(0), AtomicU32::new(0));
+            let outcomes = &outcomes;
+            let created = rt.block_on(create_once(
+                &fast(10, 10_000),
+                "POST /create",
+                || async {
+                    let n = creates.fetch_add(1, Ordering::SeqCst) as usize;
+                    match outcomes.get(n) {
+                        Some(fail) => Err(fail()),
+                        None => Ok("made"),
+                    }
+                },
+                || async {
+                    finds.fetch_add(1, Ordering::SeqCst);
+                    Ok(None)
+                },
+            ));
+            assert_eq!(created.unwrap(), "made");
+            (creates.into_inner(), finds.into_inner())
+        };
+        fn busy_f() -> Failure {
+            Failure::refused(Error::mlflow(ErrorCode::TemporarilyUnavailable, "busy"))
+        }
+        fn lost_f() -> Failure {
+            Failure::transient(Error::Transport {
+                endpoint: "POST /create".into(),
+                message: "connection reset".into(),
+            })
+        }
+        assert_eq!(run(vec![busy_f, busy_f]), (3, 0));
+        assert_eq!(run(vec![lost_f, busy_f]), (3, 1));
+        assert_eq!(run(vec![lost_f, lost_f, busy_f]), (4, 2));
     }
 }
